@@ -1,0 +1,180 @@
+//! A minimal JSON writer for the tracker.
+//!
+//! The tracker only ever *writes* JSON, and only objects of strings, integers and booleans.
+//! `serde_json` would bring `core::fmt` and float formatting into the page's WebAssembly;
+//! this writer is a few hundred bytes. Strings are escaped per RFC 8259, so any `&str` is
+//! safe to pass.
+
+/// Appends JSON tokens to a `String`. Commas are inserted automatically.
+///
+/// Invariant: calls are balanced by the caller (`begin_object`/`end_object`,
+/// `begin_array`/`end_array`); the writer does not check nesting.
+#[derive(Debug, Default)]
+pub struct JsonWriter {
+    out: String,
+    /// True right after an opening bracket or a key, where no comma may follow.
+    fresh: bool,
+}
+
+impl JsonWriter {
+    pub fn new() -> Self {
+        Self {
+            out: String::with_capacity(256),
+            fresh: true,
+        }
+    }
+
+    pub fn finish(self) -> String {
+        self.out
+    }
+
+    fn separate(&mut self) {
+        if !self.fresh {
+            self.out.push(',');
+        }
+        self.fresh = false;
+    }
+
+    pub fn begin_object(&mut self) {
+        self.separate();
+        self.out.push('{');
+        self.fresh = true;
+    }
+
+    pub fn end_object(&mut self) {
+        self.out.push('}');
+        self.fresh = false;
+    }
+
+    pub fn begin_array(&mut self) {
+        self.separate();
+        self.out.push('[');
+        self.fresh = true;
+    }
+
+    pub fn end_array(&mut self) {
+        self.out.push(']');
+        self.fresh = false;
+    }
+
+    /// Writes `"key":`; the next value call writes the value.
+    pub fn key(&mut self, key: &str) {
+        self.separate();
+        self.push_escaped(key);
+        self.out.push(':');
+        self.fresh = true;
+    }
+
+    pub fn string(&mut self, value: &str) {
+        self.separate();
+        self.push_escaped(value);
+    }
+
+    pub fn bool(&mut self, value: bool) {
+        self.separate();
+        self.out.push_str(if value { "true" } else { "false" });
+    }
+
+    pub fn int(&mut self, value: i64) {
+        self.separate();
+        if value < 0 {
+            self.out.push('-');
+        }
+        push_digits(&mut self.out, value.unsigned_abs());
+    }
+
+    pub fn field_str(&mut self, key: &str, value: &str) {
+        self.key(key);
+        self.string(value);
+    }
+
+    pub fn field_int(&mut self, key: &str, value: i64) {
+        self.key(key);
+        self.int(value);
+    }
+
+    pub fn field_bool(&mut self, key: &str, value: bool) {
+        self.key(key);
+        self.bool(value);
+    }
+
+    fn push_escaped(&mut self, s: &str) {
+        self.out.push('"');
+        for c in s.chars() {
+            match c {
+                '"' => self.out.push_str("\\\""),
+                '\\' => self.out.push_str("\\\\"),
+                '\n' => self.out.push_str("\\n"),
+                '\r' => self.out.push_str("\\r"),
+                '\t' => self.out.push_str("\\t"),
+                c if (c as u32) < 0x20 => {
+                    const HEX: &[u8; 16] = b"0123456789abcdef";
+                    let n = c as usize;
+                    self.out.push_str("\\u00");
+                    self.out.push(HEX[n >> 4] as char);
+                    self.out.push(HEX[n & 15] as char);
+                }
+                c => self.out.push(c),
+            }
+        }
+        self.out.push('"');
+    }
+}
+
+/// Decimal digits of `n` without `core::fmt`.
+fn push_digits(out: &mut String, mut n: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &b in &buf[i..] {
+        out.push(b as char);
+    }
+}
+
+#[cfg(all(test, feature = "serde"))]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn writes_nested_objects_with_commas() {
+        let mut w = JsonWriter::new();
+        w.begin_object();
+        w.field_int("v", 1);
+        w.key("events");
+        w.begin_array();
+        w.begin_object();
+        w.field_str("type", "pageview");
+        w.field_bool("ok", true);
+        w.end_object();
+        w.begin_object();
+        w.end_object();
+        w.end_array();
+        w.end_object();
+        assert_eq!(
+            w.finish(),
+            r#"{"v":1,"events":[{"type":"pageview","ok":true},{}]}"#
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn any_string_and_int_round_trip_through_serde_json(s in any::<String>(), n in any::<i64>()) {
+            let mut w = JsonWriter::new();
+            w.begin_object();
+            w.field_str("s", &s);
+            w.field_int("n", n);
+            w.end_object();
+            let parsed: serde_json::Value = serde_json::from_str(&w.finish()).unwrap();
+            prop_assert_eq!(parsed["s"].as_str(), Some(s.as_str()));
+            prop_assert_eq!(parsed["n"].as_i64(), Some(n));
+        }
+    }
+}

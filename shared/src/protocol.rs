@@ -1,0 +1,441 @@
+//! Wire protocol v1: the batch a tracker sends to `POST /collect`.
+//!
+//! One type per concept, with the contract's limits as constants. Encoding (the tracker's
+//! side) is always available and uses [`JsonWriter`]; decoding and validation (the
+//! collector's side) need the `serde` feature. Decoding is written by hand over
+//! `serde_json::Value` rather than derived, so that every rejection names the exact field
+//! (`events[3].ts`) and says what was wrong with it — the message a site owner sees when
+//! their integration is off.
+
+use crate::json::JsonWriter;
+
+pub const PROTOCOL_VERSION: i64 = 1;
+/// Largest body `POST /collect` accepts.
+pub const MAX_BODY_BYTES: usize = 32 * 1024;
+pub const MAX_EVENTS_PER_BATCH: usize = 100;
+pub const MAX_URL_CHARS: usize = 2048;
+pub const MAX_TITLE_CHARS: usize = 256;
+pub const MAX_CUSTOM_NAME_CHARS: usize = 64;
+pub const MAX_PROPS: usize = 20;
+/// Extension to SPEC: prop keys and string values are bounded too.
+pub const MAX_PROP_KEY_CHARS: usize = 64;
+pub const MAX_PROP_VALUE_CHARS: usize = 256;
+pub const MAX_SITE_CHARS: usize = 64;
+pub const MAX_EVENTS_PER_SESSION: u32 = 10_000;
+pub const MAX_PAGEVIEWS_PER_SESSION: u32 = 500;
+/// An engagement delta can never exceed a day: nothing flushes that rarely.
+pub const MAX_ACTIVE_MS_DELTA: i64 = 24 * 60 * 60 * 1000;
+
+/// One beacon: a numbered batch of events from one session of one site.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Batch {
+    pub site: String,
+    /// Session ID, a lowercase UUID v4.
+    pub sid: String,
+    /// Batch number within the session, from 0. `(sid, seq)` identifies a retry.
+    pub seq: u32,
+    /// Extension to SPEC (optional `"wd": true`): the page reported `navigator.webdriver`.
+    pub webdriver: bool,
+    /// 1..=100 events.
+    pub events: Vec<Event>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// Client clock, Unix milliseconds. Used for ordering only; see `time::clamp_client_ts`.
+    pub ts: i64,
+    /// Index of the page view within the session this event belongs to.
+    pub page: u32,
+    pub kind: EventKind,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum EventKind {
+    Pageview {
+        url: String,
+        referrer: Option<String>,
+        title: Option<String>,
+        /// Viewport width in CSS pixels.
+        width: Option<u32>,
+    },
+    Engage {
+        /// Engaged milliseconds since the previous `engage` of this page (a delta).
+        active_ms: u32,
+        /// Deepest scroll so far on this page, 0–100 (merged by max).
+        scroll: u8,
+    },
+    Click {
+        href: String,
+        outbound: bool,
+    },
+    Custom {
+        name: String,
+        props: Vec<(String, PropValue)>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum PropValue {
+    Str(String),
+    Num(f64),
+    Bool(bool),
+}
+
+impl EventKind {
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            EventKind::Pageview { .. } => "pageview",
+            EventKind::Engage { .. } => "engage",
+            EventKind::Click { .. } => "click",
+            EventKind::Custom { .. } => "custom",
+        }
+    }
+}
+
+impl Batch {
+    /// The body the tracker sends.
+    pub fn to_json(&self) -> String {
+        let mut w = JsonWriter::new();
+        w.begin_object();
+        w.field_int("v", PROTOCOL_VERSION);
+        w.field_str("site", &self.site);
+        w.field_str("sid", &self.sid);
+        w.field_int("seq", i64::from(self.seq));
+        if self.webdriver {
+            w.field_bool("wd", true);
+        }
+        w.key("events");
+        w.begin_array();
+        for event in &self.events {
+            event.write_json(&mut w);
+        }
+        w.end_array();
+        w.end_object();
+        w.finish()
+    }
+}
+
+impl Event {
+    /// Writes the event as one JSON object in wire form.
+    pub fn write_json(&self, w: &mut JsonWriter) {
+        w.begin_object();
+        w.field_str("type", self.kind.type_name());
+        w.field_int("ts", self.ts);
+        w.field_int("page", i64::from(self.page));
+        match &self.kind {
+            EventKind::Pageview {
+                url,
+                referrer,
+                title,
+                width,
+            } => {
+                w.field_str("url", url);
+                if let Some(r) = referrer {
+                    w.field_str("ref", r);
+                }
+                if let Some(t) = title {
+                    w.field_str("title", t);
+                }
+                if let Some(px) = width {
+                    w.field_int("w", i64::from(*px));
+                }
+            }
+            EventKind::Engage { active_ms, scroll } => {
+                w.field_int("active_ms", i64::from(*active_ms));
+                w.field_int("scroll", i64::from(*scroll));
+            }
+            EventKind::Click { href, outbound } => {
+                w.field_str("href", href);
+                w.field_bool("outbound", *outbound);
+            }
+            EventKind::Custom { name, props } => {
+                w.field_str("name", name);
+                w.key("props");
+                w.begin_object();
+                for (k, v) in props {
+                    w.key(k);
+                    match v {
+                        PropValue::Str(s) => w.string(s),
+                        PropValue::Bool(b) => w.bool(*b),
+                        // Integral numbers are written exactly; others are rare enough in
+                        // props that the tracker sends them as strings (see tracker docs).
+                        PropValue::Num(n) => w.int(*n as i64),
+                    }
+                }
+                w.end_object();
+            }
+        }
+        w.end_object();
+    }
+}
+
+/// Why a body was refused. Maps one-to-one onto the collector's answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DecodeError {
+    /// Body over [`MAX_BODY_BYTES`]: `413`.
+    TooLarge { bytes: usize },
+    /// Malformed or out of schema: `400`, the message names the field.
+    Invalid { field: String, problem: String },
+}
+
+impl DecodeError {
+    fn invalid(field: impl Into<String>, problem: impl Into<String>) -> Self {
+        DecodeError::Invalid {
+            field: field.into(),
+            problem: problem.into(),
+        }
+    }
+
+    /// The sentence sent back in `{"error": …}`.
+    pub fn message(&self) -> String {
+        match self {
+            DecodeError::TooLarge { bytes } => {
+                format!("body: {bytes} bytes is over the limit of {MAX_BODY_BYTES} bytes")
+            }
+            DecodeError::Invalid { field, problem } => format!("{field}: {problem}"),
+        }
+    }
+}
+
+/// A lowercase UUID v4 (`xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx`).
+pub fn is_uuid_v4(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() != 36 {
+        return false;
+    }
+    for (i, &c) in b.iter().enumerate() {
+        let ok = match i {
+            8 | 13 | 18 | 23 => c == b'-',
+            14 => c == b'4',
+            19 => matches!(c, b'8' | b'9' | b'a' | b'b'),
+            _ => c.is_ascii_digit() || (b'a'..=b'f').contains(&c),
+        };
+        if !ok {
+            return false;
+        }
+    }
+    true
+}
+
+/// Site IDs are short and URL-safe: they appear in object names and query strings.
+pub fn is_valid_site_id(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= MAX_SITE_CHARS
+        && s.bytes()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'.' | b'-' | b'_'))
+}
+
+#[cfg(feature = "serde")]
+pub use decode::decode_batch;
+
+#[cfg(feature = "serde")]
+mod decode {
+    use super::*;
+    use serde_json::{Map, Value};
+
+    /// Parses and validates a beacon body. Never panics, whatever the bytes.
+    pub fn decode_batch(body: &[u8]) -> Result<Batch, DecodeError> {
+        if body.len() > MAX_BODY_BYTES {
+            return Err(DecodeError::TooLarge { bytes: body.len() });
+        }
+        let value: Value = serde_json::from_slice(body).map_err(|e| {
+            let kind = if e.is_eof() {
+                "ends early"
+            } else {
+                "is not valid JSON"
+            };
+            DecodeError::invalid("body", format!("{kind} (line {}, column {})", e.line(), e.column()))
+        })?;
+        let obj = value
+            .as_object()
+            .ok_or_else(|| DecodeError::invalid("body", "must be a JSON object"))?;
+
+        let v = int(obj, "v", "v")?;
+        if v != PROTOCOL_VERSION {
+            return Err(DecodeError::invalid("v", "unsupported protocol version, expected 1"));
+        }
+        let site = string(obj, "site", "site", MAX_SITE_CHARS)?;
+        if !is_valid_site_id(&site) {
+            return Err(DecodeError::invalid("site", "must be lowercase letters, digits, '.', '-' or '_'"));
+        }
+        let sid = string(obj, "sid", "sid", 36)?;
+        if !is_uuid_v4(&sid) {
+            return Err(DecodeError::invalid("sid", "must be a lowercase UUID v4"));
+        }
+        let seq = bounded(obj, "seq", "seq", 0, i64::from(u32::MAX))? as u32;
+        let webdriver = opt_bool(obj, "wd", "wd")?.unwrap_or(false);
+        let events = match obj.get("events") {
+            Some(Value::Array(items)) => items,
+            Some(_) => return Err(DecodeError::invalid("events", "must be an array")),
+            None => return Err(DecodeError::invalid("events", "is missing")),
+        };
+        if events.is_empty() || events.len() > MAX_EVENTS_PER_BATCH {
+            return Err(DecodeError::invalid(
+                "events",
+                format!("must hold 1 to {MAX_EVENTS_PER_BATCH} events, got {}", events.len()),
+            ));
+        }
+        let events = events
+            .iter()
+            .enumerate()
+            .map(|(i, e)| decode_event(e, &format!("events[{i}]")))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Batch {
+            site,
+            sid,
+            seq,
+            webdriver,
+            events,
+        })
+    }
+
+    fn decode_event(value: &Value, path: &str) -> Result<Event, DecodeError> {
+        let obj = value
+            .as_object()
+            .ok_or_else(|| DecodeError::invalid(path, "must be an object"))?;
+        let field = |name: &str| format!("{path}.{name}");
+        let type_name = string(obj, "type", &field("type"), 16)?;
+        let ts = bounded(obj, "ts", &field("ts"), 0, 1 << 53)?;
+        let page = bounded(
+            obj,
+            "page",
+            &field("page"),
+            0,
+            i64::from(MAX_PAGEVIEWS_PER_SESSION) - 1,
+        )? as u32;
+        let kind = match type_name.as_str() {
+            "pageview" => EventKind::Pageview {
+                url: http_url(obj, "url", &field("url"))?,
+                referrer: opt_string(obj, "ref", &field("ref"), MAX_URL_CHARS)?
+                    .filter(|r| !r.is_empty()),
+                title: opt_string(obj, "title", &field("title"), MAX_TITLE_CHARS)?,
+                width: match obj.get("w") {
+                    None | Some(Value::Null) => None,
+                    Some(_) => Some(bounded(obj, "w", &field("w"), 0, 100_000)? as u32),
+                },
+            },
+            "engage" => EventKind::Engage {
+                active_ms: bounded(obj, "active_ms", &field("active_ms"), 0, MAX_ACTIVE_MS_DELTA)?
+                    as u32,
+                scroll: bounded(obj, "scroll", &field("scroll"), 0, 100)? as u8,
+            },
+            "click" => EventKind::Click {
+                href: string(obj, "href", &field("href"), MAX_URL_CHARS)?,
+                outbound: opt_bool(obj, "outbound", &field("outbound"))?.unwrap_or(false),
+            },
+            "custom" => {
+                let name = string(obj, "name", &field("name"), MAX_CUSTOM_NAME_CHARS)?;
+                if name.is_empty() {
+                    return Err(DecodeError::invalid(field("name"), "must not be empty"));
+                }
+                EventKind::Custom {
+                    name,
+                    props: props(obj, &field("props"))?,
+                }
+            }
+            _ => {
+                return Err(DecodeError::invalid(
+                    field("type"),
+                    "must be one of pageview, engage, click, custom",
+                ))
+            }
+        };
+        Ok(Event { ts, page, kind })
+    }
+
+    fn props(obj: &Map<String, Value>, path: &str) -> Result<Vec<(String, PropValue)>, DecodeError> {
+        let map = match obj.get("props") {
+            None | Some(Value::Null) => return Ok(Vec::new()),
+            Some(Value::Object(map)) => map,
+            Some(_) => return Err(DecodeError::invalid(path, "must be an object")),
+        };
+        if map.len() > MAX_PROPS {
+            return Err(DecodeError::invalid(
+                path,
+                format!("at most {MAX_PROPS} props, got {}", map.len()),
+            ));
+        }
+        let mut out = Vec::with_capacity(map.len());
+        for (key, value) in map {
+            let at = format!("{path}.{key}");
+            if key.is_empty() || key.chars().count() > MAX_PROP_KEY_CHARS {
+                return Err(DecodeError::invalid(
+                    path,
+                    format!("prop names must be 1 to {MAX_PROP_KEY_CHARS} characters"),
+                ));
+            }
+            let value = match value {
+                Value::String(s) if s.chars().count() <= MAX_PROP_VALUE_CHARS => PropValue::Str(s.clone()),
+                Value::String(_) => {
+                    return Err(DecodeError::invalid(
+                        at,
+                        format!("longer than {MAX_PROP_VALUE_CHARS} characters"),
+                    ))
+                }
+                Value::Bool(b) => PropValue::Bool(*b),
+                Value::Number(n) => match n.as_f64() {
+                    Some(f) if f.is_finite() => PropValue::Num(f),
+                    _ => return Err(DecodeError::invalid(at, "must be a finite number")),
+                },
+                _ => return Err(DecodeError::invalid(at, "must be a string, number or boolean")),
+            };
+            out.push((key.clone(), value));
+        }
+        Ok(out)
+    }
+
+    fn int(obj: &Map<String, Value>, key: &str, path: &str) -> Result<i64, DecodeError> {
+        match obj.get(key) {
+            None => Err(DecodeError::invalid(path, "is missing")),
+            Some(Value::Number(n)) => n
+                .as_i64()
+                .ok_or_else(|| DecodeError::invalid(path, "must be an integer")),
+            Some(_) => Err(DecodeError::invalid(path, "must be an integer")),
+        }
+    }
+
+    fn bounded(obj: &Map<String, Value>, key: &str, path: &str, min: i64, max: i64) -> Result<i64, DecodeError> {
+        let n = int(obj, key, path)?;
+        if n < min || n > max {
+            return Err(DecodeError::invalid(path, format!("must be between {min} and {max}")));
+        }
+        Ok(n)
+    }
+
+    fn string(obj: &Map<String, Value>, key: &str, path: &str, max_chars: usize) -> Result<String, DecodeError> {
+        opt_string(obj, key, path, max_chars)?.ok_or_else(|| DecodeError::invalid(path, "is missing"))
+    }
+
+    fn opt_string(
+        obj: &Map<String, Value>,
+        key: &str,
+        path: &str,
+        max_chars: usize,
+    ) -> Result<Option<String>, DecodeError> {
+        match obj.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) if s.chars().count() <= max_chars => Ok(Some(s.clone())),
+            Some(Value::String(_)) => Err(DecodeError::invalid(
+                path,
+                format!("longer than {max_chars} characters"),
+            )),
+            Some(_) => Err(DecodeError::invalid(path, "must be a string")),
+        }
+    }
+
+    fn opt_bool(obj: &Map<String, Value>, key: &str, path: &str) -> Result<Option<bool>, DecodeError> {
+        match obj.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(_) => Err(DecodeError::invalid(path, "must be true or false")),
+        }
+    }
+
+    fn http_url(obj: &Map<String, Value>, key: &str, path: &str) -> Result<String, DecodeError> {
+        let url = string(obj, key, path, MAX_URL_CHARS)?;
+        if crate::url::split_url(&url).is_none() {
+            return Err(DecodeError::invalid(path, "must be an absolute http(s) URL"));
+        }
+        Ok(url)
+    }
+}

@@ -1,0 +1,408 @@
+//! The session reducer: folds validated batches into a session's summary and pages.
+//!
+//! Invariant: for a given set of distinct batches, the resulting state is the same whatever
+//! order they arrive in. Every field is therefore a commutative fold — sums, maxima, minima,
+//! or "the value from the lowest page index / lowest seq" — never "the first one we saw".
+//! Deduplication by `(sid, seq)` is the caller's job (the session object keeps the seqs it
+//! has applied); [`SessionState::apply`] assumes each batch arrives once.
+
+use crate::protocol::{Batch, EventKind};
+use crate::time::{clamp_client_ts, weekday};
+use crate::url::{host_of, page_of, query_param, scrub_url};
+use serde::{Deserialize, Serialize};
+
+/// What the read API lists for each session. Field names are the contract (SPEC "Summary").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionSummary {
+    pub id: String,
+    pub site: String,
+    /// Earliest event time (client clock, clamped), Unix ms.
+    pub started_at: i64,
+    pub last_seen_at: i64,
+    pub duration_ms: i64,
+    /// Engaged time: visible, focused and recently used.
+    pub active_ms: u64,
+    pub pageviews: u32,
+    pub clicks: u32,
+    pub outbound_clicks: u32,
+    /// Custom events.
+    pub events: u32,
+    pub max_scroll: u8,
+    /// Path (and kept query) of the page with the lowest index.
+    pub entry_page: Option<String>,
+    /// Path (and kept query) of the page with the highest index.
+    pub exit_page: Option<String>,
+    pub referrer_host: Option<String>,
+    pub channel: Option<String>,
+    pub utm: Utm,
+    pub country: Option<String>,
+    pub device: Option<String>,
+    pub os: Option<String>,
+    pub browser: Option<String>,
+    /// `None` for a human; otherwise why the session is taken for a bot.
+    pub bot: Option<String>,
+    pub bounce: bool,
+    /// 0 = Sunday, UTC.
+    pub weekday: u8,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Utm {
+    pub source: Option<String>,
+    pub medium: Option<String>,
+    pub campaign: Option<String>,
+    pub term: Option<String>,
+    pub content: Option<String>,
+}
+
+/// One page view within a session (SPEC "Page").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PageRecord {
+    pub index: u32,
+    /// Scrubbed URL; `None` while only engagement for this page has arrived.
+    pub url: Option<String>,
+    pub title: Option<String>,
+    pub entered_at: Option<i64>,
+    pub active_ms: u64,
+    pub max_scroll: u8,
+    pub clicks: u32,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub referrer: Option<String>,
+}
+
+/// Facts the collector knows about a batch that the batch itself does not carry.
+#[derive(Debug, Clone, Default)]
+pub struct BatchContext {
+    /// Collector's receive time, Unix ms.
+    pub received_at: i64,
+    /// Query parameters the site keeps besides `utm_*`.
+    pub keep_params: Vec<String>,
+    /// ISO country code from the edge.
+    pub country: Option<String>,
+}
+
+/// Everything the reducer needs to carry between batches.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionState {
+    pub summary: SessionSummary,
+    /// Sorted by `index`.
+    pub pages: Vec<PageRecord>,
+    /// Lowest seq that has supplied `country`, so the value does not depend on arrival order.
+    country_seq: Option<u32>,
+    /// Events stored so far, against `MAX_EVENTS_PER_SESSION`.
+    pub stored_events: u32,
+}
+
+impl SessionState {
+    pub fn new(site: &str, sid: &str) -> Self {
+        SessionState {
+            summary: SessionSummary {
+                id: sid.to_string(),
+                site: site.to_string(),
+                started_at: i64::MAX,
+                last_seen_at: i64::MIN,
+                duration_ms: 0,
+                active_ms: 0,
+                pageviews: 0,
+                clicks: 0,
+                outbound_clicks: 0,
+                events: 0,
+                max_scroll: 0,
+                entry_page: None,
+                exit_page: None,
+                referrer_host: None,
+                channel: None,
+                utm: Utm::default(),
+                country: None,
+                device: None,
+                os: None,
+                browser: None,
+                bot: None,
+                bounce: true,
+                weekday: 0,
+            },
+            pages: Vec::new(),
+            country_seq: None,
+            stored_events: 0,
+        }
+    }
+
+    /// Whether any batch has been applied.
+    pub fn is_empty(&self) -> bool {
+        self.summary.started_at == i64::MAX
+    }
+
+    fn page_mut(&mut self, index: u32) -> &mut PageRecord {
+        let pos = match self.pages.binary_search_by_key(&index, |p| p.index) {
+            Ok(pos) => pos,
+            Err(pos) => {
+                self.pages.insert(
+                    pos,
+                    PageRecord {
+                        index,
+                        url: None,
+                        title: None,
+                        entered_at: None,
+                        active_ms: 0,
+                        max_scroll: 0,
+                        clicks: 0,
+                        referrer: None,
+                    },
+                );
+                pos
+            }
+        };
+        &mut self.pages[pos]
+    }
+
+    /// Folds one batch (already validated, not seen before) into the state.
+    pub fn apply(&mut self, batch: &Batch, ctx: &BatchContext) {
+        for event in &batch.events {
+            let ts = clamp_client_ts(event.ts, ctx.received_at);
+            let s = &mut self.summary;
+            s.started_at = s.started_at.min(ts);
+            s.last_seen_at = s.last_seen_at.max(ts);
+            self.stored_events = self.stored_events.saturating_add(1);
+            match &event.kind {
+                EventKind::Pageview {
+                    url,
+                    referrer,
+                    title,
+                    ..
+                } => {
+                    let scrubbed = scrub_url(url, &ctx.keep_params);
+                    let page = self.page_mut(event.page);
+                    // A page index names one page view; a second pageview for the same index
+                    // (a buggy client) keeps the earlier one, so the result is order-free.
+                    if page.entered_at.is_none_or(|t| ts < t) {
+                        page.url = scrubbed;
+                        page.title = title.clone();
+                        page.entered_at = Some(ts);
+                        page.referrer = referrer.clone();
+                    }
+                }
+                EventKind::Engage { active_ms, scroll } => {
+                    let page = self.page_mut(event.page);
+                    page.active_ms = page.active_ms.saturating_add(u64::from(*active_ms));
+                    page.max_scroll = page.max_scroll.max(*scroll);
+                }
+                EventKind::Click { outbound, .. } => {
+                    self.page_mut(event.page).clicks += 1;
+                    self.summary.clicks += 1;
+                    if *outbound {
+                        self.summary.outbound_clicks += 1;
+                    }
+                }
+                EventKind::Custom { .. } => self.summary.events += 1,
+            }
+        }
+        if let Some(country) = &ctx.country {
+            if self.country_seq.is_none_or(|s| batch.seq < s) {
+                self.country_seq = Some(batch.seq);
+                self.summary.country = Some(country.clone());
+            }
+        }
+        self.derive();
+    }
+
+    /// Recomputes the fields that are functions of the pages.
+    fn derive(&mut self) {
+        let s = &mut self.summary;
+        s.duration_ms = s.last_seen_at.saturating_sub(s.started_at).max(0);
+        s.weekday = weekday(s.started_at);
+        let viewed: Vec<&PageRecord> = self.pages.iter().filter(|p| p.url.is_some()).collect();
+        s.pageviews = viewed.len() as u32;
+        s.active_ms = self.pages.iter().map(|p| p.active_ms).sum();
+        s.max_scroll = self.pages.iter().map(|p| p.max_scroll).max().unwrap_or(0);
+        s.entry_page = viewed.first().and_then(|p| p.url.as_deref()).map(page_of);
+        s.exit_page = viewed.last().and_then(|p| p.url.as_deref()).map(page_of);
+        s.bounce = s.pageviews <= 1 && s.events == 0;
+        let landing = viewed.first();
+        let landing_url = landing.and_then(|p| p.url.as_deref());
+        let landing_host = landing_url.and_then(host_of);
+        s.referrer_host = landing
+            .and_then(|p| p.referrer.as_deref())
+            .and_then(host_of)
+            .filter(|h| Some(h) != landing_host.as_ref());
+        let utm = |name: &str| {
+            landing_url
+                .and_then(|u| query_param(u, name))
+                .filter(|v| !v.is_empty())
+                .map(str::to_string)
+        };
+        s.utm = Utm {
+            source: utm("utm_source"),
+            medium: utm("utm_medium"),
+            campaign: utm("utm_campaign"),
+            term: utm("utm_term"),
+            content: utm("utm_content"),
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{Event, PropValue};
+    use proptest::prelude::*;
+
+    const SID: &str = "0b5f0c54-1e9c-4a8e-9d3a-2f8f0a6c1b7e";
+    const T0: i64 = 1_732_390_000_000;
+
+    fn batch(seq: u32, events: Vec<Event>) -> Batch {
+        Batch {
+            site: "demo".into(),
+            sid: SID.into(),
+            seq,
+            webdriver: false,
+            events,
+        }
+    }
+
+    fn pageview(page: u32, ts: i64, url: &str) -> Event {
+        Event {
+            ts,
+            page,
+            kind: EventKind::Pageview {
+                url: url.into(),
+                referrer: Some("https://news.example/item".into()),
+                title: Some("T".into()),
+                width: Some(1280),
+            },
+        }
+    }
+
+    fn engage(page: u32, ts: i64, active_ms: u32, scroll: u8) -> Event {
+        Event {
+            ts,
+            page,
+            kind: EventKind::Engage { active_ms, scroll },
+        }
+    }
+
+    fn ctx() -> BatchContext {
+        BatchContext {
+            received_at: T0,
+            keep_params: vec![],
+            country: Some("DE".into()),
+        }
+    }
+
+    fn fold(batches: &[Batch]) -> SessionState {
+        let mut state = SessionState::new("demo", SID);
+        for b in batches {
+            state.apply(b, &ctx());
+        }
+        state
+    }
+
+    #[test]
+    fn one_pageview_makes_a_bounced_session_with_its_entry_page() {
+        let s = fold(&[batch(0, vec![pageview(0, T0, "https://demo.local/pricing?utm_source=hn&secret=1#x")])]);
+        let sum = &s.summary;
+        assert_eq!(sum.pageviews, 1);
+        assert_eq!(sum.entry_page.as_deref(), Some("/pricing?utm_source=hn"));
+        assert_eq!(sum.exit_page, sum.entry_page);
+        assert_eq!(sum.started_at, T0);
+        assert_eq!(sum.utm.source.as_deref(), Some("hn"));
+        assert_eq!(sum.referrer_host.as_deref(), Some("news.example"));
+        assert_eq!(sum.country.as_deref(), Some("DE"));
+        assert!(sum.bounce);
+    }
+
+    #[test]
+    fn engagement_and_clicks_are_attributed_to_their_pages() {
+        let s = fold(&[
+            batch(0, vec![pageview(0, T0, "https://demo.local/"), engage(0, T0 + 5_000, 4_000, 40)]),
+            batch(
+                1,
+                vec![
+                    Event {
+                        ts: T0 + 6_000,
+                        page: 0,
+                        kind: EventKind::Click {
+                            href: "https://example.org/".into(),
+                            outbound: true,
+                        },
+                    },
+                    pageview(1, T0 + 7_000, "https://demo.local/docs"),
+                    engage(1, T0 + 9_000, 2_000, 80),
+                    Event {
+                        ts: T0 + 9_500,
+                        page: 1,
+                        kind: EventKind::Custom {
+                            name: "signup".into(),
+                            props: vec![("plan".into(), PropValue::Str("pro".into()))],
+                        },
+                    },
+                ],
+            ),
+        ]);
+        let sum = &s.summary;
+        assert_eq!((sum.pageviews, sum.clicks, sum.outbound_clicks, sum.events), (2, 1, 1, 1));
+        assert_eq!(sum.active_ms, 6_000);
+        assert_eq!(sum.max_scroll, 80);
+        assert_eq!(sum.duration_ms, 9_500);
+        assert_eq!(sum.exit_page.as_deref(), Some("/docs"));
+        assert!(!sum.bounce);
+        assert_eq!(s.pages[0].active_ms, 4_000);
+        assert_eq!(s.pages[0].clicks, 1);
+        assert_eq!(s.pages[1].max_scroll, 80);
+    }
+
+    #[test]
+    fn internal_referrers_are_not_referrers() {
+        let mut pv = pageview(0, T0, "https://demo.local/");
+        if let EventKind::Pageview { referrer, .. } = &mut pv.kind {
+            *referrer = Some("https://demo.local/elsewhere".into());
+        }
+        assert_eq!(fold(&[batch(0, vec![pv])]).summary.referrer_host, None);
+    }
+
+    fn arb_event() -> impl Strategy<Value = Event> {
+        let page = 0u32..4;
+        let ts = 0i64..60_000;
+        prop_oneof![
+            (page.clone(), ts.clone(), 0u8..3).prop_map(|(p, t, u)| pageview(p, T0 + t, &format!("https://demo.local/p{u}"))),
+            (page.clone(), ts.clone(), 0u32..20_000, 0u8..=100).prop_map(|(p, t, a, s)| engage(p, T0 + t, a, s)),
+            (page, ts, any::<bool>()).prop_map(|(p, t, o)| Event {
+                ts: T0 + t,
+                page: p,
+                kind: EventKind::Click { href: "https://x.example/".into(), outbound: o },
+            }),
+        ]
+    }
+
+    proptest! {
+        /// The summary a site owner sees must not depend on network reordering.
+        #[test]
+        fn summary_is_independent_of_batch_order(
+            events in proptest::collection::vec(proptest::collection::vec(arb_event(), 1..6), 1..6),
+            seed in any::<u64>(),
+        ) {
+            let batches: Vec<Batch> = events.into_iter().enumerate().map(|(i, e)| batch(i as u32, e)).collect();
+            let mut shuffled = batches.clone();
+            // A deterministic shuffle from the seed.
+            let mut x = seed | 1;
+            for i in (1..shuffled.len()).rev() {
+                x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+                shuffled.swap(i, (x % (i as u64 + 1)) as usize);
+            }
+            prop_assert_eq!(fold(&batches), fold(&shuffled));
+        }
+
+        #[test]
+        fn engaged_time_never_exceeds_what_was_reported(
+            events in proptest::collection::vec(arb_event(), 1..40),
+        ) {
+            let reported: u64 = events.iter().map(|e| match e.kind {
+                EventKind::Engage { active_ms, .. } => u64::from(active_ms),
+                _ => 0,
+            }).sum();
+            let s = fold(&[batch(0, events)]);
+            prop_assert_eq!(s.summary.active_ms, reported);
+            prop_assert!(s.summary.duration_ms >= 0);
+            prop_assert!(s.summary.max_scroll <= 100);
+        }
+    }
+}

@@ -1,0 +1,80 @@
+//! Where a session's entry in the listing index lives.
+//!
+//! The index is split by site, UTC day and a hash shard of the session ID, so no object sees
+//! more than its share of a busy site's traffic. The hash is FNV-1a: stable across builds and
+//! platforms (unlike `std`'s `DefaultHasher`), which matters because the name of the object
+//! is derived from it.
+
+use crate::time::{day_label, utc_day};
+
+/// Shards per site and day. Changing it moves sessions between objects: treat it as part of
+/// the storage format.
+pub const INDEX_SHARDS: u32 = 4;
+
+pub fn fnv1a(bytes: &[u8]) -> u32 {
+    bytes.iter().fold(0x811c_9dc5u32, |h, &b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    })
+}
+
+pub fn shard_of(sid: &str) -> u32 {
+    fnv1a(sid.as_bytes()) % INDEX_SHARDS
+}
+
+/// Durable Object name of one index shard: `site/YYYY-MM-DD/shard`.
+pub fn index_object_name(site: &str, day: i64, shard: u32) -> String {
+    let mut name = String::with_capacity(site.len() + 16);
+    name.push_str(site);
+    name.push('/');
+    name.push_str(&day_label(day));
+    name.push('/');
+    name.push_str(&shard.to_string());
+    name
+}
+
+/// The index object that lists a session started at `started_at`.
+pub fn index_object_for(site: &str, sid: &str, started_at: i64) -> String {
+    index_object_name(site, utc_day(started_at), shard_of(sid))
+}
+
+/// Durable Object name of a session: `site/sid`. Site first so two sites can never share an
+/// object even if a client reuses a session ID.
+pub fn session_object_name(site: &str, sid: &str) -> String {
+    let mut name = String::with_capacity(site.len() + sid.len() + 1);
+    name.push_str(site);
+    name.push('/');
+    name.push_str(sid);
+    name
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fnv1a_matches_reference_vectors() {
+        assert_eq!(fnv1a(b""), 0x811c9dc5);
+        assert_eq!(fnv1a(b"a"), 0xe40c292c);
+        assert_eq!(fnv1a(b"foobar"), 0xbf9cf968);
+    }
+
+    #[test]
+    fn names_are_site_day_shard() {
+        let name = index_object_for("demo", "0b5f0c54-1e9c-4a8e-9d3a-2f8f0a6c1b7e", 1_732_390_000_000);
+        assert!(name.starts_with("demo/2024-11-23/"));
+        let shard: u32 = name.rsplit('/').next().unwrap().parse().unwrap();
+        assert!(shard < INDEX_SHARDS);
+    }
+
+    #[test]
+    fn shards_spread_uuids_evenly() {
+        let mut counts = [0u32; INDEX_SHARDS as usize];
+        for i in 0..4000u32 {
+            let sid = format!("{:08x}-1e9c-4a8e-9d3a-2f8f0a6c1b7e", i.wrapping_mul(2_654_435_761));
+            counts[shard_of(&sid) as usize] += 1;
+        }
+        for c in counts {
+            assert!((800..1200).contains(&c), "uneven shards: {counts:?}");
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! Calendar arithmetic on Unix milliseconds, without a clock or a date library.
+
+pub const MINUTE_MS: i64 = 60_000;
+pub const HOUR_MS: i64 = 60 * MINUTE_MS;
+pub const DAY_MS: i64 = 24 * HOUR_MS;
+
+/// The UTC day number (days since 1970-01-01) of a timestamp.
+pub fn utc_day(ms: i64) -> i64 {
+    ms.div_euclid(DAY_MS)
+}
+
+/// 0 = Sunday … 6 = Saturday, in UTC. 1970-01-01 was a Thursday.
+pub fn weekday(ms: i64) -> u8 {
+    (utc_day(ms) + 4).rem_euclid(7) as u8
+}
+
+/// A client clock is trusted for ordering only while it is within a day of the collector's
+/// receive time; beyond that the receive time is used instead.
+pub fn clamp_client_ts(client_ts: i64, received_at: i64) -> i64 {
+    if client_ts.abs_diff(received_at) > DAY_MS as u64 {
+        received_at
+    } else {
+        client_ts
+    }
+}
+
+/// `YYYY-MM-DD` of a UTC day number (proleptic Gregorian; Howard Hinnant's civil-from-days).
+pub fn day_label(day: i64) -> String {
+    let z = day + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    let mut s = String::with_capacity(10);
+    push_padded(&mut s, y, 4);
+    s.push('-');
+    push_padded(&mut s, m, 2);
+    s.push('-');
+    push_padded(&mut s, d, 2);
+    s
+}
+
+fn push_padded(s: &mut String, n: i64, width: usize) {
+    let digits = n.unsigned_abs().to_string();
+    for _ in digits.len()..width {
+        s.push('0');
+    }
+    s.push_str(&digits);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn day_labels_match_the_calendar() {
+        assert_eq!(day_label(0), "1970-01-01");
+        assert_eq!(day_label(utc_day(1_732_390_000_000)), "2024-11-23");
+        assert_eq!(day_label(utc_day(951_782_400_000)), "2000-02-29");
+    }
+
+    #[test]
+    fn weekdays_start_on_sunday() {
+        assert_eq!(weekday(0), 4); // Thursday
+        assert_eq!(weekday(1_732_390_000_000), 6); // 2024-11-23 was a Saturday
+    }
+
+    #[test]
+    fn client_clocks_off_by_more_than_a_day_are_replaced() {
+        let now = 1_732_390_000_000;
+        assert_eq!(clamp_client_ts(now - 5_000, now), now - 5_000);
+        assert_eq!(clamp_client_ts(now + DAY_MS, now), now + DAY_MS);
+        assert_eq!(clamp_client_ts(now + DAY_MS + 1, now), now);
+        assert_eq!(clamp_client_ts(0, now), now);
+        assert_eq!(clamp_client_ts(i64::MIN, now), now);
+    }
+}

@@ -1,0 +1,132 @@
+//! URL handling that the collector applies to everything it stores.
+//!
+//! Not a general URL parser: only what Stint needs from absolute `http(s)` URLs — the host,
+//! the path, and a query string reduced to the parameters a site chose to keep. The
+//! collector scrubs URLs itself because not every client is our tracker.
+
+/// The parts of an absolute `http(s)` URL, borrowed from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UrlParts<'a> {
+    pub scheme: &'a str,
+    /// Host without userinfo, lowercase is not enforced; may carry a `:port`.
+    pub host: &'a str,
+    /// Always starts with `/`.
+    pub path: &'a str,
+    /// Without the `?`; empty when absent.
+    pub query: &'a str,
+}
+
+/// Splits an absolute `http(s)` URL; `None` for anything else.
+pub fn split_url(url: &str) -> Option<UrlParts<'_>> {
+    let (scheme, rest) = url.split_once("://")?;
+    if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
+        return None;
+    }
+    let rest = rest.split('#').next().unwrap_or("");
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    // Userinfo (`user:pass@`) is never kept.
+    let host = authority.rsplit('@').next().unwrap_or("");
+    if host.is_empty() || host.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return None;
+    }
+    let rest = &rest[authority_end..];
+    let (path, query) = match rest.split_once('?') {
+        Some((p, q)) => (p, q),
+        None => (rest, ""),
+    };
+    let path = if path.is_empty() { "/" } else { path };
+    Some(UrlParts {
+        scheme,
+        host,
+        path,
+        query,
+    })
+}
+
+/// Whether a query parameter survives scrubbing: every `utm_*`, plus the site's list.
+pub fn is_kept_param(name: &str, keep: &[String]) -> bool {
+    name.starts_with("utm_") || keep.iter().any(|k| k == name)
+}
+
+/// The URL without fragment, userinfo and every query parameter not kept. `None` when the
+/// input is not an absolute `http(s)` URL.
+pub fn scrub_url(url: &str, keep: &[String]) -> Option<String> {
+    let parts = split_url(url)?;
+    let mut out = String::with_capacity(url.len());
+    out.push_str(&parts.scheme.to_ascii_lowercase());
+    out.push_str("://");
+    out.push_str(&parts.host.to_ascii_lowercase());
+    out.push_str(parts.path);
+    let mut first = true;
+    for pair in parts.query.split('&').filter(|p| !p.is_empty()) {
+        let name = pair.split('=').next().unwrap_or("");
+        if is_kept_param(name, keep) {
+            out.push(if first { '?' } else { '&' });
+            out.push_str(pair);
+            first = false;
+        }
+    }
+    Some(out)
+}
+
+/// Path plus kept query of an already scrubbed URL: what the dashboard shows as a page.
+pub fn page_of(scrubbed: &str) -> String {
+    match split_url(scrubbed) {
+        Some(p) if p.query.is_empty() => p.path.to_string(),
+        Some(p) => format!("{}?{}", p.path, p.query),
+        None => scrubbed.to_string(),
+    }
+}
+
+/// Host of a URL, lowercase, without port; `None` if it is not an http(s) URL.
+pub fn host_of(url: &str) -> Option<String> {
+    let host = split_url(url)?.host;
+    let host = match host.rfind(':') {
+        Some(i) if !host.ends_with(']') => &host[..i],
+        _ => host,
+    };
+    Some(host.to_ascii_lowercase())
+}
+
+/// Value of a query parameter (not percent-decoded beyond `+`); first occurrence wins.
+pub fn query_param<'a>(url: &'a str, name: &str) -> Option<&'a str> {
+    split_url(url)?
+        .query
+        .split('&')
+        .find_map(|pair| match pair.split_once('=') {
+            Some((k, v)) if k == name => Some(v),
+            _ => None,
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(input: &str, keep: &[&str], expected: Option<&str>) {
+        let keep: Vec<String> = keep.iter().map(|s| s.to_string()).collect();
+        assert_eq!(scrub_url(input, &keep).as_deref(), expected, "scrubbing {input}");
+    }
+
+    #[test]
+    fn scrubbing_keeps_only_utm_and_listed_params() {
+        check("https://demo.local/pricing?utm_source=x&email=a@b.c#top", &[], Some("https://demo.local/pricing?utm_source=x"));
+        check("https://demo.local/?q=1&ref=2", &["ref"], Some("https://demo.local/?ref=2"));
+        check("https://user:pw@Demo.Local", &[], Some("https://demo.local/"));
+        check("HTTP://demo.local/a?token=secret", &[], Some("http://demo.local/a"));
+        check("https://demo.local/a#?utm_source=x", &[], Some("https://demo.local/a"));
+        check("javascript:alert(1)", &[], None);
+        check("ftp://demo.local/", &[], None);
+        check("https:///nohost", &[], None);
+    }
+
+    #[test]
+    fn pages_hosts_and_params() {
+        assert_eq!(page_of("https://demo.local/pricing?utm_source=x"), "/pricing?utm_source=x");
+        assert_eq!(page_of("http://127.0.0.1:8787/"), "/");
+        assert_eq!(host_of("https://News.Example:443/x").as_deref(), Some("news.example"));
+        assert_eq!(host_of("http://[::1]:8787/").as_deref(), Some("[::1]"));
+        assert_eq!(query_param("https://a/?utm_source=x&utm_medium=y", "utm_medium"), Some("y"));
+    }
+}

@@ -1,0 +1,102 @@
+//! The wire protocol, as a table of bodies and the answer each must get.
+
+use stint_shared::protocol::{decode_batch, Batch, DecodeError, Event, EventKind, MAX_BODY_BYTES};
+
+const SID: &str = "0b5f0c54-1e9c-4a8e-9d3a-2f8f0a6c1b7e";
+
+fn body(events: &str) -> String {
+    format!(r#"{{"v":1,"site":"demo","sid":"{SID}","seq":0,"events":[{events}]}}"#)
+}
+
+const PAGEVIEW: &str = r#"{"type":"pageview","ts":1732390000000,"page":0,"url":"https://demo.local/"}"#;
+
+/// Asserts that `body` is refused with a message naming `field`.
+fn rejects(body: &str, field: &str) {
+    match decode_batch(body.as_bytes()) {
+        Err(DecodeError::Invalid { field: f, problem }) => {
+            assert_eq!(f, field, "wrong field blamed for {body}: {problem}")
+        }
+        other => panic!("expected a 400 naming {field} for {body}, got {other:?}"),
+    }
+}
+
+#[test]
+fn the_spec_example_decodes() {
+    let b = decode_batch(
+        br#"{"v":1,"site":"demo","sid":"0b5f0c54-1e9c-4a8e-9d3a-2f8f0a6c1b7e","seq":0,"events":[
+      {"type":"pageview","ts":1732390000000,"page":0,"url":"https://demo.local/pricing?utm_source=x",
+       "ref":"https://news.example/","title":"Pricing","w":1280},
+      {"type":"engage","ts":1732390005000,"page":0,"active_ms":5120,"scroll":62},
+      {"type":"click","ts":1732390006000,"page":0,"href":"https://example.org/x","outbound":true},
+      {"type":"custom","ts":1732390007000,"page":0,"name":"signup","props":{"plan":"pro","n":3,"ok":true}}]}"#,
+    )
+    .unwrap();
+    assert_eq!(b.events.len(), 4);
+    assert_eq!(b.events[1].kind, EventKind::Engage { active_ms: 5120, scroll: 62 });
+}
+
+#[test]
+fn encoding_then_decoding_gives_the_same_batch() {
+    let batch = Batch {
+        site: "demo".into(),
+        sid: SID.into(),
+        seq: 7,
+        webdriver: true,
+        events: vec![Event {
+            ts: 1_732_390_000_000,
+            page: 2,
+            kind: EventKind::Pageview {
+                url: "https://demo.local/a \"quoted\"".into(),
+                referrer: Some("https://r.example/".into()),
+                title: Some("Ünïcode\n".into()),
+                width: Some(390),
+            },
+        }],
+    };
+    assert_eq!(decode_batch(batch.to_json().as_bytes()).unwrap(), batch);
+}
+
+#[test]
+fn each_bad_field_is_named() {
+    rejects("not json", "body");
+    rejects("[]", "body");
+    rejects(&body(PAGEVIEW).replace(r#""v":1"#, r#""v":2"#), "v");
+    rejects(&body(PAGEVIEW).replace(r#""site":"demo""#, r#""site":"Demo!""#), "site");
+    rejects(&body(PAGEVIEW).replace(SID, "not-a-uuid"), "sid");
+    rejects(&body(PAGEVIEW).replace(SID, &SID.to_uppercase()), "sid");
+    rejects(&body(PAGEVIEW).replace(r#""seq":0"#, r#""seq":-1"#), "seq");
+    rejects(&body(PAGEVIEW).replace(r#""seq":0"#, r#""seq":"0""#), "seq");
+    rejects(&body(""), "events");
+    rejects(&body(&vec![PAGEVIEW; 101].join(",")), "events");
+    rejects(&body(&PAGEVIEW.replace("pageview", "hover")), "events[0].type");
+    rejects(&body(&PAGEVIEW.replace("1732390000000", "1.5")), "events[0].ts");
+    rejects(&body(&PAGEVIEW.replace(r#""page":0"#, r#""page":500"#)), "events[0].page");
+    rejects(&body(&PAGEVIEW.replace("https://demo.local/", "javascript:alert(1)")), "events[0].url");
+    let long_url = format!("https://demo.local/{}", "a".repeat(2048));
+    rejects(&body(&PAGEVIEW.replace("https://demo.local/", &long_url)), "events[0].url");
+    rejects(
+        &body(&format!("{PAGEVIEW},{}", r#"{"type":"engage","ts":1,"page":0,"active_ms":5,"scroll":101}"#)),
+        "events[1].scroll",
+    );
+    rejects(
+        &body(r#"{"type":"custom","ts":1,"page":0,"name":"x","props":{"a":[1]}}"#),
+        "events[0].props.a",
+    );
+}
+
+#[test]
+fn limits_hold_at_the_bound_and_fail_one_past_it() {
+    assert!(decode_batch(body(&vec![PAGEVIEW; 100].join(",")).as_bytes()).is_ok());
+    let url_at_limit = format!("https://demo.local/{}", "a".repeat(2048 - 19));
+    assert_eq!(url_at_limit.len(), 2048);
+    assert!(decode_batch(body(&PAGEVIEW.replace("https://demo.local/", &url_at_limit)).as_bytes()).is_ok());
+    let title = |n: usize| PAGEVIEW.replace(r#""page":0"#, &format!(r#""page":0,"title":"{}""#, "t".repeat(n)));
+    assert!(decode_batch(body(&title(256)).as_bytes()).is_ok());
+    rejects(&body(&title(257)), "events[0].title");
+}
+
+#[test]
+fn oversized_bodies_are_too_large_not_invalid() {
+    let big = vec![b' '; MAX_BODY_BYTES + 1];
+    assert_eq!(decode_batch(&big), Err(DecodeError::TooLarge { bytes: MAX_BODY_BYTES + 1 }));
+}
