@@ -1,1 +1,32 @@
+//! Stint's collector and read API on Cloudflare Workers.
+//!
+//! A thin shell around `stint-shared`: the router below sends each request to one handler;
+//! handlers parse with `stint-shared`, talk to Durable Objects, and map failures through
+//! [`error::ApiError`] to the contract's answers. Storage lives in two object classes:
+//! [`session_object::SessionObject`] (one per site and session: the batches, the timeline,
+//! the folded summary) and [`index_object::SessionIndex`] (one per site, UTC day and hash
+//! shard: the summaries to list). No object is global.
 
+mod collect;
+mod config;
+mod error;
+mod index_object;
+mod read_api;
+mod session_object;
+
+use error::ApiError;
+use worker::{event, Context, Env, Method, Request, Response, Result};
+
+#[event(fetch)]
+pub async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+    let path = req.path();
+    let answer = match (req.method(), path.as_str()) {
+        (Method::Post, "/collect") => collect::handle(req, &env).await,
+        (Method::Options, "/collect") => collect::preflight(&req, &env),
+        (Method::Get, "/api/sessions") => read_api::list_sessions(&req, &env).await,
+        (_, "/collect") => Err(ApiError::method_not_allowed("POST, OPTIONS")),
+        (_, p) if p.starts_with("/api/") => Err(ApiError::not_found("no such endpoint")),
+        _ => Err(ApiError::not_found("not found")),
+    };
+    answer.or_else(ApiError::into_response)
+}

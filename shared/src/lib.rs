@@ -17,6 +17,7 @@
 
 pub mod auth;
 pub mod json;
+pub mod listing;
 pub mod protocol;
 #[cfg(feature = "serde")]
 pub mod session;

@@ -6,7 +6,7 @@
 //! Deduplication by `(sid, seq)` is the caller's job (the session object keeps the seqs it
 //! has applied); [`SessionState::apply`] assumes each batch arrives once.
 
-use crate::protocol::{Batch, EventKind};
+use crate::protocol::{Batch, Event, EventKind};
 use crate::time::{clamp_client_ts, weekday};
 use crate::url::{host_of, page_of, query_param, scrub_url};
 use serde::{Deserialize, Serialize};
@@ -178,7 +178,7 @@ impl SessionState {
                         page.url = scrubbed;
                         page.title = title.clone();
                         page.entered_at = Some(ts);
-                        page.referrer = referrer.clone();
+                        page.referrer = referrer.as_deref().and_then(|r| scrub_url(r, &[]));
                     }
                 }
                 EventKind::Engage { active_ms, scroll } => {
@@ -237,6 +237,34 @@ impl SessionState {
             term: utm("utm_term"),
             content: utm("utm_content"),
         };
+    }
+}
+
+/// The event as it may be stored: every URL scrubbed (fragment, userinfo and query
+/// parameters outside `utm_*` and `keep` removed). A URL that does not parse is dropped.
+pub fn scrub_event(event: &Event, keep: &[String]) -> Event {
+    let kind = match &event.kind {
+        EventKind::Pageview {
+            url,
+            referrer,
+            title,
+            width,
+        } => EventKind::Pageview {
+            url: scrub_url(url, keep).unwrap_or_default(),
+            referrer: referrer.as_deref().and_then(|r| scrub_url(r, &[])),
+            title: title.clone(),
+            width: *width,
+        },
+        EventKind::Click { href, outbound } => EventKind::Click {
+            href: scrub_url(href, keep).unwrap_or_default(),
+            outbound: *outbound,
+        },
+        other => other.clone(),
+    };
+    Event {
+        ts: event.ts,
+        page: event.page,
+        kind,
     }
 }
 

@@ -39,6 +39,11 @@ impl Sites {
         self.0.get(site)
     }
 
+    /// Whether any site allows this Origin (for CORS preflights, which carry no body).
+    pub fn origin_known(&self, origin: &str) -> bool {
+        self.0.values().any(|c| c.origins.iter().any(|o| o == origin))
+    }
+
     /// Checks that `site` exists and that `origin` (the request's `Origin` header, if any)
     /// may send for it. Browsers always send `Origin` with `sendBeacon` and cross-origin
     /// `fetch`; its absence means a non-browser sender, which is allowed.

@@ -1,0 +1,82 @@
+//! `POST /collect`: validate a beacon at the edge, then hand it to its session's object.
+
+use crate::config;
+use crate::error::ApiError;
+use crate::session_object;
+use stint_shared::protocol::{decode_batch, DecodeError, MAX_BODY_BYTES};
+use stint_shared::sites::SiteRefusal;
+use worker::{Date, Env, Headers, Request, Response};
+
+pub async fn handle(mut req: Request, env: &Env) -> Result<Response, ApiError> {
+    let headers = req.headers();
+    if let Some(len) = headers.get("content-length")?.and_then(|v| v.parse::<usize>().ok()) {
+        if len > MAX_BODY_BYTES {
+            return Err(too_large(len));
+        }
+    }
+    if let Some(ct) = headers.get("content-type")? {
+        let essence = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        if essence != "text/plain" && essence != "application/json" {
+            return Err(ApiError::new(
+                415,
+                "content-type: must be text/plain or application/json",
+            ));
+        }
+    }
+    let origin = headers.get("origin")?;
+    let body = req
+        .bytes()
+        .await
+        .map_err(|_| ApiError::bad_request("body: could not be read"))?;
+    let batch = decode_batch(&body).map_err(|e| match e {
+        DecodeError::TooLarge { bytes } => too_large(bytes),
+        invalid => ApiError::bad_request(invalid.message()),
+    })?;
+    let sites = config::sites(env)?;
+    sites
+        .admit(&batch.site, origin.as_deref())
+        .map_err(|refusal| match refusal {
+            SiteRefusal::UnknownSite => ApiError::forbidden("site: unknown site"),
+            SiteRefusal::OriginNotAllowed => {
+                ApiError::forbidden("origin: not allowed to send for this site")
+            }
+        })?;
+    let country = req.cf().and_then(|cf| cf.country()).filter(|c| c.len() == 2);
+    let received_at = Date::now().as_millis() as i64;
+    let answer = session_object::ingest(env, &batch, body, received_at, country).await?;
+    with_cors(answer, origin.as_deref())
+}
+
+/// Preflight for `fetch` senders that use `application/json`. `sendBeacon` with
+/// `text/plain` needs none.
+pub fn preflight(req: &Request, env: &Env) -> Result<Response, ApiError> {
+    let origin = req.headers().get("origin")?;
+    let sites = config::sites(env)?;
+    let allowed = origin.as_deref().is_some_and(|o| sites.origin_known(o));
+    let headers = Headers::new();
+    if allowed {
+        headers.set("access-control-allow-origin", origin.as_deref().unwrap_or_default())?;
+        headers.set("access-control-allow-methods", "POST")?;
+        headers.set("access-control-allow-headers", "content-type")?;
+        headers.set("access-control-max-age", "86400")?;
+        headers.set("vary", "origin")?;
+    }
+    Ok(Response::empty()?.with_status(204).with_headers(headers))
+}
+
+fn with_cors(resp: Response, origin: Option<&str>) -> Result<Response, ApiError> {
+    if let Some(origin) = origin {
+        let mut resp = resp;
+        resp.headers_mut().set("access-control-allow-origin", origin)?;
+        resp.headers_mut().set("vary", "origin")?;
+        return Ok(resp);
+    }
+    Ok(resp)
+}
+
+fn too_large(bytes: usize) -> ApiError {
+    ApiError::new(
+        413,
+        format!("body: {bytes} bytes is over the limit of {MAX_BODY_BYTES} bytes"),
+    )
+}

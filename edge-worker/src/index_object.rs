@@ -1,0 +1,191 @@
+//! `SessionIndex`: one Durable Object per site, UTC day and hash shard, listing the
+//! summaries of the sessions that started in it.
+//!
+//! Session objects push their summary here after each new batch, with a version (the number
+//! of batches applied); an older version never overwrites a newer one, so two pushes that
+//! cross on the network leave the newest summary in place.
+
+use crate::error::{json_response, ApiError};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use stint_shared::session::SessionSummary;
+use worker::{
+    durable_object, DurableObject, Env, Method, Request, RequestInit, Response, Result, State,
+};
+
+const SCHEMA: [&str; 2] = [
+    "CREATE TABLE IF NOT EXISTS sessions (id TEXT PRIMARY KEY, started_at INTEGER NOT NULL, \
+     bot INTEGER NOT NULL, version INTEGER NOT NULL, summary TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS sessions_by_start ON sessions (started_at DESC, id DESC)",
+];
+
+/// Where a listing page starts: strictly before this `(started_at, id)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Position {
+    pub started_at: i64,
+    pub id: String,
+}
+
+/// One shard's part of a listing.
+pub struct ListQuery<'a> {
+    pub from: i64,
+    pub before: &'a Position,
+    pub limit: u32,
+    pub include_bots: bool,
+}
+
+async fn call(env: &Env, object: &str, method: Method, path: &str, body: Option<String>) -> std::result::Result<Response, ApiError> {
+    let stub = env.durable_object("INDEX")?.id_from_name(object)?.get_stub()?;
+    let mut init = RequestInit::new();
+    init.with_method(method).with_body(body.map(Into::into));
+    let req = Request::new_with_init(&format!("https://index.stint{path}"), &init)?;
+    let resp = stub
+        .fetch_with_request(req)
+        .await
+        .map_err(|e| ApiError::internal("index object", e))?;
+    if resp.status_code() >= 300 {
+        return Err(ApiError::internal("index object", resp.status_code()));
+    }
+    Ok(resp)
+}
+
+pub async fn upsert(env: &Env, object: &str, summary: &SessionSummary, version: i64) -> std::result::Result<(), ApiError> {
+    let body = json!({ "version": version, "summary": summary }).to_string();
+    call(env, object, Method::Post, "/upsert", Some(body)).await.map(drop)
+}
+
+pub async fn remove(env: &Env, object: &str, sid: &str) -> std::result::Result<(), ApiError> {
+    let body = json!({ "id": sid }).to_string();
+    call(env, object, Method::Post, "/remove", Some(body)).await.map(drop)
+}
+
+/// Summaries from one shard, newest first, as stored (JSON values).
+pub async fn list(env: &Env, object: &str, q: &ListQuery<'_>) -> std::result::Result<Vec<Value>, ApiError> {
+    let body = json!({
+        "from": q.from,
+        "before_started_at": q.before.started_at,
+        "before_id": q.before.id,
+        "limit": q.limit,
+        "include_bots": q.include_bots,
+    })
+    .to_string();
+    let mut resp = call(env, object, Method::Post, "/list", Some(body)).await?;
+    let rows: Vec<Value> = resp.json().await?;
+    Ok(rows)
+}
+
+#[durable_object]
+pub struct SessionIndex {
+    state: State,
+}
+
+#[derive(Deserialize)]
+struct UpsertBody {
+    version: i64,
+    summary: SessionSummary,
+}
+
+#[derive(Deserialize)]
+struct RemoveBody {
+    id: String,
+}
+
+#[derive(Deserialize)]
+struct ListBody {
+    from: i64,
+    before_started_at: i64,
+    before_id: String,
+    limit: u32,
+    include_bots: bool,
+}
+
+#[derive(Deserialize)]
+struct SummaryRow {
+    summary: String,
+}
+
+impl DurableObject for SessionIndex {
+    fn new(state: State, _env: Env) -> Self {
+        let sql = state.storage().sql();
+        for statement in SCHEMA {
+            if let Err(e) = sql.exec(statement, None) {
+                worker::console_error!("index schema: {e}");
+            }
+        }
+        SessionIndex { state }
+    }
+
+    async fn fetch(&self, mut req: Request) -> Result<Response> {
+        let path = req.path();
+        let body = req.text().await?;
+        let answer = match path.as_str() {
+            "/upsert" => self.handle_upsert(&body),
+            "/remove" => self.handle_remove(&body),
+            "/list" => self.handle_list(&body),
+            _ => Err(ApiError::not_found("no such index operation")),
+        };
+        answer.or_else(ApiError::into_response)
+    }
+}
+
+fn parse<'a, T: Deserialize<'a>>(body: &'a str) -> std::result::Result<T, ApiError> {
+    serde_json::from_str(body).map_err(|e| ApiError::bad_request(format!("index request: {e}")))
+}
+
+impl SessionIndex {
+    fn handle_upsert(&self, body: &str) -> std::result::Result<Response, ApiError> {
+        let UpsertBody { version, summary } = parse(body)?;
+        let json = serde_json::to_string(&summary).map_err(|e| ApiError::internal("index", e))?;
+        self.state.storage().sql().exec(
+            "INSERT INTO sessions (id, started_at, bot, version, summary) VALUES (?, ?, ?, ?, ?) \
+             ON CONFLICT (id) DO UPDATE SET started_at = excluded.started_at, bot = excluded.bot, \
+             version = excluded.version, summary = excluded.summary \
+             WHERE excluded.version >= sessions.version",
+            vec![
+                summary.id.clone().into(),
+                summary.started_at.into(),
+                i64::from(summary.bot.is_some()).into(),
+                version.into(),
+                json.into(),
+            ],
+        )?;
+        json_response(200, &json!({"ok": true}))
+    }
+
+    fn handle_remove(&self, body: &str) -> std::result::Result<Response, ApiError> {
+        let RemoveBody { id } = parse(body)?;
+        self.state
+            .storage()
+            .sql()
+            .exec("DELETE FROM sessions WHERE id = ?", vec![id.into()])?;
+        json_response(200, &json!({"ok": true}))
+    }
+
+    fn handle_list(&self, body: &str) -> std::result::Result<Response, ApiError> {
+        let q: ListBody = parse(body)?;
+        let rows = self
+            .state
+            .storage()
+            .sql()
+            .exec(
+                "SELECT summary FROM sessions \
+                 WHERE started_at >= ? AND (started_at < ? OR (started_at = ? AND id < ?)) \
+                 AND (bot = 0 OR ?) \
+                 ORDER BY started_at DESC, id DESC LIMIT ?",
+                vec![
+                    q.from.into(),
+                    q.before_started_at.into(),
+                    q.before_started_at.into(),
+                    q.before_id.into(),
+                    i64::from(q.include_bots).into(),
+                    i64::from(q.limit).into(),
+                ],
+            )?
+            .to_array::<SummaryRow>()?;
+        let summaries: Vec<Value> = rows
+            .into_iter()
+            .filter_map(|r| serde_json::from_str(&r.summary).ok())
+            .collect();
+        json_response(200, &Value::Array(summaries))
+    }
+}

@@ -1,0 +1,74 @@
+//! The read API: everything behind the bearer token.
+
+use crate::config;
+use crate::error::{json_response, ApiError};
+use crate::index_object::{self, ListQuery, Position};
+use serde_json::{json, Value};
+use stint_shared::auth::bearer_matches;
+use stint_shared::listing::{encode_cursor, ListParams};
+use stint_shared::shard::{index_object_name, INDEX_SHARDS};
+use worker::{Date, Env, Request, Response};
+
+fn authorize(req: &Request, env: &Env) -> Result<(), ApiError> {
+    let header = req.headers().get("authorization")?;
+    if bearer_matches(header.as_deref(), config::read_token(env).as_deref()) {
+        Ok(())
+    } else {
+        Err(ApiError::unauthorized())
+    }
+}
+
+/// `GET /api/sessions`: summaries newest first, a page at a time.
+pub async fn list_sessions(req: &Request, env: &Env) -> Result<Response, ApiError> {
+    authorize(req, env)?;
+    let url = req.url()?;
+    let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    let now = Date::now().as_millis() as i64;
+    let params = ListParams::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())), now)
+        .map_err(|e| ApiError::bad_request(e.0))?;
+
+    let (started_at, id) = params.start();
+    let mut before = Position { started_at, id };
+    let mut page: Vec<Value> = Vec::new();
+    for day in params.days() {
+        let want = params.limit - page.len() as u32;
+        let query = ListQuery {
+            from: params.from,
+            before: &before,
+            limit: want,
+            include_bots: params.include_bots,
+        };
+        let mut day_rows = Vec::new();
+        for shard in 0..INDEX_SHARDS {
+            let object = index_object_name(&params.site, day, shard);
+            day_rows.extend(index_object::list(env, &object, &query).await?);
+        }
+        day_rows.sort_by(|a, b| position(b).cmp(&position(a)));
+        day_rows.truncate(want as usize);
+        page.extend(day_rows);
+        if page.len() as u32 >= params.limit {
+            break;
+        }
+        // Later days are older; everything before this day's start qualifies.
+        before = Position {
+            started_at: day * stint_shared::time::DAY_MS,
+            id: String::new(),
+        };
+    }
+    let next_cursor = if page.len() as u32 >= params.limit {
+        page.last().map(|last| {
+            let (t, id) = position(last);
+            encode_cursor(t, &id)
+        })
+    } else {
+        None
+    };
+    json_response(200, &json!({ "sessions": page, "next_cursor": next_cursor }))
+}
+
+fn position(summary: &Value) -> (i64, String) {
+    (
+        summary["started_at"].as_i64().unwrap_or(0),
+        summary["id"].as_str().unwrap_or_default().to_string(),
+    )
+}

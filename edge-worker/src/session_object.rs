@@ -1,0 +1,189 @@
+//! `SessionObject`: one Durable Object per site and session.
+//!
+//! It owns three tables: `applied` (the seqs already folded, so a retried batch counts once),
+//! `events` (the scrubbed timeline) and `state` (the reducer's state as JSON, one row). After
+//! each new batch it pushes the fresh summary to the index shard for the session's start day.
+//! Every write of one batch happens without an `await` in between, so the runtime commits
+//! them together: a batch is either wholly applied or not at all.
+
+use crate::config;
+use crate::error::{json_response, ApiError};
+use serde::Deserialize;
+use serde_json::json;
+use stint_shared::json::JsonWriter;
+use stint_shared::protocol::{decode_batch, MAX_EVENTS_PER_SESSION};
+use stint_shared::session::{scrub_event, BatchContext, SessionState};
+use stint_shared::shard::{index_object_for, session_object_name};
+use worker::{
+    durable_object, DurableObject, Env, Headers, Method, Request, RequestInit, Response, Result,
+    SqlStorage, State,
+};
+
+const SCHEMA: [&str; 3] = [
+    "CREATE TABLE IF NOT EXISTS applied (seq INTEGER PRIMARY KEY, received_at INTEGER NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS events (seq INTEGER NOT NULL, i INTEGER NOT NULL, ts INTEGER NOT NULL, \
+     page INTEGER NOT NULL, type TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (seq, i))",
+    "CREATE TABLE IF NOT EXISTS state (id INTEGER PRIMARY KEY CHECK (id = 1), json TEXT NOT NULL, \
+     index_name TEXT NOT NULL)",
+];
+
+/// Sends a validated beacon to its session's object and returns the object's answer.
+pub async fn ingest(
+    env: &Env,
+    batch: &stint_shared::protocol::Batch,
+    body: Vec<u8>,
+    received_at: i64,
+    country: Option<String>,
+) -> std::result::Result<Response, ApiError> {
+    let stub = env
+        .durable_object("SESSIONS")?
+        .id_from_name(&session_object_name(&batch.site, &batch.sid))?
+        .get_stub()?;
+    let headers = Headers::new();
+    headers.set("x-stint-received-at", &received_at.to_string())?;
+    if let Some(country) = country {
+        headers.set("x-stint-country", &country)?;
+    }
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post)
+        .with_headers(headers)
+        .with_body(Some(js_sys::Uint8Array::from(body.as_slice()).into()));
+    let req = Request::new_with_init("https://session.stint/ingest", &init)?;
+    stub.fetch_with_request(req)
+        .await
+        .map_err(|e| ApiError::internal("session object", e))
+}
+
+#[durable_object]
+pub struct SessionObject {
+    state: State,
+    env: Env,
+}
+
+impl DurableObject for SessionObject {
+    fn new(state: State, env: Env) -> Self {
+        let sql = state.storage().sql();
+        for statement in SCHEMA {
+            if let Err(e) = sql.exec(statement, None) {
+                worker::console_error!("session schema: {e}");
+            }
+        }
+        SessionObject { state, env }
+    }
+
+    async fn fetch(&self, req: Request) -> Result<Response> {
+        let answer = match (req.method(), req.path().as_str()) {
+            (Method::Post, "/ingest") => self.handle_ingest(req).await,
+            _ => Err(ApiError::not_found("no such session operation")),
+        };
+        answer.or_else(ApiError::into_response)
+    }
+}
+
+#[derive(Deserialize)]
+struct StateRow {
+    json: String,
+    index_name: String,
+}
+
+#[derive(Deserialize)]
+struct Count {
+    n: i64,
+}
+
+impl SessionObject {
+    fn sql(&self) -> SqlStorage {
+        self.state.storage().sql()
+    }
+
+    async fn handle_ingest(&self, mut req: Request) -> std::result::Result<Response, ApiError> {
+        let header = |name: &str| req.headers().get(name).ok().flatten();
+        let received_at = header("x-stint-received-at")
+            .and_then(|v| v.parse::<i64>().ok())
+            .ok_or_else(|| ApiError::bad_request("x-stint-received-at: missing"))?;
+        let country = header("x-stint-country");
+        let body = req.bytes().await?;
+        let batch = decode_batch(&body).map_err(|e| ApiError::bad_request(e.message()))?;
+        let sites = config::sites(&self.env)?;
+        let keep_params = sites
+            .get(&batch.site)
+            .map(|s| s.keep_params.clone())
+            .unwrap_or_default();
+        let sql = self.sql();
+
+        let seen = sql
+            .exec("SELECT COUNT(*) AS n FROM applied WHERE seq = ?", vec![i64::from(batch.seq).into()])?
+            .one::<Count>()?
+            .n;
+        if seen > 0 {
+            return json_response(202, &json!({"ok": true, "duplicate": true}));
+        }
+
+        let stored = sql
+            .exec("SELECT json, index_name FROM state WHERE id = 1", None)?
+            .to_array::<StateRow>()?;
+        let (mut state, old_index) = match stored.into_iter().next() {
+            Some(row) => (
+                serde_json::from_str::<SessionState>(&row.json)
+                    .map_err(|e| ApiError::internal("session state", e))?,
+                Some(row.index_name),
+            ),
+            None => (SessionState::new(&batch.site, &batch.sid), None),
+        };
+        if state.stored_events + batch.events.len() as u32 > MAX_EVENTS_PER_SESSION {
+            return Err(ApiError::new(
+                429,
+                format!("session: over the limit of {MAX_EVENTS_PER_SESSION} events"),
+            ));
+        }
+
+        let ctx = BatchContext {
+            received_at,
+            keep_params,
+            country,
+        };
+        state.apply(&batch, &ctx);
+        let index_name = index_object_for(&batch.site, &batch.sid, state.summary.started_at);
+
+        // No await from here until every row of this batch is written.
+        for (i, event) in batch.events.iter().enumerate() {
+            let scrubbed = scrub_event(event, &ctx.keep_params);
+            let mut w = JsonWriter::new();
+            scrubbed.write_json(&mut w);
+            sql.exec(
+                "INSERT INTO events (seq, i, ts, page, type, body) VALUES (?, ?, ?, ?, ?, ?)",
+                vec![
+                    i64::from(batch.seq).into(),
+                    (i as i64).into(),
+                    stint_shared::time::clamp_client_ts(event.ts, received_at).into(),
+                    i64::from(event.page).into(),
+                    event.kind.type_name().into(),
+                    w.finish().into(),
+                ],
+            )?;
+        }
+        sql.exec(
+            "INSERT INTO applied (seq, received_at) VALUES (?, ?)",
+            vec![i64::from(batch.seq).into(), received_at.into()],
+        )?;
+        let state_json =
+            serde_json::to_string(&state).map_err(|e| ApiError::internal("session state", e))?;
+        sql.exec(
+            "INSERT INTO state (id, json, index_name) VALUES (1, ?, ?) \
+             ON CONFLICT (id) DO UPDATE SET json = excluded.json, index_name = excluded.index_name",
+            vec![state_json.into(), index_name.clone().into()],
+        )?;
+        let version = sql
+            .exec("SELECT COUNT(*) AS n FROM applied", None)?
+            .one::<Count>()?
+            .n;
+
+        // The batch is stored; the index is refreshed next. A reordered batch can move the
+        // session's start to an earlier day: then it leaves the old day's shard.
+        if let Some(old) = old_index.filter(|old| *old != index_name) {
+            crate::index_object::remove(&self.env, &old, &batch.sid).await?;
+        }
+        crate::index_object::upsert(&self.env, &index_name, &state.summary, version).await?;
+        json_response(202, &json!({"ok": true}))
+    }
+}

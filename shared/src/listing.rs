@@ -1,0 +1,141 @@
+//! The session listing: query parameters, cursors, and which index shards to ask.
+//!
+//! `GET /api/sessions` walks UTC days from the newest in range to the oldest, asking every
+//! shard of a day for up to `limit` sessions before the cursor, and stops as soon as a page
+//! is full. The cursor is the `(started_at, id)` of the last session returned, so a page
+//! never repeats or skips a session even while new ones arrive.
+
+use crate::protocol::is_valid_site_id;
+use crate::time::{utc_day, DAY_MS};
+
+pub const DEFAULT_LIMIT: u32 = 50;
+pub const MAX_LIMIT: u32 = 200;
+/// Without `from`, the listing covers the last week.
+pub const DEFAULT_RANGE_MS: i64 = 7 * DAY_MS;
+/// Longest range one request may cover; each day costs one subrequest per shard.
+pub const MAX_RANGE_MS: i64 = 31 * DAY_MS;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListParams {
+    pub site: String,
+    /// Inclusive, Unix ms.
+    pub from: i64,
+    /// Exclusive, Unix ms.
+    pub to: i64,
+    pub limit: u32,
+    pub include_bots: bool,
+    /// Resume strictly before this `(started_at, id)`.
+    pub cursor: Option<(i64, String)>,
+}
+
+/// A query parameter that is missing or wrong: the message names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParamError(pub String);
+
+impl ListParams {
+    /// Parses the query string's pairs; `now` is the collector's clock.
+    pub fn parse<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>, now: i64) -> Result<Self, ParamError> {
+        let (mut site, mut from, mut to, mut limit, mut bots, mut cursor) = (None, None, None, None, None, None);
+        for (k, v) in pairs {
+            match k {
+                "site" => site = Some(v),
+                "from" => from = Some(int_param("from", v)?),
+                "to" => to = Some(int_param("to", v)?),
+                "limit" => limit = Some(int_param("limit", v)?),
+                "bots" => bots = Some(v),
+                "cursor" => cursor = Some(decode_cursor(v).ok_or_else(|| ParamError("cursor: not a cursor this API returned".into()))?),
+                _ => {}
+            }
+        }
+        let site = site.ok_or_else(|| ParamError("site: missing".into()))?;
+        if !is_valid_site_id(site) {
+            return Err(ParamError("site: not a valid site id".into()));
+        }
+        let to = to.unwrap_or(now + 1);
+        let from = from.unwrap_or(to - DEFAULT_RANGE_MS);
+        if from >= to {
+            return Err(ParamError("from: must be before to".into()));
+        }
+        if to - from > MAX_RANGE_MS {
+            return Err(ParamError("from: range longer than 31 days".into()));
+        }
+        let limit = limit.unwrap_or(i64::from(DEFAULT_LIMIT));
+        if !(1..=i64::from(MAX_LIMIT)).contains(&limit) {
+            return Err(ParamError(format!("limit: must be between 1 and {MAX_LIMIT}")));
+        }
+        let include_bots = match bots {
+            None | Some("exclude") => false,
+            Some("include") => true,
+            Some(_) => return Err(ParamError("bots: must be include or exclude".into())),
+        };
+        Ok(ListParams { site: site.to_string(), from, to, limit: limit as u32, include_bots, cursor })
+    }
+
+    /// The position the first shard query starts before.
+    pub fn start(&self) -> (i64, String) {
+        match &self.cursor {
+            Some((t, id)) if *t < self.to => (*t, id.clone()),
+            _ => (self.to, String::new()),
+        }
+    }
+
+    /// UTC days to visit, newest first.
+    pub fn days(&self) -> impl Iterator<Item = i64> {
+        let newest = utc_day(self.start().0 - 1);
+        let oldest = utc_day(self.from);
+        (oldest..=newest).rev()
+    }
+}
+
+fn int_param(name: &str, v: &str) -> Result<i64, ParamError> {
+    v.parse::<i64>().map_err(|_| ParamError(format!("{name}: must be an integer")))
+}
+
+/// Opaque to clients; `<started_at>.<id>`.
+pub fn encode_cursor(started_at: i64, id: &str) -> String {
+    format!("{started_at}.{id}")
+}
+
+pub fn decode_cursor(s: &str) -> Option<(i64, String)> {
+    let (t, id) = s.split_once('.')?;
+    let t = t.parse().ok()?;
+    crate::protocol::is_uuid_v4(id).then(|| (t, id.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_732_390_000_000;
+
+    fn parse(q: &[(&str, &str)]) -> Result<ListParams, ParamError> {
+        ListParams::parse(q.iter().copied(), NOW)
+    }
+
+    #[test]
+    fn defaults_cover_the_last_week_fifty_at_a_time_without_bots() {
+        let p = parse(&[("site", "demo")]).unwrap();
+        assert_eq!((p.to, p.from, p.limit, p.include_bots), (NOW + 1, NOW + 1 - DEFAULT_RANGE_MS, 50, false));
+        assert_eq!(p.days().count(), 8);
+    }
+
+    #[test]
+    fn wrong_parameters_are_named() {
+        let err = |q: &[(&str, &str)]| parse(q).unwrap_err().0;
+        assert!(err(&[]).starts_with("site:"));
+        assert!(err(&[("site", "demo"), ("limit", "0")]).starts_with("limit:"));
+        assert!(err(&[("site", "demo"), ("limit", "201")]).starts_with("limit:"));
+        assert!(err(&[("site", "demo"), ("from", "x")]).starts_with("from:"));
+        assert!(err(&[("site", "demo"), ("from", "10"), ("to", "5")]).starts_with("from:"));
+        assert!(err(&[("site", "demo"), ("cursor", "abc")]).starts_with("cursor:"));
+        assert!(err(&[("site", "demo"), ("bots", "yes")]).starts_with("bots:"));
+    }
+
+    #[test]
+    fn cursors_round_trip_and_start_the_walk() {
+        let id = "0b5f0c54-1e9c-4a8e-9d3a-2f8f0a6c1b7e";
+        let c = encode_cursor(NOW - 5, id);
+        let p = parse(&[("site", "demo"), ("cursor", &c)]).unwrap();
+        assert_eq!(p.start(), (NOW - 5, id.to_string()));
+    }
+}
