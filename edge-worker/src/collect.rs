@@ -9,13 +9,21 @@ use worker::{Date, Env, Headers, Request, Response};
 
 pub async fn handle(mut req: Request, env: &Env) -> Result<Response, ApiError> {
     let headers = req.headers();
-    if let Some(len) = headers.get("content-length")?.and_then(|v| v.parse::<usize>().ok()) {
+    if let Some(len) = headers
+        .get("content-length")?
+        .and_then(|v| v.parse::<usize>().ok())
+    {
         if len > MAX_BODY_BYTES {
             return Err(too_large(len));
         }
     }
     if let Some(ct) = headers.get("content-type")? {
-        let essence = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        let essence = ct
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
         if essence != "text/plain" && essence != "application/json" {
             return Err(ApiError::new(
                 415,
@@ -41,10 +49,13 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response, ApiError> {
                 ApiError::forbidden("origin: not allowed to send for this site")
             }
         })?;
-    let country = req.cf().and_then(|cf| cf.country()).filter(|c| c.len() == 2);
+    let country = req
+        .cf()
+        .and_then(|cf| cf.country())
+        .filter(|c| c.len() == 2);
     let received_at = Date::now().as_millis() as i64;
     let answer = session_object::ingest(env, &batch, body, received_at, country).await?;
-    with_cors(answer, origin.as_deref())
+    with_cors(answer, origin.as_deref()).await
 }
 
 /// Preflight for `fetch` senders that use `application/json`. `sendBeacon` with
@@ -55,7 +66,10 @@ pub fn preflight(req: &Request, env: &Env) -> Result<Response, ApiError> {
     let allowed = origin.as_deref().is_some_and(|o| sites.origin_known(o));
     let headers = Headers::new();
     if allowed {
-        headers.set("access-control-allow-origin", origin.as_deref().unwrap_or_default())?;
+        headers.set(
+            "access-control-allow-origin",
+            origin.as_deref().unwrap_or_default(),
+        )?;
         headers.set("access-control-allow-methods", "POST")?;
         headers.set("access-control-allow-headers", "content-type")?;
         headers.set("access-control-max-age", "86400")?;
@@ -64,14 +78,20 @@ pub fn preflight(req: &Request, env: &Env) -> Result<Response, ApiError> {
     Ok(Response::empty()?.with_status(204).with_headers(headers))
 }
 
-fn with_cors(resp: Response, origin: Option<&str>) -> Result<Response, ApiError> {
+/// The session object's answer, re-issued with CORS headers for the sending Origin (a
+/// subrequest's response headers are immutable, so the answer is copied).
+async fn with_cors(mut answer: Response, origin: Option<&str>) -> Result<Response, ApiError> {
+    let headers = Headers::new();
+    headers.set("content-type", "application/json")?;
     if let Some(origin) = origin {
-        let mut resp = resp;
-        resp.headers_mut().set("access-control-allow-origin", origin)?;
-        resp.headers_mut().set("vary", "origin")?;
-        return Ok(resp);
+        headers.set("access-control-allow-origin", origin)?;
+        headers.set("vary", "origin")?;
     }
-    Ok(resp)
+    let status = answer.status_code();
+    let body = answer.text().await?;
+    Ok(Response::ok(body)?
+        .with_status(status)
+        .with_headers(headers))
 }
 
 fn too_large(bytes: usize) -> ApiError {

@@ -57,7 +57,9 @@ impl ApiError {
             headers.set("allow", allow)?;
         }
         let body = json!({ "error": self.message }).to_string();
-        Ok(Response::ok(body)?.with_status(self.status).with_headers(headers))
+        Ok(Response::ok(body)?
+            .with_status(self.status)
+            .with_headers(headers))
     }
 }
 

@@ -34,8 +34,17 @@ pub struct ListQuery<'a> {
     pub include_bots: bool,
 }
 
-async fn call(env: &Env, object: &str, method: Method, path: &str, body: Option<String>) -> std::result::Result<Response, ApiError> {
-    let stub = env.durable_object("INDEX")?.id_from_name(object)?.get_stub()?;
+async fn call(
+    env: &Env,
+    object: &str,
+    method: Method,
+    path: &str,
+    body: Option<String>,
+) -> std::result::Result<Response, ApiError> {
+    let stub = env
+        .durable_object("INDEX")?
+        .id_from_name(object)?
+        .get_stub()?;
     let mut init = RequestInit::new();
     init.with_method(method).with_body(body.map(Into::into));
     let req = Request::new_with_init(&format!("https://index.stint{path}"), &init)?;
@@ -49,18 +58,31 @@ async fn call(env: &Env, object: &str, method: Method, path: &str, body: Option<
     Ok(resp)
 }
 
-pub async fn upsert(env: &Env, object: &str, summary: &SessionSummary, version: i64) -> std::result::Result<(), ApiError> {
+pub async fn upsert(
+    env: &Env,
+    object: &str,
+    summary: &SessionSummary,
+    version: i64,
+) -> std::result::Result<(), ApiError> {
     let body = json!({ "version": version, "summary": summary }).to_string();
-    call(env, object, Method::Post, "/upsert", Some(body)).await.map(drop)
+    call(env, object, Method::Post, "/upsert", Some(body))
+        .await
+        .map(drop)
 }
 
 pub async fn remove(env: &Env, object: &str, sid: &str) -> std::result::Result<(), ApiError> {
     let body = json!({ "id": sid }).to_string();
-    call(env, object, Method::Post, "/remove", Some(body)).await.map(drop)
+    call(env, object, Method::Post, "/remove", Some(body))
+        .await
+        .map(drop)
 }
 
 /// Summaries from one shard, newest first, as stored (JSON values).
-pub async fn list(env: &Env, object: &str, q: &ListQuery<'_>) -> std::result::Result<Vec<Value>, ApiError> {
+pub async fn list(
+    env: &Env,
+    object: &str,
+    q: &ListQuery<'_>,
+) -> std::result::Result<Vec<Value>, ApiError> {
     let body = json!({
         "from": q.from,
         "before_started_at": q.before.started_at,

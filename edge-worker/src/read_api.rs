@@ -3,6 +3,7 @@
 use crate::config;
 use crate::error::{json_response, ApiError};
 use crate::index_object::{self, ListQuery, Position};
+use futures_util::future::try_join_all;
 use serde_json::{json, Value};
 use stint_shared::auth::bearer_matches;
 use stint_shared::listing::{encode_cursor, ListParams};
@@ -38,12 +39,16 @@ pub async fn list_sessions(req: &Request, env: &Env) -> Result<Response, ApiErro
             limit: want,
             include_bots: params.include_bots,
         };
-        let mut day_rows = Vec::new();
-        for shard in 0..INDEX_SHARDS {
-            let object = index_object_name(&params.site, day, shard);
-            day_rows.extend(index_object::list(env, &object, &query).await?);
-        }
-        day_rows.sort_by(|a, b| position(b).cmp(&position(a)));
+        let names: Vec<String> = (0..INDEX_SHARDS)
+            .map(|shard| index_object_name(&params.site, day, shard))
+            .collect();
+        let shards = try_join_all(
+            names
+                .iter()
+                .map(|name| index_object::list(env, name, &query)),
+        );
+        let mut day_rows: Vec<Value> = shards.await?.into_iter().flatten().collect();
+        day_rows.sort_by_key(|row| std::cmp::Reverse(position(row)));
         day_rows.truncate(want as usize);
         page.extend(day_rows);
         if page.len() as u32 >= params.limit {
@@ -63,7 +68,10 @@ pub async fn list_sessions(req: &Request, env: &Env) -> Result<Response, ApiErro
     } else {
         None
     };
-    json_response(200, &json!({ "sessions": page, "next_cursor": next_cursor }))
+    json_response(
+        200,
+        &json!({ "sessions": page, "next_cursor": next_cursor }),
+    )
 }
 
 fn position(summary: &Value) -> (i64, String) {

@@ -112,7 +112,10 @@ impl SessionObject {
         let sql = self.sql();
 
         let seen = sql
-            .exec("SELECT COUNT(*) AS n FROM applied WHERE seq = ?", vec![i64::from(batch.seq).into()])?
+            .exec(
+                "SELECT COUNT(*) AS n FROM applied WHERE seq = ?",
+                vec![i64::from(batch.seq).into()],
+            )?
             .one::<Count>()?
             .n;
         if seen > 0 {

@@ -121,8 +121,8 @@ impl JsonWriter {
     }
 }
 
-/// Decimal digits of `n` without `core::fmt`.
-fn push_digits(out: &mut String, mut n: u64) {
+/// Appends the decimal digits of `n` without `core::fmt`.
+pub fn push_digits(out: &mut String, mut n: u64) {
     let mut buf = [0u8; 20];
     let mut i = buf.len();
     loop {

@@ -34,8 +34,12 @@ pub struct ParamError(pub String);
 
 impl ListParams {
     /// Parses the query string's pairs; `now` is the collector's clock.
-    pub fn parse<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>, now: i64) -> Result<Self, ParamError> {
-        let (mut site, mut from, mut to, mut limit, mut bots, mut cursor) = (None, None, None, None, None, None);
+    pub fn parse<'a>(
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+        now: i64,
+    ) -> Result<Self, ParamError> {
+        let (mut site, mut from, mut to, mut limit, mut bots, mut cursor) =
+            (None, None, None, None, None, None);
         for (k, v) in pairs {
             match k {
                 "site" => site = Some(v),
@@ -43,7 +47,11 @@ impl ListParams {
                 "to" => to = Some(int_param("to", v)?),
                 "limit" => limit = Some(int_param("limit", v)?),
                 "bots" => bots = Some(v),
-                "cursor" => cursor = Some(decode_cursor(v).ok_or_else(|| ParamError("cursor: not a cursor this API returned".into()))?),
+                "cursor" => {
+                    cursor = Some(decode_cursor(v).ok_or_else(|| {
+                        ParamError("cursor: not a cursor this API returned".into())
+                    })?)
+                }
                 _ => {}
             }
         }
@@ -61,14 +69,23 @@ impl ListParams {
         }
         let limit = limit.unwrap_or(i64::from(DEFAULT_LIMIT));
         if !(1..=i64::from(MAX_LIMIT)).contains(&limit) {
-            return Err(ParamError(format!("limit: must be between 1 and {MAX_LIMIT}")));
+            return Err(ParamError(format!(
+                "limit: must be between 1 and {MAX_LIMIT}"
+            )));
         }
         let include_bots = match bots {
             None | Some("exclude") => false,
             Some("include") => true,
             Some(_) => return Err(ParamError("bots: must be include or exclude".into())),
         };
-        Ok(ListParams { site: site.to_string(), from, to, limit: limit as u32, include_bots, cursor })
+        Ok(ListParams {
+            site: site.to_string(),
+            from,
+            to,
+            limit: limit as u32,
+            include_bots,
+            cursor,
+        })
     }
 
     /// The position the first shard query starts before.
@@ -88,7 +105,8 @@ impl ListParams {
 }
 
 fn int_param(name: &str, v: &str) -> Result<i64, ParamError> {
-    v.parse::<i64>().map_err(|_| ParamError(format!("{name}: must be an integer")))
+    v.parse::<i64>()
+        .map_err(|_| ParamError(format!("{name}: must be an integer")))
 }
 
 /// Opaque to clients; `<started_at>.<id>`.
@@ -115,7 +133,10 @@ mod tests {
     #[test]
     fn defaults_cover_the_last_week_fifty_at_a_time_without_bots() {
         let p = parse(&[("site", "demo")]).unwrap();
-        assert_eq!((p.to, p.from, p.limit, p.include_bots), (NOW + 1, NOW + 1 - DEFAULT_RANGE_MS, 50, false));
+        assert_eq!(
+            (p.to, p.from, p.limit, p.include_bots),
+            (NOW + 1, NOW + 1 - DEFAULT_RANGE_MS, 50, false)
+        );
         assert_eq!(p.days().count(), 8);
     }
 

@@ -179,6 +179,7 @@ pub enum DecodeError {
 }
 
 impl DecodeError {
+    #[cfg(feature = "serde")]
     fn invalid(field: impl Into<String>, problem: impl Into<String>) -> Self {
         DecodeError::Invalid {
             field: field.into(),
@@ -221,8 +222,9 @@ pub fn is_uuid_v4(s: &str) -> bool {
 pub fn is_valid_site_id(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= MAX_SITE_CHARS
-        && s.bytes()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'.' | b'-' | b'_'))
+        && s.bytes().all(|c| {
+            c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'.' | b'-' | b'_')
+        })
 }
 
 #[cfg(feature = "serde")]
@@ -244,7 +246,10 @@ mod decode {
             } else {
                 "is not valid JSON"
             };
-            DecodeError::invalid("body", format!("{kind} (line {}, column {})", e.line(), e.column()))
+            DecodeError::invalid(
+                "body",
+                format!("{kind} (line {}, column {})", e.line(), e.column()),
+            )
         })?;
         let obj = value
             .as_object()
@@ -252,11 +257,17 @@ mod decode {
 
         let v = int(obj, "v", "v")?;
         if v != PROTOCOL_VERSION {
-            return Err(DecodeError::invalid("v", "unsupported protocol version, expected 1"));
+            return Err(DecodeError::invalid(
+                "v",
+                "unsupported protocol version, expected 1",
+            ));
         }
         let site = string(obj, "site", "site", MAX_SITE_CHARS)?;
         if !is_valid_site_id(&site) {
-            return Err(DecodeError::invalid("site", "must be lowercase letters, digits, '.', '-' or '_'"));
+            return Err(DecodeError::invalid(
+                "site",
+                "must be lowercase letters, digits, '.', '-' or '_'",
+            ));
         }
         let sid = string(obj, "sid", "sid", 36)?;
         if !is_uuid_v4(&sid) {
@@ -272,7 +283,10 @@ mod decode {
         if events.is_empty() || events.len() > MAX_EVENTS_PER_BATCH {
             return Err(DecodeError::invalid(
                 "events",
-                format!("must hold 1 to {MAX_EVENTS_PER_BATCH} events, got {}", events.len()),
+                format!(
+                    "must hold 1 to {MAX_EVENTS_PER_BATCH} events, got {}",
+                    events.len()
+                ),
             ));
         }
         let events = events
@@ -315,8 +329,13 @@ mod decode {
                 },
             },
             "engage" => EventKind::Engage {
-                active_ms: bounded(obj, "active_ms", &field("active_ms"), 0, MAX_ACTIVE_MS_DELTA)?
-                    as u32,
+                active_ms: bounded(
+                    obj,
+                    "active_ms",
+                    &field("active_ms"),
+                    0,
+                    MAX_ACTIVE_MS_DELTA,
+                )? as u32,
                 scroll: bounded(obj, "scroll", &field("scroll"), 0, 100)? as u8,
             },
             "click" => EventKind::Click {
@@ -343,7 +362,10 @@ mod decode {
         Ok(Event { ts, page, kind })
     }
 
-    fn props(obj: &Map<String, Value>, path: &str) -> Result<Vec<(String, PropValue)>, DecodeError> {
+    fn props(
+        obj: &Map<String, Value>,
+        path: &str,
+    ) -> Result<Vec<(String, PropValue)>, DecodeError> {
         let map = match obj.get("props") {
             None | Some(Value::Null) => return Ok(Vec::new()),
             Some(Value::Object(map)) => map,
@@ -365,7 +387,9 @@ mod decode {
                 ));
             }
             let value = match value {
-                Value::String(s) if s.chars().count() <= MAX_PROP_VALUE_CHARS => PropValue::Str(s.clone()),
+                Value::String(s) if s.chars().count() <= MAX_PROP_VALUE_CHARS => {
+                    PropValue::Str(s.clone())
+                }
                 Value::String(_) => {
                     return Err(DecodeError::invalid(
                         at,
@@ -377,7 +401,12 @@ mod decode {
                     Some(f) if f.is_finite() => PropValue::Num(f),
                     _ => return Err(DecodeError::invalid(at, "must be a finite number")),
                 },
-                _ => return Err(DecodeError::invalid(at, "must be a string, number or boolean")),
+                _ => {
+                    return Err(DecodeError::invalid(
+                        at,
+                        "must be a string, number or boolean",
+                    ))
+                }
             };
             out.push((key.clone(), value));
         }
@@ -394,16 +423,31 @@ mod decode {
         }
     }
 
-    fn bounded(obj: &Map<String, Value>, key: &str, path: &str, min: i64, max: i64) -> Result<i64, DecodeError> {
+    fn bounded(
+        obj: &Map<String, Value>,
+        key: &str,
+        path: &str,
+        min: i64,
+        max: i64,
+    ) -> Result<i64, DecodeError> {
         let n = int(obj, key, path)?;
         if n < min || n > max {
-            return Err(DecodeError::invalid(path, format!("must be between {min} and {max}")));
+            return Err(DecodeError::invalid(
+                path,
+                format!("must be between {min} and {max}"),
+            ));
         }
         Ok(n)
     }
 
-    fn string(obj: &Map<String, Value>, key: &str, path: &str, max_chars: usize) -> Result<String, DecodeError> {
-        opt_string(obj, key, path, max_chars)?.ok_or_else(|| DecodeError::invalid(path, "is missing"))
+    fn string(
+        obj: &Map<String, Value>,
+        key: &str,
+        path: &str,
+        max_chars: usize,
+    ) -> Result<String, DecodeError> {
+        opt_string(obj, key, path, max_chars)?
+            .ok_or_else(|| DecodeError::invalid(path, "is missing"))
     }
 
     fn opt_string(
@@ -423,7 +467,11 @@ mod decode {
         }
     }
 
-    fn opt_bool(obj: &Map<String, Value>, key: &str, path: &str) -> Result<Option<bool>, DecodeError> {
+    fn opt_bool(
+        obj: &Map<String, Value>,
+        key: &str,
+        path: &str,
+    ) -> Result<Option<bool>, DecodeError> {
         match obj.get(key) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::Bool(b)) => Ok(Some(*b)),
@@ -434,7 +482,10 @@ mod decode {
     fn http_url(obj: &Map<String, Value>, key: &str, path: &str) -> Result<String, DecodeError> {
         let url = string(obj, key, path, MAX_URL_CHARS)?;
         if crate::url::split_url(&url).is_none() {
-            return Err(DecodeError::invalid(path, "must be an absolute http(s) URL"));
+            return Err(DecodeError::invalid(
+                path,
+                "must be an absolute http(s) URL",
+            ));
         }
         Ok(url)
     }

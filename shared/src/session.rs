@@ -326,7 +326,14 @@ mod tests {
 
     #[test]
     fn one_pageview_makes_a_bounced_session_with_its_entry_page() {
-        let s = fold(&[batch(0, vec![pageview(0, T0, "https://demo.local/pricing?utm_source=hn&secret=1#x")])]);
+        let s = fold(&[batch(
+            0,
+            vec![pageview(
+                0,
+                T0,
+                "https://demo.local/pricing?utm_source=hn&secret=1#x",
+            )],
+        )]);
         let sum = &s.summary;
         assert_eq!(sum.pageviews, 1);
         assert_eq!(sum.entry_page.as_deref(), Some("/pricing?utm_source=hn"));
@@ -341,7 +348,13 @@ mod tests {
     #[test]
     fn engagement_and_clicks_are_attributed_to_their_pages() {
         let s = fold(&[
-            batch(0, vec![pageview(0, T0, "https://demo.local/"), engage(0, T0 + 5_000, 4_000, 40)]),
+            batch(
+                0,
+                vec![
+                    pageview(0, T0, "https://demo.local/"),
+                    engage(0, T0 + 5_000, 4_000, 40),
+                ],
+            ),
             batch(
                 1,
                 vec![
@@ -367,7 +380,10 @@ mod tests {
             ),
         ]);
         let sum = &s.summary;
-        assert_eq!((sum.pageviews, sum.clicks, sum.outbound_clicks, sum.events), (2, 1, 1, 1));
+        assert_eq!(
+            (sum.pageviews, sum.clicks, sum.outbound_clicks, sum.events),
+            (2, 1, 1, 1)
+        );
         assert_eq!(sum.active_ms, 6_000);
         assert_eq!(sum.max_scroll, 80);
         assert_eq!(sum.duration_ms, 9_500);
@@ -391,12 +407,24 @@ mod tests {
         let page = 0u32..4;
         let ts = 0i64..60_000;
         prop_oneof![
-            (page.clone(), ts.clone(), 0u8..3).prop_map(|(p, t, u)| pageview(p, T0 + t, &format!("https://demo.local/p{u}"))),
-            (page.clone(), ts.clone(), 0u32..20_000, 0u8..=100).prop_map(|(p, t, a, s)| engage(p, T0 + t, a, s)),
+            (page.clone(), ts.clone(), 0u8..3).prop_map(|(p, t, u)| pageview(
+                p,
+                T0 + t,
+                &format!("https://demo.local/p{u}")
+            )),
+            (page.clone(), ts.clone(), 0u32..20_000, 0u8..=100).prop_map(|(p, t, a, s)| engage(
+                p,
+                T0 + t,
+                a,
+                s
+            )),
             (page, ts, any::<bool>()).prop_map(|(p, t, o)| Event {
                 ts: T0 + t,
                 page: p,
-                kind: EventKind::Click { href: "https://x.example/".into(), outbound: o },
+                kind: EventKind::Click {
+                    href: "https://x.example/".into(),
+                    outbound: o
+                },
             }),
         ]
     }

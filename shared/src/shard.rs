@@ -60,7 +60,11 @@ mod tests {
 
     #[test]
     fn names_are_site_day_shard() {
-        let name = index_object_for("demo", "0b5f0c54-1e9c-4a8e-9d3a-2f8f0a6c1b7e", 1_732_390_000_000);
+        let name = index_object_for(
+            "demo",
+            "0b5f0c54-1e9c-4a8e-9d3a-2f8f0a6c1b7e",
+            1_732_390_000_000,
+        );
         assert!(name.starts_with("demo/2024-11-23/"));
         let shard: u32 = name.rsplit('/').next().unwrap().parse().unwrap();
         assert!(shard < INDEX_SHARDS);
@@ -70,7 +74,10 @@ mod tests {
     fn shards_spread_uuids_evenly() {
         let mut counts = [0u32; INDEX_SHARDS as usize];
         for i in 0..4000u32 {
-            let sid = format!("{:08x}-1e9c-4a8e-9d3a-2f8f0a6c1b7e", i.wrapping_mul(2_654_435_761));
+            let sid = format!(
+                "{:08x}-1e9c-4a8e-9d3a-2f8f0a6c1b7e",
+                i.wrapping_mul(2_654_435_761)
+            );
             counts[shard_of(&sid) as usize] += 1;
         }
         for c in counts {

@@ -41,7 +41,9 @@ impl Sites {
 
     /// Whether any site allows this Origin (for CORS preflights, which carry no body).
     pub fn origin_known(&self, origin: &str) -> bool {
-        self.0.values().any(|c| c.origins.iter().any(|o| o == origin))
+        self.0
+            .values()
+            .any(|c| c.origins.iter().any(|o| o == origin))
     }
 
     /// Checks that `site` exists and that `origin` (the request's `Origin` header, if any)
@@ -67,7 +69,10 @@ mod tests {
         let sites = Sites::parse(r#"{"demo":{"origins":["http://127.0.0.1:8787"]}}"#).unwrap();
         assert!(sites.admit("demo", Some("http://127.0.0.1:8787")).is_ok());
         assert!(sites.admit("demo", None).is_ok());
-        assert_eq!(sites.admit("demo", Some("https://evil.example")), Err(SiteRefusal::OriginNotAllowed));
+        assert_eq!(
+            sites.admit("demo", Some("https://evil.example")),
+            Err(SiteRefusal::OriginNotAllowed)
+        );
         assert_eq!(sites.admit("other", None), Err(SiteRefusal::UnknownSite));
     }
 

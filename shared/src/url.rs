@@ -106,16 +106,40 @@ mod tests {
 
     fn check(input: &str, keep: &[&str], expected: Option<&str>) {
         let keep: Vec<String> = keep.iter().map(|s| s.to_string()).collect();
-        assert_eq!(scrub_url(input, &keep).as_deref(), expected, "scrubbing {input}");
+        assert_eq!(
+            scrub_url(input, &keep).as_deref(),
+            expected,
+            "scrubbing {input}"
+        );
     }
 
     #[test]
     fn scrubbing_keeps_only_utm_and_listed_params() {
-        check("https://demo.local/pricing?utm_source=x&email=a@b.c#top", &[], Some("https://demo.local/pricing?utm_source=x"));
-        check("https://demo.local/?q=1&ref=2", &["ref"], Some("https://demo.local/?ref=2"));
-        check("https://user:pw@Demo.Local", &[], Some("https://demo.local/"));
-        check("HTTP://demo.local/a?token=secret", &[], Some("http://demo.local/a"));
-        check("https://demo.local/a#?utm_source=x", &[], Some("https://demo.local/a"));
+        check(
+            "https://demo.local/pricing?utm_source=x&email=a@b.c#top",
+            &[],
+            Some("https://demo.local/pricing?utm_source=x"),
+        );
+        check(
+            "https://demo.local/?q=1&ref=2",
+            &["ref"],
+            Some("https://demo.local/?ref=2"),
+        );
+        check(
+            "https://user:pw@Demo.Local",
+            &[],
+            Some("https://demo.local/"),
+        );
+        check(
+            "HTTP://demo.local/a?token=secret",
+            &[],
+            Some("http://demo.local/a"),
+        );
+        check(
+            "https://demo.local/a#?utm_source=x",
+            &[],
+            Some("https://demo.local/a"),
+        );
         check("javascript:alert(1)", &[], None);
         check("ftp://demo.local/", &[], None);
         check("https:///nohost", &[], None);
@@ -123,10 +147,19 @@ mod tests {
 
     #[test]
     fn pages_hosts_and_params() {
-        assert_eq!(page_of("https://demo.local/pricing?utm_source=x"), "/pricing?utm_source=x");
+        assert_eq!(
+            page_of("https://demo.local/pricing?utm_source=x"),
+            "/pricing?utm_source=x"
+        );
         assert_eq!(page_of("http://127.0.0.1:8787/"), "/");
-        assert_eq!(host_of("https://News.Example:443/x").as_deref(), Some("news.example"));
+        assert_eq!(
+            host_of("https://News.Example:443/x").as_deref(),
+            Some("news.example")
+        );
         assert_eq!(host_of("http://[::1]:8787/").as_deref(), Some("[::1]"));
-        assert_eq!(query_param("https://a/?utm_source=x&utm_medium=y", "utm_medium"), Some("y"));
+        assert_eq!(
+            query_param("https://a/?utm_source=x&utm_medium=y", "utm_medium"),
+            Some("y")
+        );
     }
 }

@@ -8,7 +8,8 @@ fn body(events: &str) -> String {
     format!(r#"{{"v":1,"site":"demo","sid":"{SID}","seq":0,"events":[{events}]}}"#)
 }
 
-const PAGEVIEW: &str = r#"{"type":"pageview","ts":1732390000000,"page":0,"url":"https://demo.local/"}"#;
+const PAGEVIEW: &str =
+    r#"{"type":"pageview","ts":1732390000000,"page":0,"url":"https://demo.local/"}"#;
 
 /// Asserts that `body` is refused with a message naming `field`.
 fn rejects(body: &str, field: &str) {
@@ -32,7 +33,13 @@ fn the_spec_example_decodes() {
     )
     .unwrap();
     assert_eq!(b.events.len(), 4);
-    assert_eq!(b.events[1].kind, EventKind::Engage { active_ms: 5120, scroll: 62 });
+    assert_eq!(
+        b.events[1].kind,
+        EventKind::Engage {
+            active_ms: 5120,
+            scroll: 62
+        }
+    );
 }
 
 #[test]
@@ -61,21 +68,42 @@ fn each_bad_field_is_named() {
     rejects("not json", "body");
     rejects("[]", "body");
     rejects(&body(PAGEVIEW).replace(r#""v":1"#, r#""v":2"#), "v");
-    rejects(&body(PAGEVIEW).replace(r#""site":"demo""#, r#""site":"Demo!""#), "site");
+    rejects(
+        &body(PAGEVIEW).replace(r#""site":"demo""#, r#""site":"Demo!""#),
+        "site",
+    );
     rejects(&body(PAGEVIEW).replace(SID, "not-a-uuid"), "sid");
     rejects(&body(PAGEVIEW).replace(SID, &SID.to_uppercase()), "sid");
     rejects(&body(PAGEVIEW).replace(r#""seq":0"#, r#""seq":-1"#), "seq");
     rejects(&body(PAGEVIEW).replace(r#""seq":0"#, r#""seq":"0""#), "seq");
     rejects(&body(""), "events");
     rejects(&body(&vec![PAGEVIEW; 101].join(",")), "events");
-    rejects(&body(&PAGEVIEW.replace("pageview", "hover")), "events[0].type");
-    rejects(&body(&PAGEVIEW.replace("1732390000000", "1.5")), "events[0].ts");
-    rejects(&body(&PAGEVIEW.replace(r#""page":0"#, r#""page":500"#)), "events[0].page");
-    rejects(&body(&PAGEVIEW.replace("https://demo.local/", "javascript:alert(1)")), "events[0].url");
-    let long_url = format!("https://demo.local/{}", "a".repeat(2048));
-    rejects(&body(&PAGEVIEW.replace("https://demo.local/", &long_url)), "events[0].url");
     rejects(
-        &body(&format!("{PAGEVIEW},{}", r#"{"type":"engage","ts":1,"page":0,"active_ms":5,"scroll":101}"#)),
+        &body(&PAGEVIEW.replace("pageview", "hover")),
+        "events[0].type",
+    );
+    rejects(
+        &body(&PAGEVIEW.replace("1732390000000", "1.5")),
+        "events[0].ts",
+    );
+    rejects(
+        &body(&PAGEVIEW.replace(r#""page":0"#, r#""page":500"#)),
+        "events[0].page",
+    );
+    rejects(
+        &body(&PAGEVIEW.replace("https://demo.local/", "javascript:alert(1)")),
+        "events[0].url",
+    );
+    let long_url = format!("https://demo.local/{}", "a".repeat(2048));
+    rejects(
+        &body(&PAGEVIEW.replace("https://demo.local/", &long_url)),
+        "events[0].url",
+    );
+    rejects(
+        &body(&format!(
+            "{PAGEVIEW},{}",
+            r#"{"type":"engage","ts":1,"page":0,"active_ms":5,"scroll":101}"#
+        )),
         "events[1].scroll",
     );
     rejects(
@@ -89,8 +117,16 @@ fn limits_hold_at_the_bound_and_fail_one_past_it() {
     assert!(decode_batch(body(&vec![PAGEVIEW; 100].join(",")).as_bytes()).is_ok());
     let url_at_limit = format!("https://demo.local/{}", "a".repeat(2048 - 19));
     assert_eq!(url_at_limit.len(), 2048);
-    assert!(decode_batch(body(&PAGEVIEW.replace("https://demo.local/", &url_at_limit)).as_bytes()).is_ok());
-    let title = |n: usize| PAGEVIEW.replace(r#""page":0"#, &format!(r#""page":0,"title":"{}""#, "t".repeat(n)));
+    assert!(
+        decode_batch(body(&PAGEVIEW.replace("https://demo.local/", &url_at_limit)).as_bytes())
+            .is_ok()
+    );
+    let title = |n: usize| {
+        PAGEVIEW.replace(
+            r#""page":0"#,
+            &format!(r#""page":0,"title":"{}""#, "t".repeat(n)),
+        )
+    };
     assert!(decode_batch(body(&title(256)).as_bytes()).is_ok());
     rejects(&body(&title(257)), "events[0].title");
 }
@@ -98,5 +134,10 @@ fn limits_hold_at_the_bound_and_fail_one_past_it() {
 #[test]
 fn oversized_bodies_are_too_large_not_invalid() {
     let big = vec![b' '; MAX_BODY_BYTES + 1];
-    assert_eq!(decode_batch(&big), Err(DecodeError::TooLarge { bytes: MAX_BODY_BYTES + 1 }));
+    assert_eq!(
+        decode_batch(&big),
+        Err(DecodeError::TooLarge {
+            bytes: MAX_BODY_BYTES + 1
+        })
+    );
 }

@@ -1,1 +1,158 @@
-fn main() {}
+//! `cargo xtask`: Stint's build, dev server and test driver.
+//!
+//! Every command first makes sure the tools it needs are present (see `tools.rs`), installing
+//! pinned versions only when missing, so a fresh machine needs nothing by hand and a second
+//! run starts within seconds.
+
+mod build;
+mod tools;
+
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  dev      build everything and serve collector + demo site on http://127.0.0.1:8787
+  test     every test: fmt, clippy, Rust unit/property, worker in workerd, e2e in Chromium
+  build    build the tracker package, the demo site and the worker
+";
+
+fn main() {
+    if let Err(err) = run() {
+        eprintln!("xtask: error: {err:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = project_root();
+    match args.first().map(String::as_str) {
+        Some("dev") => dev(&root),
+        Some("test") => test(&root),
+        Some("build") => {
+            tools::ensure_build_tools(&root)?;
+            build::all(&root)
+        }
+        Some("help") | Some("--help") | Some("-h") | None => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => bail!("unknown command `{other}`\n\n{USAGE}"),
+    }
+}
+
+pub fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives one level below the workspace root")
+        .to_path_buf()
+}
+
+/// Prints a step line, the way every long step announces itself.
+pub fn step(message: &str) {
+    println!("==> {message}");
+}
+
+/// Runs a command, failing with its command line if it does not succeed.
+pub fn run_cmd(cmd: &mut Command) -> Result<()> {
+    let shown = format!("{cmd:?}");
+    let status = cmd
+        .status()
+        .with_context(|| format!("could not start {shown}"))?;
+    if !status.success() {
+        bail!("{shown} failed with {status}");
+    }
+    Ok(())
+}
+
+const DEV_TOKEN: &str = "stint-dev-token";
+
+fn dev(root: &Path) -> Result<()> {
+    tools::ensure_build_tools(root)?;
+    build::all(root)?;
+    let dev_vars = root.join("edge-worker/.dev.vars");
+    if !dev_vars.exists() {
+        step("writing edge-worker/.dev.vars with the local read token");
+        std::fs::write(&dev_vars, format!("READ_TOKEN={DEV_TOKEN}\n"))?;
+    }
+    let base = "http://127.0.0.1:8787";
+    println!();
+    println!("  demo site   {base}/");
+    println!("  tracker     {base}/tracker/stint.js");
+    println!("  collector   POST {base}/collect");
+    println!("  read API    {base}/api/sessions?site=demo");
+    println!("  read token  {DEV_TOKEN}   (edge-worker/.dev.vars)");
+    println!();
+    println!("  curl -H 'Authorization: Bearer {DEV_TOKEN}' '{base}/api/sessions?site=demo'");
+    println!();
+    step("starting wrangler dev (Ctrl-C to stop); local state in target/dev-state");
+    run_cmd(
+        Command::new(root.join("node_modules/.bin/wrangler"))
+            .current_dir(root.join("edge-worker"))
+            .args(["dev", "--ip", "127.0.0.1", "--port", "8787", "--persist-to"])
+            .arg(root.join("target/dev-state"))
+            .env("WRANGLER_SEND_METRICS", "false"),
+    )
+}
+
+fn test(root: &Path) -> Result<()> {
+    let started = std::time::Instant::now();
+    tools::ensure_build_tools(root)?;
+    tools::ensure_browser()?;
+
+    step("cargo fmt --check");
+    run_cmd(
+        Command::new("cargo")
+            .current_dir(root)
+            .args(["fmt", "--all", "--check"]),
+    )?;
+    step("cargo clippy (native: shared, xtask)");
+    run_cmd(Command::new("cargo").current_dir(root).args([
+        "clippy",
+        "-p",
+        "stint-shared",
+        "-p",
+        "xtask",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    step("cargo clippy (wasm32: tracker, worker)");
+    run_cmd(Command::new("cargo").current_dir(root).args([
+        "clippy",
+        "-p",
+        "stint-tracker",
+        "-p",
+        "stint-worker",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    step("Rust unit and property tests (stint-shared)");
+    run_cmd(
+        Command::new("cargo")
+            .current_dir(root)
+            .args(["test", "-p", "stint-shared"]),
+    )?;
+
+    build::all(root)?;
+
+    step("worker tests in workerd and end-to-end tests in Chromium (node --test tests/)");
+    run_cmd(
+        Command::new("node")
+            .current_dir(root)
+            .args(["--test", "--test-concurrency=1", "tests/"])
+            .env("STINT_ROOT", root)
+            .env("WRANGLER_SEND_METRICS", "false"),
+    )?;
+    step(&format!("all tests passed in {:.0?}", started.elapsed()));
+    Ok(())
+}

@@ -1,0 +1,126 @@
+// The collector in workerd (wrangler dev) with real SQLite Durable Objects: ingest answers,
+// deduplication, and the read API's listing and auth.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { startCollector, TOKEN } from "./support/collector.mjs";
+import { batch, newSid, pageview, send } from "./support/beacon.mjs";
+
+let collector;
+before(async () => { collector = await startCollector(); });
+after(async () => { await collector?.stop(); });
+
+async function listed(sid) {
+  const r = await collector.read("/api/sessions?site=demo&limit=200");
+  assert.equal(r.status, 200);
+  return r.body.sessions.find((s) => s.id === sid);
+}
+
+describe("POST /collect", () => {
+  test("accepts a valid batch with 202 and lists the session", async () => {
+    const sid = newSid();
+    const r = await send(collector, batch({ sid, events: [pageview({ url: "https://demo.local/pricing?utm_source=hn&email=a%40b.c#top" })] }));
+    assert.equal(r.status, 202);
+    assert.deepEqual(r.body, { ok: true });
+    const s = await listed(sid);
+    assert.equal(s.pageviews, 1);
+    assert.equal(s.entry_page, "/pricing?utm_source=hn");
+    assert.equal(s.utm.source, "hn");
+  });
+
+  test("a retried batch (same sid and seq) counts once", async () => {
+    const sid = newSid();
+    const b = batch({ sid, events: [pageview({ page: 0 })] });
+    for (let i = 0; i < 3; i++) assert.equal((await send(collector, b)).status, 202);
+    const second = batch({ sid, seq: 1, events: [pageview({ page: 1, url: "https://demo.local/docs" })] });
+    assert.equal((await send(collector, second)).status, 202);
+    const s = await listed(sid);
+    assert.equal(s.pageviews, 2);
+    assert.equal(s.exit_page, "/docs");
+  });
+
+  test("malformed bodies get 400 naming the field", async () => {
+    const cases = [
+      ["{not json", "body"],
+      [JSON.stringify({ ...batch(), v: 2 }), "v"],
+      [JSON.stringify({ ...batch(), sid: "nope" }), "sid"],
+      [JSON.stringify(batch({ events: [] })), "events"],
+      [JSON.stringify(batch({ events: [pageview({ ts: "yesterday" })] })), "events[0].ts"],
+      [JSON.stringify(batch({ events: [pageview({ url: "javascript:alert(1)" })] })), "events[0].url"],
+    ];
+    for (const [body, field] of cases) {
+      const r = await send(collector, body);
+      assert.equal(r.status, 400, `${body} → ${r.status} ${r.text}`);
+      assert.ok(r.body.error.startsWith(`${field}:`), `expected the error to name ${field}: ${r.body.error}`);
+    }
+  });
+
+  test("an unknown site or a foreign Origin gets 403", async () => {
+    let r = await send(collector, batch({ site: "unknown.example" }));
+    assert.equal(r.status, 403);
+    assert.match(r.body.error, /^site:/);
+    r = await send(collector, batch(), { origin: "https://evil.example" });
+    assert.equal(r.status, 403);
+    assert.match(r.body.error, /^origin:/);
+  });
+
+  test("a body over 32 KiB gets 413", async () => {
+    const big = batch({ events: [pageview({ title: "x".repeat(200) })] });
+    const padded = JSON.stringify(big).replace("{", `{"pad":"${"p".repeat(33 * 1024)}",`);
+    const r = await send(collector, padded);
+    assert.equal(r.status, 413);
+  });
+
+  test("other content types get 415 and other methods 405", async () => {
+    assert.equal((await send(collector, batch(), { contentType: "application/x-www-form-urlencoded" })).status, 415);
+    const r = await collector.fetch("/collect", { method: "GET" });
+    assert.equal(r.status, 405);
+  });
+});
+
+describe("GET /api/sessions", () => {
+  test("is refused without the token or with a wrong one", async () => {
+    assert.equal((await collector.read("/api/sessions?site=demo", null)).status, 401);
+    assert.equal((await collector.read("/api/sessions?site=demo", "wrong")).status, 401);
+    assert.equal((await collector.read("/api/sessions?site=demo", TOKEN.slice(0, -1))).status, 401);
+  });
+
+  test("lists newest first and pages with the cursor", async () => {
+    const t0 = Date.now() - 60_000;
+    const sids = [];
+    for (let i = 0; i < 5; i++) {
+      const sid = newSid();
+      sids.push(sid);
+      const r = await send(collector, batch({ sid, site: "demo", events: [pageview({ ts: t0 + i * 1000, url: `https://demo.local/p${i}` })] }));
+      assert.equal(r.status, 202);
+    }
+    const from = t0 - 1;
+    const to = t0 + 5_000;
+    const first = await collector.read(`/api/sessions?site=demo&from=${from}&to=${to}&limit=3`);
+    assert.equal(first.status, 200);
+    assert.deepEqual(first.body.sessions.map((s) => s.entry_page), ["/p4", "/p3", "/p2"]);
+    assert.ok(first.body.next_cursor);
+    const second = await collector.read(`/api/sessions?site=demo&from=${from}&to=${to}&limit=3&cursor=${encodeURIComponent(first.body.next_cursor)}`);
+    assert.deepEqual(second.body.sessions.map((s) => s.entry_page), ["/p1", "/p0"]);
+    assert.equal(second.body.next_cursor, null);
+  });
+
+  test("bad parameters get 400 naming the parameter", async () => {
+    const r = await collector.read("/api/sessions?site=demo&limit=0");
+    assert.equal(r.status, 400);
+    assert.match(r.body.error, /^limit:/);
+    assert.match((await collector.read("/api/sessions")).body.error, /^site:/);
+  });
+});
+
+describe("with READ_TOKEN unset", () => {
+  let bare;
+  before(async () => { bare = await startCollector({ token: null }); });
+  after(async () => { await bare?.stop(); });
+
+  test("every read is refused, even with an empty bearer", async () => {
+    assert.equal((await bare.read("/api/sessions?site=demo", null)).status, 401);
+    assert.equal((await bare.read("/api/sessions?site=demo", TOKEN)).status, 401);
+    const r = await fetch(`${bare.origin}/api/sessions?site=demo`, { headers: { authorization: "Bearer " } });
+    assert.equal(r.status, 401);
+  });
+});
