@@ -24,6 +24,9 @@ pub async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         (Method::Post, "/collect") => collect::handle(req, &env).await,
         (Method::Options, "/collect") => collect::preflight(&req, &env),
         (Method::Get, "/api/sessions") => read_api::list_sessions(&req, &env).await,
+        (Method::Get, p) if p.starts_with("/api/sessions/") => {
+            read_api::session_timeline(&req, &env, &p["/api/sessions/".len()..]).await
+        }
         (_, "/collect") => Err(ApiError::method_not_allowed("POST, OPTIONS")),
         (_, p) if p.starts_with("/api/") => Err(ApiError::not_found("no such endpoint")),
         _ => Err(ApiError::not_found("not found")),

@@ -3,10 +3,12 @@
 use crate::config;
 use crate::error::{json_response, ApiError};
 use crate::index_object::{self, ListQuery, Position};
+use crate::session_object;
 use futures_util::future::try_join_all;
 use serde_json::{json, Value};
 use stint_shared::auth::bearer_matches;
 use stint_shared::listing::{encode_cursor, ListParams};
+use stint_shared::protocol::{is_uuid_v4, is_valid_site_id};
 use stint_shared::shard::{index_object_name, INDEX_SHARDS};
 use worker::{Date, Env, Request, Response};
 
@@ -72,6 +74,27 @@ pub async fn list_sessions(req: &Request, env: &Env) -> Result<Response, ApiErro
         200,
         &json!({ "sessions": page, "next_cursor": next_cursor }),
     )
+}
+
+/// `GET /api/sessions/<sid>?site=…`: one session's summary, pages and events.
+pub async fn session_timeline(req: &Request, env: &Env, sid: &str) -> Result<Response, ApiError> {
+    authorize(req, env)?;
+    let url = req.url()?;
+    let site = url
+        .query_pairs()
+        .find(|(k, _)| k == "site")
+        .map(|(_, v)| v.into_owned())
+        .ok_or_else(|| ApiError::bad_request("site: missing"))?;
+    if !is_valid_site_id(&site) {
+        return Err(ApiError::bad_request("site: not a valid site id"));
+    }
+    if !is_uuid_v4(sid) {
+        return Err(ApiError::bad_request("sid: must be a lowercase UUID v4"));
+    }
+    match session_object::timeline(env, &site, sid).await? {
+        Some(timeline) => json_response(200, &timeline),
+        None => Err(ApiError::not_found("session: unknown session")),
+    }
 }
 
 fn position(summary: &Value) -> (i64, String) {

@@ -74,6 +74,7 @@ impl DurableObject for SessionObject {
     async fn fetch(&self, req: Request) -> Result<Response> {
         let answer = match (req.method(), req.path().as_str()) {
             (Method::Post, "/ingest") => self.handle_ingest(req).await,
+            (Method::Get, "/timeline") => self.handle_timeline(),
             _ => Err(ApiError::not_found("no such session operation")),
         };
         answer.or_else(ApiError::into_response)
@@ -87,13 +88,72 @@ struct StateRow {
 }
 
 #[derive(Deserialize)]
+struct EventRow {
+    body: String,
+}
+
+#[derive(Deserialize)]
 struct Count {
     n: i64,
+}
+
+/// Asks a session's object for its timeline; `None` if the session is unknown.
+pub async fn timeline(
+    env: &Env,
+    site: &str,
+    sid: &str,
+) -> std::result::Result<Option<serde_json::Value>, ApiError> {
+    let stub = env
+        .durable_object("SESSIONS")?
+        .id_from_name(&session_object_name(site, sid))?
+        .get_stub()?;
+    let mut resp = stub
+        .fetch_with_str("https://session.stint/timeline")
+        .await
+        .map_err(|e| ApiError::internal("session object", e))?;
+    match resp.status_code() {
+        200 => Ok(Some(resp.json().await?)),
+        404 => Ok(None),
+        other => Err(ApiError::internal("session object", other)),
+    }
 }
 
 impl SessionObject {
     fn sql(&self) -> SqlStorage {
         self.state.storage().sql()
+    }
+
+    fn load_state(&self) -> std::result::Result<Option<(SessionState, String)>, ApiError> {
+        let rows = self
+            .sql()
+            .exec("SELECT json, index_name FROM state WHERE id = 1", None)?
+            .to_array::<StateRow>()?;
+        match rows.into_iter().next() {
+            Some(row) => {
+                let state = serde_json::from_str::<SessionState>(&row.json)
+                    .map_err(|e| ApiError::internal("session state", e))?;
+                Ok(Some((state, row.index_name)))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// The session's summary, pages and events in the order they happened.
+    fn handle_timeline(&self) -> std::result::Result<Response, ApiError> {
+        let Some((state, _)) = self.load_state()? else {
+            return Err(ApiError::not_found("session: unknown session"));
+        };
+        let events: Vec<serde_json::Value> = self
+            .sql()
+            .exec("SELECT body FROM events ORDER BY ts, seq, i", None)?
+            .to_array::<EventRow>()?
+            .into_iter()
+            .filter_map(|row| serde_json::from_str(&row.body).ok())
+            .collect();
+        json_response(
+            200,
+            &json!({ "session": state.summary, "pages": state.pages, "events": events }),
+        )
     }
 
     async fn handle_ingest(&self, mut req: Request) -> std::result::Result<Response, ApiError> {
@@ -122,15 +182,8 @@ impl SessionObject {
             return json_response(202, &json!({"ok": true, "duplicate": true}));
         }
 
-        let stored = sql
-            .exec("SELECT json, index_name FROM state WHERE id = 1", None)?
-            .to_array::<StateRow>()?;
-        let (mut state, old_index) = match stored.into_iter().next() {
-            Some(row) => (
-                serde_json::from_str::<SessionState>(&row.json)
-                    .map_err(|e| ApiError::internal("session state", e))?,
-                Some(row.index_name),
-            ),
+        let (mut state, old_index) = match self.load_state()? {
+            Some((state, index_name)) => (state, Some(index_name)),
             None => (SessionState::new(&batch.site, &batch.sid), None),
         };
         if state.stored_events + batch.events.len() as u32 > MAX_EVENTS_PER_SESSION {

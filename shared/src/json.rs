@@ -9,6 +9,9 @@
 ///
 /// Invariant: calls are balanced by the caller (`begin_object`/`end_object`,
 /// `begin_array`/`end_array`); the writer does not check nesting.
+/// Decimals kept by [`JsonWriter::float`].
+pub const FRACTION_DIGITS: u32 = 6;
+
 #[derive(Debug, Default)]
 pub struct JsonWriter {
     out: String,
@@ -81,6 +84,58 @@ impl JsonWriter {
             self.out.push('-');
         }
         push_digits(&mut self.out, value.unsigned_abs());
+    }
+
+    /// A number with at most [`FRACTION_DIGITS`] decimals: integral values exactly, others
+    /// rounded to a millionth. Written without `core::fmt`, whose float formatting would
+    /// triple the tracker's size. Non-finite values, which JSON cannot hold, become `null`.
+    pub fn float(&mut self, value: f64) {
+        self.separate();
+        if !value.is_finite() {
+            self.out.push_str("null");
+            return;
+        }
+        let scale = 10f64.powi(FRACTION_DIGITS as i32);
+        let scaled = (value.abs() * scale).round();
+        if scaled >= 9.0e15 {
+            // Beyond 2^53 every f64 is an integer; past u64 it needs an exponent. Written as
+            // up to 16 significant digits and `e<n>`, which JSON allows.
+            if value < 0.0 {
+                self.out.push('-');
+            }
+            let (mut mantissa, mut exponent) = (value.abs(), 0u64);
+            while mantissa >= 9.0e15 {
+                mantissa /= 10.0;
+                exponent += 1;
+            }
+            push_digits(&mut self.out, mantissa.round() as u64);
+            if exponent > 0 {
+                self.out.push('e');
+                push_digits(&mut self.out, exponent);
+            }
+            return;
+        }
+        let scaled = scaled as u64;
+        let unit = 10u64.pow(FRACTION_DIGITS);
+        let (whole, mut fraction) = (scaled / unit, scaled % unit);
+        if value < 0.0 && scaled != 0 {
+            self.out.push('-');
+        }
+        push_digits(&mut self.out, whole);
+        if fraction != 0 {
+            self.out.push('.');
+            let mut width = FRACTION_DIGITS;
+            while fraction % 10 == 0 {
+                fraction /= 10;
+                width -= 1;
+            }
+            let mut digits = String::new();
+            push_digits(&mut digits, fraction);
+            for _ in digits.len()..width as usize {
+                self.out.push('0');
+            }
+            self.out.push_str(&digits);
+        }
     }
 
     pub fn field_str(&mut self, key: &str, value: &str) {
@@ -164,7 +219,33 @@ mod tests {
         );
     }
 
+    fn float(v: f64) -> String {
+        let mut w = JsonWriter::new();
+        w.float(v);
+        w.finish()
+    }
+
+    #[test]
+    fn floats_keep_six_decimals() {
+        assert_eq!(float(9.99), "9.99");
+        assert_eq!(float(-0.5), "-0.5");
+        assert_eq!(float(3.0), "3");
+        assert_eq!(float(0.000_001), "0.000001");
+        assert_eq!(float(0.012_345_67), "0.012346");
+        assert_eq!(float(-1.5e-7), "0");
+        assert_eq!(float(1e20), "1000000000000000e5");
+        let huge: f64 = serde_json::from_str(&float(-1.7e308)).unwrap();
+        assert!((huge / -1.7e308 - 1.0).abs() < 1e-14);
+        assert_eq!(float(f64::NAN), "null");
+    }
+
     proptest! {
+        #[test]
+        fn floats_are_valid_json_within_half_a_millionth(v in -1e9f64..1e9) {
+            let parsed: f64 = serde_json::from_str(&float(v)).unwrap();
+            prop_assert!((parsed - v).abs() <= 0.5e-6 + v.abs() * 1e-15);
+        }
+
         #[test]
         fn any_string_and_int_round_trip_through_serde_json(s in any::<String>(), n in any::<i64>()) {
             let mut w = JsonWriter::new();

@@ -16,9 +16,12 @@
 //! `core::fmt` out of the page's WebAssembly.
 
 pub mod auth;
+pub mod engagement;
 pub mod json;
+pub mod links;
 pub mod listing;
 pub mod protocol;
+pub mod scroll;
 #[cfg(feature = "serde")]
 pub mod session;
 pub mod shard;

@@ -67,6 +67,8 @@ pub enum EventKind {
     Click {
         href: String,
         outbound: bool,
+        /// Extension to SPEC (optional `"download": true`): the link is a file download.
+        download: bool,
     },
     Custom {
         name: String,
@@ -77,6 +79,7 @@ pub enum EventKind {
 #[derive(Debug, Clone, PartialEq)]
 pub enum PropValue {
     Str(String),
+    /// Kept to six decimals on the wire (see `JsonWriter::float`).
     Num(f64),
     Bool(bool),
 }
@@ -144,9 +147,16 @@ impl Event {
                 w.field_int("active_ms", i64::from(*active_ms));
                 w.field_int("scroll", i64::from(*scroll));
             }
-            EventKind::Click { href, outbound } => {
+            EventKind::Click {
+                href,
+                outbound,
+                download,
+            } => {
                 w.field_str("href", href);
                 w.field_bool("outbound", *outbound);
+                if *download {
+                    w.field_bool("download", true);
+                }
             }
             EventKind::Custom { name, props } => {
                 w.field_str("name", name);
@@ -157,9 +167,7 @@ impl Event {
                     match v {
                         PropValue::Str(s) => w.string(s),
                         PropValue::Bool(b) => w.bool(*b),
-                        // Integral numbers are written exactly; others are rare enough in
-                        // props that the tracker sends them as strings (see tracker docs).
-                        PropValue::Num(n) => w.int(*n as i64),
+                        PropValue::Num(n) => w.float(*n),
                     }
                 }
                 w.end_object();
@@ -196,6 +204,32 @@ impl DecodeError {
             DecodeError::Invalid { field, problem } => format!("{field}: {problem}"),
         }
     }
+}
+
+/// Checks a custom event against the contract's limits, as the tracker does in the page
+/// before queueing it. The message names the offending part.
+pub fn check_custom(name: &str, props: &[(String, PropValue)]) -> Result<(), &'static str> {
+    let name_chars = name.chars().count();
+    if name_chars == 0 || name_chars > MAX_CUSTOM_NAME_CHARS {
+        return Err("name: must be 1 to 64 characters");
+    }
+    if props.len() > MAX_PROPS {
+        return Err("props: at most 20 props");
+    }
+    for (key, value) in props {
+        let key_chars = key.chars().count();
+        if key_chars == 0 || key_chars > MAX_PROP_KEY_CHARS {
+            return Err("props: names must be 1 to 64 characters");
+        }
+        match value {
+            PropValue::Str(s) if s.chars().count() > MAX_PROP_VALUE_CHARS => {
+                return Err("props: string values must be at most 256 characters")
+            }
+            PropValue::Num(n) if !n.is_finite() => return Err("props: numbers must be finite"),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// A lowercase UUID v4 (`xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx`).
@@ -341,6 +375,7 @@ mod decode {
             "click" => EventKind::Click {
                 href: string(obj, "href", &field("href"), MAX_URL_CHARS)?,
                 outbound: opt_bool(obj, "outbound", &field("outbound"))?.unwrap_or(false),
+                download: opt_bool(obj, "download", &field("download"))?.unwrap_or(false),
             },
             "custom" => {
                 let name = string(obj, "name", &field("name"), MAX_CUSTOM_NAME_CHARS)?;

@@ -255,9 +255,14 @@ pub fn scrub_event(event: &Event, keep: &[String]) -> Event {
             title: title.clone(),
             width: *width,
         },
-        EventKind::Click { href, outbound } => EventKind::Click {
+        EventKind::Click {
+            href,
+            outbound,
+            download,
+        } => EventKind::Click {
             href: scrub_url(href, keep).unwrap_or_default(),
             outbound: *outbound,
+            download: *download,
         },
         other => other.clone(),
     };
@@ -364,6 +369,7 @@ mod tests {
                         kind: EventKind::Click {
                             href: "https://example.org/".into(),
                             outbound: true,
+                            download: false,
                         },
                     },
                     pageview(1, T0 + 7_000, "https://demo.local/docs"),
@@ -423,7 +429,8 @@ mod tests {
                 page: p,
                 kind: EventKind::Click {
                     href: "https://x.example/".into(),
-                    outbound: o
+                    outbound: o,
+                    download: false,
                 },
             }),
         ]

@@ -141,3 +141,45 @@ fn oversized_bodies_are_too_large_not_invalid() {
         })
     );
 }
+
+#[test]
+fn custom_props_keep_their_types_and_fractions() {
+    use stint_shared::protocol::PropValue;
+    let batch = Batch {
+        site: "demo".into(),
+        sid: SID.into(),
+        seq: 0,
+        webdriver: false,
+        events: vec![Event {
+            ts: 1,
+            page: 0,
+            kind: EventKind::Custom {
+                name: "signup".into(),
+                props: vec![
+                    ("plan".into(), PropValue::Str("pro".into())),
+                    ("price".into(), PropValue::Num(9.99)),
+                    ("seats".into(), PropValue::Num(3.0)),
+                    ("small".into(), PropValue::Num(-0.000_25)),
+                    ("trial".into(), PropValue::Bool(false)),
+                ],
+            },
+        }],
+    };
+    assert_eq!(decode_batch(batch.to_json().as_bytes()).unwrap(), batch);
+}
+
+#[test]
+fn check_custom_enforces_the_contract_in_the_page() {
+    use stint_shared::protocol::{check_custom, PropValue};
+    assert!(check_custom("signup", &[("plan".into(), PropValue::Str("pro".into()))]).is_ok());
+    assert!(check_custom("", &[]).unwrap_err().starts_with("name"));
+    assert!(check_custom(&"n".repeat(65), &[])
+        .unwrap_err()
+        .starts_with("name"));
+    let many: Vec<_> = (0..21)
+        .map(|i| (format!("k{i}"), PropValue::Bool(true)))
+        .collect();
+    assert!(check_custom("x", &many).unwrap_err().contains("20 props"));
+    assert!(check_custom("x", &[("v".into(), PropValue::Str("s".repeat(257)))]).is_err());
+    assert!(check_custom("x", &[("v".into(), PropValue::Num(f64::NAN))]).is_err());
+}

@@ -1,7 +1,7 @@
 // Starts the real collector — the built worker in workerd via `wrangler dev`, with SQLite
 // Durable Objects persisted to a fresh temporary folder — on a free port, for one test file.
 import { spawn } from "node:child_process";
-import { mkdtemp, readFile, writeFile, rm } from "node:fs/promises";
+import { cp, mkdtemp, readFile, writeFile, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -30,11 +30,15 @@ export async function startCollector({ token = TOKEN, sites } = {}) {
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
   const dir = await mkdtemp(join(tmpdir(), "stint-collector-"));
+  // The built site plus the test fixtures (under /fixtures/) as static assets.
+  const assets = join(dir, "site");
+  await cp(join(ROOT, "target/site"), assets, { recursive: true });
+  await cp(join(ROOT, "tests/fixtures"), join(assets, "fixtures"), { recursive: true });
   // A copy of the real wrangler.toml with absolute paths, so this instance has its own
-  // .dev.vars and state folder.
+  // .dev.vars, assets and state folder.
   const toml = (await readFile(join(ROOT, "edge-worker/wrangler.toml"), "utf8"))
     .replace('main = "build/index.js"', `main = "${join(ROOT, "edge-worker/build/index.js")}"`)
-    .replace('directory = "../target/site"', `directory = "${join(ROOT, "target/site")}"`);
+    .replace('directory = "../target/site"', `directory = "${assets}"`);
   await writeFile(join(dir, "wrangler.toml"), toml);
   if (token !== null) await writeFile(join(dir, ".dev.vars"), `READ_TOKEN=${token}\n`);
   sites ??= { demo: { origins: [origin, `http://localhost:${port}`], keep_params: [] } };

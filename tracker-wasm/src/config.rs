@@ -1,4 +1,4 @@
-//! Reading the options object passed to `init`.
+//! Reading the options object passed to `init`, with the contract's defaults.
 
 use js_sys::Reflect;
 use wasm_bindgen::{JsCast, JsValue};
@@ -9,7 +9,7 @@ pub enum StorageKind {
     Local,
     /// `sessionStorage`: one session per tab.
     Session,
-    /// Nothing persisted: a new session on every load.
+    /// Nothing persisted: a new session on every load, nothing kept for retry.
     Memory,
 }
 
@@ -19,7 +19,16 @@ pub struct Config {
     pub site: String,
     pub storage: StorageKind,
     pub session_timeout_ms: i64,
+    pub idle_timeout_ms: i64,
+    pub respect_dnt: bool,
+    pub respect_gpc: bool,
+    /// `consent: "pending"`: queue in memory until `grant()`.
+    pub consent_pending: bool,
     pub keep_params: Vec<String>,
+    pub spa: bool,
+    /// Extension to SPEC: `hashRouting: true` makes a `hashchange` a page view.
+    pub hash_routing: bool,
+    pub flush_interval_ms: i32,
 }
 
 fn get(options: &JsValue, key: &str) -> Option<JsValue> {
@@ -28,8 +37,25 @@ fn get(options: &JsValue, key: &str) -> Option<JsValue> {
         .filter(|v| !v.is_undefined() && !v.is_null())
 }
 
-fn error(message: &str) -> JsValue {
+pub fn error(message: &str) -> JsValue {
     js_sys::Error::new(message).into()
+}
+
+fn flag(options: &JsValue, key: &str, default: bool, message: &str) -> Result<bool, JsValue> {
+    match get(options, key) {
+        None => Ok(default),
+        Some(v) => v.as_bool().ok_or_else(|| error(message)),
+    }
+}
+
+fn positive(options: &JsValue, key: &str, default: f64, message: &str) -> Result<f64, JsValue> {
+    match get(options, key) {
+        None => Ok(default),
+        Some(v) => v
+            .as_f64()
+            .filter(|n| *n > 0.0)
+            .ok_or_else(|| error(message)),
+    }
 }
 
 impl Config {
@@ -39,6 +65,7 @@ impl Config {
         }
         let endpoint = get(options, "endpoint")
             .and_then(|v| v.as_string())
+            .filter(|e| !e.is_empty())
             .ok_or_else(|| error("stint: option `endpoint` must be a URL string"))?;
         let site = get(options, "site")
             .and_then(|v| v.as_string())
@@ -57,11 +84,17 @@ impl Config {
                 ))
             }
         };
-        let session_timeout_min = match get(options, "sessionTimeoutMin") {
-            None => 30.0,
-            Some(v) => v.as_f64().filter(|m| *m > 0.0).ok_or_else(|| {
-                error("stint: option `sessionTimeoutMin` must be a positive number")
-            })?,
+        let consent_pending = match get(options, "consent")
+            .and_then(|v| v.as_string())
+            .as_deref()
+        {
+            None | Some("granted") => false,
+            Some("pending") => true,
+            Some(_) => {
+                return Err(error(
+                    "stint: option `consent` must be \"granted\" or \"pending\"",
+                ))
+            }
         };
         let keep_params = match get(options, "keepParams") {
             None => Vec::new(),
@@ -78,8 +111,51 @@ impl Config {
             collect_url,
             site,
             storage,
-            session_timeout_ms: (session_timeout_min * 60_000.0) as i64,
+            session_timeout_ms: (positive(
+                options,
+                "sessionTimeoutMin",
+                30.0,
+                "stint: option `sessionTimeoutMin` must be a positive number",
+            )? * 60_000.0) as i64,
+            idle_timeout_ms: positive(
+                options,
+                "idleTimeoutMs",
+                15_000.0,
+                "stint: option `idleTimeoutMs` must be a positive number",
+            )? as i64,
+            respect_dnt: flag(
+                options,
+                "respectDnt",
+                true,
+                "stint: option `respectDnt` must be true or false",
+            )?,
+            respect_gpc: flag(
+                options,
+                "respectGpc",
+                true,
+                "stint: option `respectGpc` must be true or false",
+            )?,
+            consent_pending,
             keep_params,
+            spa: flag(
+                options,
+                "spa",
+                true,
+                "stint: option `spa` must be true or false",
+            )?,
+            hash_routing: flag(
+                options,
+                "hashRouting",
+                false,
+                "stint: option `hashRouting` must be true or false",
+            )?,
+            flush_interval_ms: positive(
+                options,
+                "flushIntervalMs",
+                15_000.0,
+                "stint: option `flushIntervalMs` must be a positive number",
+            )?
+            .min(f64::from(i32::MAX)) as i32,
         })
     }
 }

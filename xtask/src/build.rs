@@ -23,7 +23,14 @@ pub fn all(root: &Path) -> Result<()> {
     worker(root)
 }
 
-/// The tracker: cargo → wasm-bindgen → wasm-opt, then the JS entry, into `target/site/tracker`.
+/// Where the `@stint/tracker` package is assembled.
+pub fn package_dir(root: &Path) -> std::path::PathBuf {
+    root.join("target/npm/package")
+}
+
+/// The tracker package: cargo → wasm-bindgen → wasm-opt, the JS entry and its types, a
+/// minified single-file entry, and `package.json`, in `target/npm/package`; then copied to
+/// `target/site/tracker` where the collector serves it.
 pub fn tracker(root: &Path) -> Result<()> {
     step("building tracker (cargo → wasm-bindgen → wasm-opt -Oz)");
     run_cmd(Command::new("cargo").current_dir(root).args([
@@ -35,7 +42,10 @@ pub fn tracker(root: &Path) -> Result<()> {
         "--target",
         "wasm32-unknown-unknown",
     ]))?;
-    let out = root.join("target/site/tracker");
+    let out = package_dir(root);
+    if out.exists() {
+        std::fs::remove_dir_all(&out)?;
+    }
     std::fs::create_dir_all(&out)?;
     run_cmd(
         Command::new(tools::wasm_bindgen())
@@ -62,14 +72,55 @@ pub fn tracker(root: &Path) -> Result<()> {
             .arg("-o")
             .arg(&wasm),
     )?;
-    std::fs::copy(root.join("tracker-wasm/js/stint.js"), out.join("stint.js"))
-        .context("copying tracker-wasm/js/stint.js")?;
+    for file in ["stint.js", "stint.d.ts", "package.json", "README.md"] {
+        std::fs::copy(root.join("tracker-wasm/js").join(file), out.join(file))
+            .with_context(|| format!("copying tracker-wasm/js/{file}"))?;
+    }
+    // One minified file with the glue inlined: the script-tag build, and what the size
+    // benchmark measures.
+    run_cmd(
+        Command::new(root.join("node_modules/@esbuild/linux-x64/bin/esbuild"))
+            .arg(out.join("stint.js"))
+            .args([
+                "--bundle",
+                "--minify",
+                "--format=esm",
+                "--log-level=warning",
+            ])
+            .arg(format!("--outfile={}", out.join("stint.min.js").display())),
+    )?;
+    let site = root.join("target/site/tracker");
+    std::fs::create_dir_all(&site)?;
+    copy_dir(&out, &site)?;
     let size = std::fs::metadata(&wasm)?.len();
     step(&format!(
         "tracker built: {} ({size} bytes of wasm)",
         out.display()
     ));
     Ok(())
+}
+
+/// `npm pack` of the tracker package into `target/npm/`; returns the tarball's path.
+pub fn pack(root: &Path) -> Result<std::path::PathBuf> {
+    tracker(root)?;
+    step("packing @stint/tracker (npm pack)");
+    let out = Command::new("npm")
+        .current_dir(root.join("target/npm"))
+        .args(["pack", "./package", "--silent"])
+        .output()
+        .context("running npm pack")?;
+    if !out.status.success() {
+        anyhow::bail!("npm pack failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let name = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_string();
+    let tarball = root.join("target/npm").join(name);
+    step(&format!("packed {}", tarball.display()));
+    Ok(tarball)
 }
 
 /// The static site: a fresh copy of `www/` in `target/site/`.

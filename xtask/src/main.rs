@@ -4,6 +4,7 @@
 //! pinned versions only when missing, so a fresh machine needs nothing by hand and a second
 //! run starts within seconds.
 
+mod bench;
 mod build;
 mod tools;
 
@@ -18,6 +19,8 @@ commands:
   dev      build everything and serve collector + demo site on http://127.0.0.1:8787
   test     every test: fmt, clippy, Rust unit/property, worker in workerd, e2e in Chromium
   build    build the tracker package, the demo site and the worker
+  pack     build the @stint/tracker npm tarball into target/npm/
+  bench    measure and print the tracker's transfer size
 ";
 
 fn main() {
@@ -36,6 +39,14 @@ fn run() -> Result<()> {
         Some("build") => {
             tools::ensure_build_tools(&root)?;
             build::all(&root)
+        }
+        Some("pack") => {
+            tools::ensure_build_tools(&root)?;
+            build::pack(&root).map(drop)
+        }
+        Some("bench") => {
+            tools::ensure_build_tools(&root)?;
+            bench::run(&root)
         }
         Some("help") | Some("--help") | Some("-h") | None => {
             print!("{USAGE}");
@@ -144,6 +155,7 @@ fn test(root: &Path) -> Result<()> {
     )?;
 
     build::all(root)?;
+    let tarball = build::pack(root)?;
 
     step("worker tests in workerd and end-to-end tests in Chromium (node --test tests/)");
     run_cmd(
@@ -151,6 +163,7 @@ fn test(root: &Path) -> Result<()> {
             .current_dir(root)
             .args(["--test", "--test-concurrency=1", "tests/"])
             .env("STINT_ROOT", root)
+            .env("STINT_TARBALL", &tarball)
             .env("WRANGLER_SEND_METRICS", "false"),
     )?;
     step(&format!("all tests passed in {:.0?}", started.elapsed()));

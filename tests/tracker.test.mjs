@@ -1,0 +1,350 @@
+// The tracker in Debian's Chromium, each behaviour a scripted scenario with its expected
+// value, asserted on what the collector stored (GET /api/sessions/<sid>), never on the
+// tracker's memory.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { eventually, startCollector } from "./support/collector.mjs";
+import { launch, openFixture, sessionId } from "./support/browser.mjs";
+
+let collector;
+let browser;
+before(async () => {
+  collector = await startCollector();
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  await collector?.stop();
+});
+
+/** Polls the stored timeline of `sid` until `ready(timeline)` holds. */
+function stored(sid, ready = () => true, what = "stored session") {
+  return eventually(async () => {
+    const r = await collector.read(`/api/sessions/${sid}?site=demo`);
+    return r.status === 200 && ready(r.body) && r.body;
+  }, { what: `${what} (${sid})` });
+}
+
+async function allSessionIds() {
+  const r = await collector.read("/api/sessions?site=demo&limit=200&bots=include");
+  return r.body.sessions.map((s) => s.id);
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+describe("engaged time", () => {
+  test("input 3 s, hidden 2 s, idle 3 s with idleTimeoutMs 1000 → 4 s ± 300 ms", async () => {
+    const { page, context } = await openFixture(browser, collector, { options: { idleTimeoutMs: 1000, flushIntervalMs: 60_000 } });
+    const sid = await sessionId(page);
+    // The scenario runs inside the page so its timing is exact; it returns its own
+    // ground truth from the moments it observed.
+    const truth = await page.evaluate(async () => {
+      const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+      const start = window.stintReadyAt;
+      while (performance.now() - start < 3000) {
+        document.dispatchEvent(new PointerEvent("pointermove"));
+        await sleep(50);
+      }
+      const hiddenAt = performance.now();
+      window.__stintTest.setVisible(false);
+      await sleep(2000);
+      const shownAt = performance.now();
+      window.__stintTest.setVisible(true);
+      await sleep(3000);
+      const flushedAt = performance.now();
+      window.stint.flush();
+      return (hiddenAt - start) + Math.min(1000, flushedAt - shownAt);
+    });
+    const t = await stored(sid, (t) => t.session.active_ms > 3000, "engaged time");
+    assert.ok(Math.abs(t.session.active_ms - 4000) <= 300, `engaged ${t.session.active_ms} ms, expected 4000 ± 300`);
+    assert.ok(Math.abs(t.session.active_ms - truth) <= 100, `engaged ${t.session.active_ms} ms, ground truth ${truth} ms`);
+    await context.close();
+  });
+
+  test("time without focus does not count", async () => {
+    const { page, context } = await openFixture(browser, collector, { options: { idleTimeoutMs: 60_000, flushIntervalMs: 60_000 } });
+    const sid = await sessionId(page);
+    const truth = await page.evaluate(async () => {
+      const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+      const start = window.stintReadyAt;
+      await sleep(1000);
+      const blurredAt = performance.now();
+      window.__stintTest.setFocused(false);
+      document.dispatchEvent(new PointerEvent("pointermove"));
+      await sleep(1500);
+      window.stint.flush();
+      return blurredAt - start;
+    });
+    // Hidden at the end: the tracker flushes on visibilitychange → hidden as well.
+    const t = await stored(sid, (t) => t.session.active_ms > 0, "engaged time");
+    assert.ok(Math.abs(t.session.active_ms - truth) <= 150, `engaged ${t.session.active_ms} ms, ground truth ${truth} ms`);
+    await context.close();
+  });
+});
+
+describe("scroll depth", () => {
+  test("scrolling to half of a 4000 px page → 50 ± 2", async () => {
+    const { page, context } = await openFixture(browser, collector);
+    const sid = await sessionId(page);
+    await page.evaluate(() => window.scrollTo(0, 2000 - window.innerHeight));
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+    await page.evaluate(() => window.stint.flush());
+    const t = await stored(sid, (t) => t.session.max_scroll > 20, "scroll depth");
+    assert.ok(Math.abs(t.session.max_scroll - 50) <= 2, `max_scroll ${t.session.max_scroll}`);
+    assert.equal(t.pages[0].max_scroll, t.session.max_scroll);
+    await context.close();
+  });
+});
+
+describe("link clicks", () => {
+  test("a middle-click on an outbound link is one outbound click, its URL scrubbed", async () => {
+    const { page, context } = await openFixture(browser, collector);
+    const sid = await sessionId(page);
+    await page.click("#outbound", { button: "middle" });
+    const t = await stored(sid, (t) => t.session.clicks >= 1, "outbound click");
+    assert.equal(t.session.clicks, 1);
+    assert.equal(t.session.outbound_clicks, 1);
+    const click = t.events.find((e) => e.type === "click");
+    assert.equal(click.href, "https://example.org/landing?utm_source=x");
+    assert.equal(click.outbound, true);
+    await context.close();
+  });
+
+  test("keyboard activation, a nested element, a download; mailto and right clicks are not links", async () => {
+    const { page, context } = await openFixture(browser, collector);
+    const sid = await sessionId(page);
+    await page.click("#mail", { button: "right" });
+    await page.evaluate(() => document.getElementById("mail").addEventListener("click", (e) => e.preventDefault()));
+    await page.click("#mail");
+    await page.evaluate(() => document.querySelectorAll("a").forEach((a) => a.addEventListener("click", (e) => e.preventDefault())));
+    await page.focus("#nested");
+    await page.keyboard.press("Enter");
+    await page.click("#download");
+    await page.evaluate(() => window.stint.flush());
+    const t = await stored(sid, (t) => t.session.clicks >= 2, "keyboard and download clicks");
+    const clicks = t.events.filter((e) => e.type === "click");
+    assert.deepEqual(clicks.map((c) => [c.href, c.outbound, c.download ?? false]), [
+      ["https://example.net/", true, false],
+      [`${collector.origin}/fixtures/files/report.pdf`, false, true],
+    ]);
+    await context.close();
+  });
+
+  test("a click on a link that leaves the page still delivers", async () => {
+    const { page, context } = await openFixture(browser, collector);
+    const sid = await sessionId(page);
+    await page.click("#away", { noWaitAfter: true });
+    const t = await stored(sid, (t) => t.session.clicks === 1, "click that left the page");
+    assert.equal(t.events.find((e) => e.type === "click").href, "http://127.0.0.1:9/gone");
+    await context.close();
+  });
+});
+
+describe("page views", () => {
+  test("a pushState navigation makes page 1 and moves engagement to it", async () => {
+    const { page, context } = await openFixture(browser, collector, { options: { idleTimeoutMs: 60_000, flushIntervalMs: 60_000 } });
+    const sid = await sessionId(page);
+    await sleep(300);
+    await page.click("#spa");
+    await sleep(700);
+    await page.evaluate(() => window.stint.flush());
+    const t = await stored(sid, (t) => t.pages.length === 2 && t.pages[1].active_ms > 0, "SPA page");
+    assert.equal(t.session.pageviews, 2);
+    assert.deepEqual(t.pages.map((p) => new URL(p.url).pathname), ["/fixtures/page.html", "/fixtures/spa-route"]);
+    assert.ok(t.pages[0].active_ms >= 250 && t.pages[0].active_ms < 700, `page 0 engaged ${t.pages[0].active_ms}`);
+    assert.ok(t.pages[1].active_ms >= 600, `page 1 engaged ${t.pages[1].active_ms}`);
+    assert.equal(t.session.exit_page, "/fixtures/spa-route");
+    await context.close();
+  });
+
+  test("popstate, replaceState to a new path, same-path pushState, and hashchange only when asked", async () => {
+    const { page, context } = await openFixture(browser, collector, { options: { hashRouting: true } });
+    const sid = await sessionId(page);
+    await page.evaluate(() => history.pushState({}, "", "/fixtures/a"));
+    await page.evaluate(() => history.pushState({}, "", "/fixtures/a?tab=2")); // same path: no page view
+    await page.evaluate(() => history.replaceState({}, "", "/fixtures/b"));
+    await page.evaluate(() => new Promise((r) => { addEventListener("popstate", r, { once: true }); history.back(); }));
+    await page.evaluate(() => new Promise((r) => { addEventListener("hashchange", r, { once: true }); location.hash = "#/settings"; }));
+    await page.evaluate(() => window.stint.flush());
+    const t = await stored(sid, (t) => t.session.pageviews === 5, "five page views");
+    assert.deepEqual(t.pages.map((p) => new URL(p.url).pathname), [
+      "/fixtures/page.html", "/fixtures/a", "/fixtures/b", "/fixtures/page.html", "/fixtures/page.html",
+    ]);
+    await context.close();
+  });
+
+  test("without hashRouting a hashchange is not a page view", async () => {
+    const { page, context } = await openFixture(browser, collector);
+    const sid = await sessionId(page);
+    await page.evaluate(() => new Promise((r) => { addEventListener("hashchange", r, { once: true }); location.hash = "#x"; }));
+    await page.evaluate(() => window.stint.track("after-hash"));
+    await page.evaluate(() => window.stint.flush());
+    const t = await stored(sid, (t) => t.session.events === 1, "custom event");
+    assert.equal(t.session.pageviews, 1);
+    await context.close();
+  });
+
+  test("a back-forward-cache restore is a new page view", async () => {
+    const { page, context } = await openFixture(browser, collector);
+    const sid = await sessionId(page);
+    await page.evaluate(() => {
+      window.dispatchEvent(new PageTransitionEvent("pagehide", { persisted: true }));
+      window.dispatchEvent(new PageTransitionEvent("pageshow", { persisted: true }));
+    });
+    await page.evaluate(() => window.stint.flush());
+    const t = await stored(sid, (t) => t.session.pageviews === 2, "restored page view");
+    assert.deepEqual(t.pages.map((p) => p.index), [0, 1]);
+    await context.close();
+  });
+});
+
+describe("custom events", () => {
+  test("track(name, props) arrives with its props; limits are checked in the page", async () => {
+    const { page, context } = await openFixture(browser, collector);
+    const sid = await sessionId(page);
+    const errors = await page.evaluate(() => {
+      const caught = [];
+      const attempt = (...args) => { try { window.stint.track(...args); } catch (e) { caught.push(e.message); } };
+      attempt("signup", { plan: "pro", seats: 3, price: 9.99, trial: false });
+      attempt("x".repeat(65));
+      attempt("too-many", Object.fromEntries(Array.from({ length: 21 }, (_, i) => [`k${i}`, i])));
+      attempt("nested", { a: { b: 1 } });
+      window.stint.flush();
+      return caught;
+    });
+    assert.equal(errors.length, 3);
+    assert.match(errors[0], /name/);
+    assert.match(errors[1], /20 props/);
+    assert.match(errors[2], /strings, numbers or booleans/);
+    const t = await stored(sid, (t) => t.session.events === 1, "custom event");
+    const custom = t.events.find((e) => e.type === "custom");
+    assert.deepEqual(custom, { ...custom, name: "signup", props: { plan: "pro", seats: 3, price: 9.99, trial: false } });
+    await context.close();
+  });
+});
+
+describe("delivery", () => {
+  test("closing the tab delivers what was queued", async () => {
+    const { page, context } = await openFixture(browser, collector);
+    const sid = await sessionId(page);
+    await page.evaluate(() => window.stint.track("queued-before-close"));
+    await page.close({ runBeforeUnload: true });
+    const t = await stored(sid, (t) => t.session.events === 1, "event sent on close");
+    assert.equal(t.events.find((e) => e.type === "custom").name, "queued-before-close");
+    await context.close();
+  });
+
+  test("20 queued events flush without waiting", async () => {
+    const { page, context } = await openFixture(browser, collector);
+    const sid = await sessionId(page);
+    await page.evaluate(() => { for (let i = 0; i < 19; i++) window.stint.track(`e${i}`); });
+    const t = await stored(sid, (t) => t.session.events === 19, "19 events flushed at 20 queued");
+    assert.equal(t.session.pageviews, 1);
+    await context.close();
+  });
+
+  test("when sendBeacon refuses, fetch keepalive delivers", async () => {
+    const { page, context } = await openFixture(browser, collector, {
+      before: () => { Navigator.prototype.sendBeacon = () => false; },
+    });
+    const sid = await sessionId(page);
+    const t = await stored(sid, (t) => t.session.pageviews === 1, "page view by fetch");
+    assert.equal(t.session.entry_page, "/fixtures/page.html");
+    await eventually(() => page.evaluate(() => localStorage.getItem("stint.queue") === null), { what: "pending list emptied" });
+    await context.close();
+  });
+
+  test("batches that could not be sent are kept and sent on the next load", async () => {
+    const context = await browser.newContext();
+    await context.route("**/collect", (route) => route.abort());
+    const first = await openFixture(browser, collector, {
+      context,
+      before: () => { if (!sessionStorage.getItem("second")) Navigator.prototype.sendBeacon = () => false; },
+    });
+    const sid = await sessionId(first.page);
+    await eventually(() => first.page.evaluate(() => localStorage.getItem("stint.queue")), { what: "a pending batch" });
+    assert.equal((await collector.read(`/api/sessions/${sid}?site=demo`)).status, 404);
+    await context.unroute("**/collect");
+    await first.page.evaluate(() => sessionStorage.setItem("second", "1"));
+    await first.page.reload();
+    const t = await stored(sid, (t) => t.session.pageviews === 2, "both loads, the first one resent");
+    assert.deepEqual(t.pages.map((p) => p.index), [0, 1]);
+    await context.close();
+  });
+});
+
+describe("sessions", () => {
+  test("tabs share a session with storage local; session storage and memory do not persist it to localStorage", async () => {
+    const { page, context } = await openFixture(browser, collector);
+    const sid = await sessionId(page);
+    const second = await context.newPage();
+    await second.goto(`${collector.origin}/fixtures/page.html`);
+    await second.waitForFunction(() => window.stintReadyAt !== undefined);
+    assert.equal(await sessionId(second), sid);
+    const t = await stored(sid, (t) => t.session.pageviews === 2, "two tabs, one session");
+    assert.deepEqual(t.pages.map((p) => p.index), [0, 1]);
+    await context.close();
+
+    for (const storage of ["session", "memory"]) {
+      const { page, context } = await openFixture(browser, collector, { options: { storage } });
+      const saved = await page.evaluate(() => [localStorage.getItem("stint.sid"), sessionStorage.getItem("stint.sid")]);
+      assert.equal(saved[0], null, `${storage}: nothing in localStorage`);
+      assert.equal(saved[1] !== null, storage === "session", `${storage}: sessionStorage`);
+      await context.close();
+    }
+  });
+
+  test("a new session starts after sessionTimeoutMin without activity", async () => {
+    const { page, context } = await openFixture(browser, collector, { options: { sessionTimeoutMin: 0.02 } });
+    const first = await sessionId(page);
+    await sleep(1500);
+    await page.evaluate(() => window.stint.track("after-timeout"));
+    await page.evaluate(() => window.stint.flush());
+    const second = await sessionId(page);
+    assert.notEqual(second, first);
+    const t = await stored(second, (t) => t.session.events === 1, "the new session");
+    assert.equal(t.session.pageviews, 1, "the new session opens with the page being shown");
+    await context.close();
+  });
+});
+
+describe("privacy", () => {
+  const refusals = [
+    ["Global Privacy Control", {}, () => Object.defineProperty(Navigator.prototype, "globalPrivacyControl", { get: () => true })],
+    ["Do Not Track", {}, () => Object.defineProperty(Navigator.prototype, "doNotTrack", { get: () => "1" })],
+    ["stint.optout", {}, () => localStorage.setItem("stint.optout", "1")],
+  ];
+  for (const [name, options, before] of refusals) {
+    test(`${name} on → nothing stored, nothing sent`, async () => {
+      const known = new Set(await allSessionIds());
+      const { page, context } = await openFixture(browser, collector, { options, before });
+      await page.evaluate(() => { window.stint.track("should-not-send"); window.stint.flush(); });
+      await page.close({ runBeforeUnload: true });
+      await sleep(500);
+      const now = await allSessionIds();
+      assert.deepEqual(now.filter((id) => !known.has(id)), []);
+      await context.close();
+    });
+  }
+
+  test("GPC can be overridden by the site with respectGpc: false", async () => {
+    const { page, context } = await openFixture(browser, collector, {
+      options: { respectGpc: false },
+      before: () => Object.defineProperty(Navigator.prototype, "globalPrivacyControl", { get: () => true }),
+    });
+    const sid = await sessionId(page);
+    await stored(sid, (t) => t.session.pageviews === 1, "page view despite GPC");
+    await context.close();
+  });
+
+  test("consent pending queues in memory until grant()", async () => {
+    const { page, context } = await openFixture(browser, collector, { options: { consent: "pending" } });
+    await page.evaluate(() => { window.stint.track("before-consent"); window.stint.flush(); });
+    assert.equal(await page.evaluate(() => localStorage.getItem("stint.sid")), null);
+    await page.evaluate(() => window.stint.grant());
+    const sid = await sessionId(page);
+    const t = await stored(sid, (t) => t.session.events === 1 && t.session.pageviews === 1, "events after grant");
+    assert.equal(t.events.find((e) => e.type === "custom").name, "before-consent");
+    await context.close();
+  });
+});
