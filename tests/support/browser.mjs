@@ -30,7 +30,7 @@ function controls() {
  * Opens the tracker fixture in a fresh context with the given tracker options.
  * `before` is an extra init script (e.g. turning GPC on). Resolves once init() finished.
  */
-export async function openFixture(browser, collector, { options = {}, before, path = "/fixtures/page.html", context } = {}) {
+export async function openFixture(browser, collector, { options = {}, before, path = "/fixtures/page", context } = {}) {
   context ??= await browser.newContext({ viewport: { width: 1280, height: 800 } });
   await context.addInitScript(controls);
   await context.addInitScript((o) => { window.STINT_OPTIONS = o; }, options);

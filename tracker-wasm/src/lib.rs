@@ -267,7 +267,15 @@ impl Tracker {
         mono_now(&self.window)
     }
 
+    /// Queues an event for the current page; sends when [`FLUSH_AT_EVENTS`] are queued.
     fn record(&mut self, kind: EventKind) {
+        self.enqueue(kind);
+        if self.queue.len() >= FLUSH_AT_EVENTS {
+            self.flush();
+        }
+    }
+
+    fn enqueue(&mut self, kind: EventKind) {
         self.queue.push(Event {
             ts: wall_now(),
             page: self.page,
@@ -276,12 +284,10 @@ impl Tracker {
         if !self.granted && self.queue.len() > MAX_EVENTS_BEFORE_CONSENT {
             self.queue.remove(0);
         }
-        if self.queue.len() >= FLUSH_AT_EVENTS {
-            self.flush();
-        }
     }
 
-    /// Opens a new page: next page index, its URL and route, its first scroll reading.
+    /// Opens a new page: next page index, its URL and route, its first scroll reading, and
+    /// sends its page view.
     fn begin_page(&mut self, first_load: bool) {
         self.page = self.session.alloc_page(&self.store);
         self.page_url = pages::current_url(&self.window, &self.config.keep_params);
@@ -289,14 +295,16 @@ impl Tracker {
         self.scroll = pages::scroll_depth(&self.window);
         self.scroll_sent = 0;
         let pageview = pages::pageview(&self.window, self.page_url.clone(), first_load);
-        self.record(pageview);
+        self.enqueue(pageview);
+        // A page view is sent at once: it is what makes a visit visible at all.
+        self.flush();
     }
 
     /// Queues the page's engagement delta and scroll depth, if either moved.
     fn note_engagement(&mut self) {
         let active_ms = self.clock.take(self.mono());
         if active_ms > 0 || self.scroll > self.scroll_sent {
-            self.record(EventKind::Engage {
+            self.enqueue(EventKind::Engage {
                 active_ms: active_ms.min(u64::from(u32::MAX)) as u32,
                 scroll: self.scroll,
             });

@@ -100,9 +100,9 @@ pub fn tracker(root: &Path) -> Result<()> {
     Ok(())
 }
 
-/// `npm pack` of the tracker package into `target/npm/`; returns the tarball's path.
+/// `npm pack` of the tracker package (built by [`tracker`]) into `target/npm/`; returns the
+/// tarball's path.
 pub fn pack(root: &Path) -> Result<std::path::PathBuf> {
-    tracker(root)?;
     step("packing @stint/tracker (npm pack)");
     let out = Command::new("npm")
         .current_dir(root.join("target/npm"))

@@ -42,6 +42,7 @@ fn run() -> Result<()> {
         }
         Some("pack") => {
             tools::ensure_build_tools(&root)?;
+            build::tracker(&root)?;
             build::pack(&root).map(drop)
         }
         Some("bench") => {
