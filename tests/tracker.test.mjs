@@ -18,11 +18,20 @@ after(async () => {
 });
 
 /** Polls the stored timeline of `sid` until `ready(timeline)` holds. */
-function stored(sid, ready = () => true, what = "stored session") {
-  return eventually(async () => {
-    const r = await collector.read(`/api/sessions/${sid}?site=demo`);
-    return r.status === 200 && ready(r.body) && r.body;
-  }, { what: `${what} (${sid})` });
+async function stored(sid, ready = () => true, what = "stored session") {
+  let last;
+  try {
+    return await eventually(async () => {
+      const r = await collector.read(`/api/sessions/${sid}?site=demo`);
+      last = r;
+      return r.status === 200 && ready(r.body) && r.body;
+    }, { what: `${what} (${sid})` });
+  } catch (err) {
+    // Say what was stored, so a failure explains itself.
+    const answers = collector.logs.join("").split("\n").filter((l) => l.trim() && !/202 Accepted|GET \/|getaddrinfo|GetAddrInfo|Request.cf/.test(l)).slice(-8);
+    err.message += `\nstored: ${JSON.stringify(last?.body)}\ncollector answers other than 202: ${answers.join(" | ")}`;
+    throw err;
+  }
 }
 
 async function allSessionIds() {
@@ -33,7 +42,10 @@ async function allSessionIds() {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 describe("engaged time", () => {
-  test("input 3 s, hidden 2 s, idle 3 s with idleTimeoutMs 1000 → 4 s ± 300 ms", async () => {
+  // The idle phase is 2.8 s, not 3 s: with 3 s, the last beacon leaves exactly 5 s after the
+  // one sent on hiding, when wrangler dev's local server drops idle keep-alive connections,
+  // and it is sometimes answered 503 there. Any idle time past 1 s counts the same.
+  test("input 3 s, hidden 2 s, idle 2.8 s with idleTimeoutMs 1000 → 4 s ± 300 ms", async () => {
     const { page, context } = await openFixture(browser, collector, { options: { idleTimeoutMs: 1000, flushIntervalMs: 60_000 } });
     const sid = await sessionId(page);
     // The scenario runs inside the page so its timing is exact; it returns its own
@@ -50,7 +62,7 @@ describe("engaged time", () => {
       await sleep(2000);
       const shownAt = performance.now();
       window.__stintTest.setVisible(true);
-      await sleep(3000);
+      await sleep(2800);
       const flushedAt = performance.now();
       // The marker travels in the same batch as the last engagement delta.
       window.stint.track("scenario-end");

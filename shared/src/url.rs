@@ -18,7 +18,10 @@ pub struct UrlParts<'a> {
 
 /// Splits an absolute `http(s)` URL; `None` for anything else.
 pub fn split_url(url: &str) -> Option<UrlParts<'_>> {
-    let (scheme, rest) = url.split_once("://")?;
+    // A byte search for ':' then "//" (a substring search would pull a general string
+    // searcher into the tracker's WebAssembly).
+    let colon = url.find(':')?;
+    let (scheme, rest) = (&url[..colon], url[colon + 1..].strip_prefix("//")?);
     if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
         return None;
     }

@@ -1,7 +1,7 @@
 // Starts the real collector — the built worker in workerd via `wrangler dev`, with SQLite
 // Durable Objects persisted to a fresh temporary folder — on a free port, for one test file.
 import { spawn } from "node:child_process";
-import { cp, mkdtemp, readFile, writeFile, rm } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readFile, writeFile, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -39,17 +39,21 @@ export async function startCollector({ token = TOKEN, sites } = {}) {
   const toml = (await readFile(join(ROOT, "edge-worker/wrangler.toml"), "utf8"))
     .replace('main = "build/index.js"', `main = "${join(ROOT, "edge-worker/build/index.js")}"`)
     .replace('directory = "../target/site"', `directory = "${assets}"`);
-  await writeFile(join(dir, "wrangler.toml"), toml);
-  if (token !== null) await writeFile(join(dir, ".dev.vars"), `READ_TOKEN=${token}\n`);
+  // The config sits in a folder of its own: wrangler watches it, and state written beside it
+  // would restart the worker mid-test (answered 503 while it restarts).
+  const configDir = join(dir, "config");
+  await mkdir(configDir);
+  await writeFile(join(configDir, "wrangler.toml"), toml);
+  if (token !== null) await writeFile(join(configDir, ".dev.vars"), `READ_TOKEN=${token}\n`);
   sites ??= { demo: { origins: [origin, `http://localhost:${port}`], keep_params: [] } };
 
   const stateDir = join(dir, "state");
   const logs = [];
   const child = spawn(
     join(ROOT, "node_modules/.bin/wrangler"),
-    ["dev", "--config", join(dir, "wrangler.toml"), "--ip", "127.0.0.1", "--port", String(port),
+    ["dev", "--config", join(configDir, "wrangler.toml"), "--ip", "127.0.0.1", "--port", String(port),
       "--persist-to", stateDir, "--var", `SITES:${JSON.stringify(sites)}`, "--show-interactive-dev-session=false"],
-    { cwd: dir, env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" }, stdio: ["ignore", "pipe", "pipe"] },
+    { cwd: configDir, env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" }, stdio: ["ignore", "pipe", "pipe"] },
   );
   child.stdout.on("data", (d) => logs.push(d.toString()));
   child.stderr.on("data", (d) => logs.push(d.toString()));

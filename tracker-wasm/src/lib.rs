@@ -28,6 +28,12 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{Document, VisibilityState, Window};
 
+// SAFETY: the tracker runs on the page's one thread; WebAssembly here has no threads.
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: lol_alloc::AssumeSingleThreaded<lol_alloc::FreeListAllocator> =
+    unsafe { lol_alloc::AssumeSingleThreaded::new(lol_alloc::FreeListAllocator::new()) };
+
 /// Queued events that trigger a flush.
 const FLUSH_AT_EVENTS: usize = 20;
 /// Events kept in memory while consent is pending; older ones are dropped beyond this.
@@ -217,49 +223,67 @@ fn read_props(props: &JsValue) -> Result<Vec<(String, PropValue)>, JsValue> {
     Ok(out)
 }
 
+/// What a listener reports; the listener passes its code to [`on_event`].
+mod on {
+    pub const VISIBILITY: u8 = 0;
+    pub const FOCUS: u8 = 1;
+    pub const BLUR: u8 = 2;
+    pub const PAGEHIDE: u8 = 3;
+    pub const PAGESHOW: u8 = 4;
+    pub const SCROLL: u8 = 5;
+    pub const CLICK: u8 = 6;
+    pub const INPUT: u8 = 7;
+    pub const NAVIGATION: u8 = 8;
+}
+
+fn on_event(code: u8, event: web_sys::Event) {
+    with_tracker(|t| match code {
+        on::VISIBILITY => t.on_visibility(),
+        on::FOCUS => t.on_focus(true),
+        on::BLUR => t.on_focus(false),
+        on::PAGEHIDE => t.flush(),
+        on::PAGESHOW => {
+            let restored = js_sys::Reflect::get(&event, &"persisted".into()).map(|p| p.is_truthy());
+            if restored.unwrap_or(false) {
+                t.on_restore();
+            }
+        }
+        on::SCROLL => t.on_scroll(),
+        on::CLICK => t.on_click(&event),
+        on::INPUT => t.on_input(),
+        _ => t.on_navigation(),
+    });
+}
+
 /// Registers every listener the tracker needs; all passive.
 fn listen(window: &Window, document: &Document, config: &Config) -> Vec<Listener> {
     let win: &web_sys::EventTarget = window.as_ref();
     let doc: &web_sys::EventTarget = document.as_ref();
-    let mut listeners = vec![
-        Listener::new(doc, "visibilitychange", false, |_| {
-            with_tracker(Tracker::on_visibility)
-        }),
-        Listener::new(win, "focus", false, |_| with_tracker(|t| t.on_focus(true))),
-        Listener::new(win, "blur", false, |_| with_tracker(|t| t.on_focus(false))),
-        Listener::new(win, "pagehide", false, |_| with_tracker(Tracker::flush)),
-        Listener::new(win, "pageshow", false, |e| {
-            let restored = js_sys::Reflect::get(&e, &"persisted".into()).map(|p| p.is_truthy());
-            if restored.unwrap_or(false) {
-                with_tracker(Tracker::on_restore);
-            }
-        }),
-        Listener::new(win, "scroll", false, |_| with_tracker(Tracker::on_scroll)),
-        Listener::new(doc, "click", true, |e| with_tracker(|t| t.on_click(&e))),
-        Listener::new(doc, "auxclick", true, |e| with_tracker(|t| t.on_click(&e))),
+    let mut table: Vec<(&web_sys::EventTarget, &'static str, bool, u8)> = vec![
+        (doc, "visibilitychange", false, on::VISIBILITY),
+        (win, "focus", false, on::FOCUS),
+        (win, "blur", false, on::BLUR),
+        (win, "pagehide", false, on::PAGEHIDE),
+        (win, "pageshow", false, on::PAGESHOW),
+        (win, "scroll", false, on::SCROLL),
+        (doc, "click", true, on::CLICK),
+        (doc, "auxclick", true, on::CLICK),
+        (doc, "pointerdown", true, on::INPUT),
+        (doc, "pointermove", true, on::INPUT),
+        (doc, "keydown", true, on::INPUT),
+        (doc, "wheel", true, on::INPUT),
+        (doc, "touchstart", true, on::INPUT),
     ];
-    for kind in [
-        "pointerdown",
-        "pointermove",
-        "keydown",
-        "wheel",
-        "touchstart",
-    ] {
-        listeners.push(Listener::new(doc, kind, true, |_| {
-            with_tracker(Tracker::on_input)
-        }));
-    }
     if config.spa {
-        listeners.push(Listener::new(win, "popstate", false, |_| {
-            with_tracker(Tracker::on_navigation)
-        }));
+        table.push((win, "popstate", false, on::NAVIGATION));
     }
     if config.hash_routing {
-        listeners.push(Listener::new(win, "hashchange", false, |_| {
-            with_tracker(Tracker::on_navigation)
-        }));
+        table.push((win, "hashchange", false, on::NAVIGATION));
     }
-    listeners
+    table
+        .into_iter()
+        .map(|(target, kind, capture, code)| Listener::new(target, kind, capture, code, on_event))
+        .collect()
 }
 
 impl Tracker {

@@ -13,14 +13,17 @@ pub struct Listener {
 }
 
 impl Listener {
-    /// A passive listener (it never calls `preventDefault`, so scrolling is never delayed).
+    /// A passive listener (it never calls `preventDefault`, so scrolling is never delayed)
+    /// that calls `handler(code, event)`. Every listener shares one closure type, so the
+    /// WebAssembly carries one adapter for all of them instead of one per event kind.
     pub fn new(
         target: &EventTarget,
         kind: &'static str,
         capture: bool,
-        handler: impl FnMut(web_sys::Event) + 'static,
+        code: u8,
+        handler: fn(u8, web_sys::Event),
     ) -> Listener {
-        let callback = Closure::<dyn FnMut(web_sys::Event)>::new(handler);
+        let callback = Closure::<dyn FnMut(web_sys::Event)>::new(move |event| handler(code, event));
         let options = AddEventListenerOptions::new();
         options.set_passive(true);
         options.set_capture(capture);

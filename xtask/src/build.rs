@@ -32,16 +32,36 @@ pub fn package_dir(root: &Path) -> std::path::PathBuf {
 /// minified single-file entry, and `package.json`, in `target/npm/package`; then copied to
 /// `target/site/tracker` where the collector serves it.
 pub fn tracker(root: &Path) -> Result<()> {
-    step("building tracker (cargo → wasm-bindgen → wasm-opt -Oz)");
-    run_cmd(Command::new("cargo").current_dir(root).args([
-        "build",
-        "--quiet",
-        "-p",
-        "stint-tracker",
-        "--release",
-        "--target",
-        "wasm32-unknown-unknown",
-    ]))?;
+    let compiled = if tools::ensure_tracker_nightly() {
+        step("building tracker (cargo +nightly -Z build-std, panic=immediate-abort → wasm-bindgen → wasm-opt -Oz)");
+        run_cmd(
+            Command::new("cargo")
+                .current_dir(root)
+                .arg(format!("+{}", tools::TRACKER_NIGHTLY))
+                .args(["build", "--quiet", "-p", "stint-tracker", "--release"])
+                .args([
+                    "--target",
+                    "wasm32-unknown-unknown",
+                    "-Z",
+                    "build-std=std,panic_abort",
+                ])
+                .args(["--target-dir", "target/tracker-nightly"])
+                .env("RUSTFLAGS", "-Zunstable-options -Cpanic=immediate-abort"),
+        )?;
+        "target/tracker-nightly/wasm32-unknown-unknown/release/stint_tracker.wasm"
+    } else {
+        step("building tracker (cargo, stable → wasm-bindgen → wasm-opt -Oz)");
+        run_cmd(Command::new("cargo").current_dir(root).args([
+            "build",
+            "--quiet",
+            "-p",
+            "stint-tracker",
+            "--release",
+            "--target",
+            "wasm32-unknown-unknown",
+        ]))?;
+        "target/wasm32-unknown-unknown/release/stint_tracker.wasm"
+    };
     let out = package_dir(root);
     if out.exists() {
         std::fs::remove_dir_all(&out)?;
@@ -50,7 +70,7 @@ pub fn tracker(root: &Path) -> Result<()> {
     run_cmd(
         Command::new(tools::wasm_bindgen())
             .current_dir(root)
-            .arg("target/wasm32-unknown-unknown/release/stint_tracker.wasm")
+            .arg(compiled)
             .args([
                 "--target",
                 "web",

@@ -57,6 +57,58 @@ fn ensure_cargo_tool(binary: &str, krate: &str, version: &str, locked: bool) -> 
     run_cmd(&mut cmd)
 }
 
+/// The nightly that builds the shipped tracker with `panic=immediate-abort` and a rebuilt
+/// std, which removes panic formatting from the page's WebAssembly. Pinned by date: it is the
+/// one verified to carry wasm32's rust-std and rust-src.
+pub const TRACKER_NIGHTLY: &str = "nightly-2026-05-20";
+
+/// Installs [`TRACKER_NIGHTLY`] when missing. Returns false (and says so) when it cannot be
+/// had; the tracker is then built with the stable toolchain, larger but working.
+pub fn ensure_tracker_nightly() -> bool {
+    let listed = Command::new("rustup")
+        .args(["toolchain", "list"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).contains(TRACKER_NIGHTLY))
+        .unwrap_or(false);
+    let has_src = listed
+        && Command::new("rustup")
+            .args([
+                "component",
+                "list",
+                "--installed",
+                "--toolchain",
+                TRACKER_NIGHTLY,
+            ])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).contains("rust-src"))
+            .unwrap_or(false);
+    if has_src {
+        step(&format!("{TRACKER_NIGHTLY} (tracker size build): present"));
+        return true;
+    }
+    step(&format!(
+        "{TRACKER_NIGHTLY} (tracker size build): missing; installing with rustup"
+    ));
+    let installed = run_cmd(Command::new("rustup").args([
+        "toolchain",
+        "install",
+        TRACKER_NIGHTLY,
+        "--profile",
+        "minimal",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--component",
+        "rust-src",
+    ]));
+    if let Err(err) = installed {
+        step(&format!(
+            "warning: {err:#}; building the tracker with stable instead"
+        ));
+        return false;
+    }
+    true
+}
+
 /// Everything `build` needs: wasm32 target, wasm-bindgen-cli, worker-build, npm packages.
 pub fn ensure_build_tools(root: &Path) -> Result<()> {
     let installed = Command::new("rustup")
