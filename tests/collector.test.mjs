@@ -77,6 +77,31 @@ describe("POST /collect", () => {
   });
 });
 
+describe("enrichment at the edge", () => {
+  const ANDROID = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.6478.71 Mobile Safari/537.36";
+
+  test("device, OS, browser and channel come from the User-Agent and referrer", async () => {
+    const sid = newSid();
+    const r = await send(collector, batch({ sid, events: [pageview({ ref: "https://www.google.com/search?q=stint" })] }), { headers: { "user-agent": ANDROID } });
+    assert.equal(r.status, 202);
+    const s = await listed(sid);
+    assert.deepEqual([s.device, s.os, s.browser, s.bot, s.channel, s.referrer_host], ["mobile", "Android 14", "Chrome 126", null, "search", "www.google.com"]);
+  });
+
+  test("bots are marked with their reason and left out of the list unless asked for", async () => {
+    const curl = newSid();
+    assert.equal((await send(collector, batch({ sid: curl }), { headers: { "user-agent": "curl/8.5.0" } })).status, 202);
+    const driven = newSid();
+    assert.equal((await send(collector, { ...batch({ sid: driven }), wd: true }, { headers: { "user-agent": ANDROID } })).status, 202);
+    const humans = await collector.read("/api/sessions?site=demo&limit=200");
+    assert.ok(!humans.body.sessions.some((s) => s.id === curl || s.id === driven));
+    const all = await collector.read("/api/sessions?site=demo&limit=200&bots=include");
+    const bot = (id) => all.body.sessions.find((s) => s.id === id)?.bot;
+    assert.equal(bot(curl), "ua_list");
+    assert.equal(bot(driven), "webdriver");
+  });
+});
+
 describe("GET /api/sessions", () => {
   test("is refused without the token or with a wrong one", async () => {
     assert.equal((await collector.read("/api/sessions?site=demo", null)).status, 401);

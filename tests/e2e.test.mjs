@@ -21,7 +21,8 @@ after(async () => {
 });
 
 async function sessionOf(sid) {
-  const r = await collector.read("/api/sessions?site=demo");
+  // Playwright's Chromium is headless and sets navigator.webdriver: a bot, listed on request.
+  const r = await collector.read("/api/sessions?site=demo&bots=include");
   assert.equal(r.status, 200);
   return r.body.sessions.find((s) => s.id === sid);
 }
@@ -39,6 +40,13 @@ test("opening the demo page makes a session with its entry page and one page vie
   assert.equal(session.pageviews, 1);
   assert.equal(session.entry_page, "/?utm_source=e2e");
   assert.equal(session.utm.source, "e2e");
+  assert.equal(session.bot, "headless");
+  assert.equal(session.device, "desktop");
+  assert.equal(session.os, "Linux");
+  assert.match(session.browser, /^Chrome \d+$/);
+  assert.equal(session.channel, "referral", "utm_source=e2e without a referrer");
+  const humansOnly = await collector.read("/api/sessions?site=demo");
+  assert.ok(!humansOnly.body.sessions.some((s) => s.id === sid), "bots are left out by default");
   assert.deepEqual(errors, []);
   await page.close();
 });

@@ -2,7 +2,8 @@
 
 use crate::config;
 use crate::error::ApiError;
-use crate::session_object;
+use crate::session_object::{self, EdgeFacts};
+use stint_shared::classify::classify_user_agent;
 use stint_shared::protocol::{decode_batch, DecodeError, MAX_BODY_BYTES};
 use stint_shared::sites::SiteRefusal;
 use worker::{Date, Env, Headers, Request, Response};
@@ -49,12 +50,16 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response, ApiError> {
                 ApiError::forbidden("origin: not allowed to send for this site")
             }
         })?;
-    let country = req
-        .cf()
-        .and_then(|cf| cf.country())
-        .filter(|c| c.len() == 2);
-    let received_at = Date::now().as_millis() as i64;
-    let answer = session_object::ingest(env, &batch, body, received_at, country).await?;
+    // Enrichment: the verdicts travel on, the inputs (IP, User-Agent) stop here.
+    let edge = EdgeFacts {
+        received_at: Date::now().as_millis() as i64,
+        country: req
+            .cf()
+            .and_then(|cf| cf.country())
+            .filter(|c| c.len() == 2),
+        ua: classify_user_agent(&req.headers().get("user-agent")?.unwrap_or_default()),
+    };
+    let answer = session_object::ingest(env, &batch, body, &edge).await?;
     with_cors(answer, origin.as_deref()).await
 }
 

@@ -10,6 +10,7 @@ use crate::config;
 use crate::error::{json_response, ApiError};
 use serde::Deserialize;
 use serde_json::json;
+use stint_shared::classify::UaInfo;
 use stint_shared::json::JsonWriter;
 use stint_shared::protocol::{decode_batch, MAX_EVENTS_PER_SESSION};
 use stint_shared::session::{scrub_event, BatchContext, SessionState};
@@ -27,22 +28,44 @@ const SCHEMA: [&str; 3] = [
      index_name TEXT NOT NULL)",
 ];
 
+/// What the edge derived from a request, sent to the session object beside the body.
+pub struct EdgeFacts {
+    pub received_at: i64,
+    pub country: Option<String>,
+    pub ua: UaInfo,
+}
+
+const RECEIVED_AT: &str = "x-stint-received-at";
+const COUNTRY: &str = "x-stint-country";
+const DEVICE: &str = "x-stint-device";
+const OS: &str = "x-stint-os";
+const BROWSER: &str = "x-stint-browser";
+const UA_BOT: &str = "x-stint-ua-bot";
+
 /// Sends a validated beacon to its session's object and returns the object's answer.
 pub async fn ingest(
     env: &Env,
     batch: &stint_shared::protocol::Batch,
     body: Vec<u8>,
-    received_at: i64,
-    country: Option<String>,
+    edge: &EdgeFacts,
 ) -> std::result::Result<Response, ApiError> {
     let stub = env
         .durable_object("SESSIONS")?
         .id_from_name(&session_object_name(&batch.site, &batch.sid))?
         .get_stub()?;
     let headers = Headers::new();
-    headers.set("x-stint-received-at", &received_at.to_string())?;
-    if let Some(country) = country {
-        headers.set("x-stint-country", &country)?;
+    headers.set(RECEIVED_AT, &edge.received_at.to_string())?;
+    let facts = [
+        (COUNTRY, edge.country.as_deref()),
+        (DEVICE, edge.ua.device),
+        (OS, edge.ua.os.as_deref()),
+        (BROWSER, edge.ua.browser.as_deref()),
+        (UA_BOT, edge.ua.bot),
+    ];
+    for (name, value) in facts {
+        if let Some(value) = value {
+            headers.set(name, value)?;
+        }
     }
     let mut init = RequestInit::new();
     init.with_method(Method::Post)
@@ -158,10 +181,16 @@ impl SessionObject {
 
     async fn handle_ingest(&self, mut req: Request) -> std::result::Result<Response, ApiError> {
         let header = |name: &str| req.headers().get(name).ok().flatten();
-        let received_at = header("x-stint-received-at")
+        let received_at = header(RECEIVED_AT)
             .and_then(|v| v.parse::<i64>().ok())
             .ok_or_else(|| ApiError::bad_request("x-stint-received-at: missing"))?;
-        let country = header("x-stint-country");
+        let ctx_edge = (
+            header(COUNTRY),
+            header(DEVICE),
+            header(OS),
+            header(BROWSER),
+            header(UA_BOT),
+        );
         let body = req.bytes().await?;
         let batch = decode_batch(&body).map_err(|e| ApiError::bad_request(e.message()))?;
         let sites = config::sites(&self.env)?;
@@ -193,10 +222,15 @@ impl SessionObject {
             ));
         }
 
+        let (country, device, os, browser, ua_bot) = ctx_edge;
         let ctx = BatchContext {
             received_at,
             keep_params,
             country,
+            device,
+            os,
+            browser,
+            ua_bot,
         };
         state.apply(&batch, &ctx);
         let index_name = index_object_for(&batch.site, &batch.sid, state.summary.started_at);

@@ -16,6 +16,7 @@
 //! `core::fmt` out of the page's WebAssembly.
 
 pub mod auth;
+pub mod classify;
 pub mod engagement;
 pub mod json;
 pub mod links;

@@ -70,7 +70,8 @@ pub struct PageRecord {
     pub referrer: Option<String>,
 }
 
-/// Facts the collector knows about a batch that the batch itself does not carry.
+/// Facts the collector knows about a batch that the batch itself does not carry. Only
+/// verdicts: the IP address and User-Agent they were derived from never reach the reducer.
 #[derive(Debug, Clone, Default)]
 pub struct BatchContext {
     /// Collector's receive time, Unix ms.
@@ -79,7 +80,20 @@ pub struct BatchContext {
     pub keep_params: Vec<String>,
     /// ISO country code from the edge.
     pub country: Option<String>,
+    pub device: Option<String>,
+    pub os: Option<String>,
+    pub browser: Option<String>,
+    /// Bot reason from the User-Agent (`classify::bot_reason`).
+    pub ua_bot: Option<String>,
 }
+
+/// Bot reasons in the order one is shown when several apply.
+const BOT_REASONS: [&str; 4] = [
+    crate::classify::bot_reason::HEADLESS,
+    crate::classify::bot_reason::WEBDRIVER,
+    crate::classify::bot_reason::UA_LIST,
+    crate::classify::bot_reason::EMPTY_UA,
+];
 
 /// Everything the reducer needs to carry between batches.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -87,8 +101,14 @@ pub struct SessionState {
     pub summary: SessionSummary,
     /// Sorted by `index`.
     pub pages: Vec<PageRecord>,
-    /// Lowest seq that has supplied `country`, so the value does not depend on arrival order.
-    country_seq: Option<u32>,
+    /// Lowest seq whose edge facts (country, device, OS, browser) are shown, so the values
+    /// do not depend on arrival order.
+    #[serde(default)]
+    edge_seq: Option<u32>,
+    /// Every bot reason any batch has shown, as bits in `BOT_REASONS` order (a union, so
+    /// order-free).
+    #[serde(default)]
+    bot_reasons: u8,
     /// Events stored so far, against `MAX_EVENTS_PER_SESSION`.
     pub stored_events: u32,
 }
@@ -122,7 +142,8 @@ impl SessionState {
                 weekday: 0,
             },
             pages: Vec::new(),
-            country_seq: None,
+            edge_seq: None,
+            bot_reasons: 0,
             stored_events: 0,
         }
     }
@@ -196,10 +217,20 @@ impl SessionState {
                 EventKind::Custom { .. } => self.summary.events += 1,
             }
         }
-        if let Some(country) = &ctx.country {
-            if self.country_seq.is_none_or(|s| batch.seq < s) {
-                self.country_seq = Some(batch.seq);
-                self.summary.country = Some(country.clone());
+        if self.edge_seq.is_none_or(|s| batch.seq < s) {
+            self.edge_seq = Some(batch.seq);
+            self.summary.country = ctx.country.clone();
+            self.summary.device = ctx.device.clone();
+            self.summary.os = ctx.os.clone();
+            self.summary.browser = ctx.browser.clone();
+        }
+        let mut reasons: Vec<&str> = ctx.ua_bot.iter().map(String::as_str).collect();
+        if batch.webdriver {
+            reasons.push(crate::classify::bot_reason::WEBDRIVER);
+        }
+        for reason in reasons {
+            if let Some(bit) = BOT_REASONS.iter().position(|r| *r == reason) {
+                self.bot_reasons |= 1 << bit;
             }
         }
         self.derive();
@@ -237,6 +268,19 @@ impl SessionState {
             term: utm("utm_term"),
             content: utm("utm_content"),
         };
+        s.channel = Some(
+            crate::classify::channel(
+                s.referrer_host.as_deref(),
+                s.utm.source.as_deref(),
+                s.utm.medium.as_deref(),
+            )
+            .to_string(),
+        );
+        s.bot = BOT_REASONS
+            .iter()
+            .enumerate()
+            .find(|(bit, _)| self.bot_reasons & (1 << bit) != 0)
+            .map(|(_, reason)| reason.to_string());
     }
 }
 
@@ -318,6 +362,10 @@ mod tests {
             received_at: T0,
             keep_params: vec![],
             country: Some("DE".into()),
+            device: Some("mobile".into()),
+            os: Some("Android 14".into()),
+            browser: Some("Chrome 126".into()),
+            ua_bot: None,
         }
     }
 
@@ -347,7 +395,38 @@ mod tests {
         assert_eq!(sum.utm.source.as_deref(), Some("hn"));
         assert_eq!(sum.referrer_host.as_deref(), Some("news.example"));
         assert_eq!(sum.country.as_deref(), Some("DE"));
+        assert_eq!(sum.device.as_deref(), Some("mobile"));
+        assert_eq!(sum.browser.as_deref(), Some("Chrome 126"));
+        assert_eq!(
+            sum.channel.as_deref(),
+            Some("referral"),
+            "the referrer news.example decides"
+        );
+        assert_eq!(sum.bot, None);
         assert!(sum.bounce);
+    }
+
+    #[test]
+    fn a_webdriver_flag_in_any_batch_marks_the_session() {
+        let mut state = SessionState::new("demo", SID);
+        state.apply(
+            &batch(0, vec![pageview(0, T0, "https://demo.local/")]),
+            &ctx(),
+        );
+        let mut flagged = batch(1, vec![engage(0, T0 + 1, 5, 10)]);
+        flagged.webdriver = true;
+        state.apply(&flagged, &ctx());
+        assert_eq!(state.summary.bot.as_deref(), Some("webdriver"));
+        let headless = BatchContext {
+            ua_bot: Some("headless".into()),
+            ..ctx()
+        };
+        state.apply(&batch(2, vec![engage(0, T0 + 2, 5, 10)]), &headless);
+        assert_eq!(
+            state.summary.bot.as_deref(),
+            Some("headless"),
+            "headless outranks webdriver"
+        );
     }
 
     #[test]

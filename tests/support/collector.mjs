@@ -87,12 +87,15 @@ export async function startCollector({ token = TOKEN, sites } = {}) {
       const text = await r.text();
       return { status: r.status, body: text ? JSON.parse(text) : null };
     },
-    async stop() {
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
-      await exited;
-      clearTimeout(timer);
-      await rm(dir, { recursive: true, force: true });
+    /** Stops wrangler; the temporary folder (and its state) is removed unless `keep`. */
+    async stop({ keep = false } = {}) {
+      if (child.exitCode === null) {
+        child.kill("SIGTERM");
+        const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
+        await exited;
+        clearTimeout(timer);
+      }
+      if (!keep) await rm(dir, { recursive: true, force: true });
     },
   };
 }
