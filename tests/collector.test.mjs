@@ -137,6 +137,34 @@ describe("GET /api/sessions", () => {
   });
 });
 
+describe("GET and DELETE /api/sessions/<sid>", () => {
+  test("the timeline lists pages and events in order; unknown is 404, bad id 400", async () => {
+    const sid = newSid();
+    const t0 = Date.now() - 10_000;
+    await send(collector, batch({ sid, seq: 1, events: [pageview({ page: 1, ts: t0 + 5000, url: "https://demo.local/b" })] }));
+    await send(collector, batch({ sid, seq: 0, events: [pageview({ page: 0, ts: t0, url: "https://demo.local/a" }), { type: "engage", ts: t0 + 4000, page: 0, active_ms: 3000, scroll: 70 }] }));
+    const r = await collector.read(`/api/sessions/${sid}?site=demo`);
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.body.pages.map((p) => [p.index, p.url, p.active_ms, p.max_scroll]), [[0, "https://demo.local/a", 3000, 70], [1, "https://demo.local/b", 0, 0]]);
+    assert.deepEqual(r.body.events.map((e) => e.type), ["pageview", "engage", "pageview"]);
+    assert.equal((await collector.read(`/api/sessions/${newSid()}?site=demo`)).status, 404);
+    assert.equal((await collector.read(`/api/sessions/not-a-uuid?site=demo`)).status, 400);
+    assert.equal((await collector.read(`/api/sessions/${sid}?site=demo`, null)).status, 401);
+  });
+
+  test("DELETE erases the session from its object and the list", async () => {
+    const sid = newSid();
+    assert.equal((await send(collector, batch({ sid }))).status, 202);
+    assert.ok(await listed(sid));
+    const del = (token = TOKEN) => collector.fetch(`/api/sessions/${sid}?site=demo`, { method: "DELETE", headers: token ? { authorization: `Bearer ${token}` } : {} });
+    assert.equal((await del(null)).status, 401);
+    assert.equal((await del()).status, 204);
+    assert.equal(await listed(sid), undefined);
+    assert.equal((await collector.read(`/api/sessions/${sid}?site=demo`)).status, 404);
+    assert.equal((await del()).status, 404);
+  });
+});
+
 describe("with READ_TOKEN unset", () => {
   let bare;
   before(async () => { bare = await startCollector({ token: null }); });

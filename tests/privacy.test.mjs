@@ -76,3 +76,29 @@ test("no IP, User-Agent, cookie, fragment or unkept query parameter is persisted
   for (const secret of forbidden) assert.ok(!log.includes(secret), `${secret} found in the worker's log`);
   await rm(join(collector.stateDir, ".."), { recursive: true, force: true });
 });
+
+// FIXME(issue 7): only the session object's own files are scanned. The index shard deletes
+// the erased summary's row, but SQLite keeps the old page in the shard's write-ahead log
+// until a checkpoint, and a Durable Object cannot force one (nor set secure_delete); the
+// index must stop holding anything beyond what a listing needs before this can cover it.
+test("an erased session leaves no trace in its session object's persisted state", async () => {
+  const collector = await startCollector();
+  const marker = `StintErased${randomBytes(6).toString("hex")}`;
+  const sid = newSid();
+  try {
+    assert.equal((await send(collector, batch({ sid, events: [pageview({ url: `https://demo.local/${marker}`, title: marker })] }))).status, 202);
+    // A session that stays, so the state is not simply empty.
+    assert.equal((await send(collector, batch())).status, 202);
+    const r = await collector.fetch(`/api/sessions/${sid}?site=demo`, { method: "DELETE", headers: { authorization: "Bearer test-read-token" } });
+    assert.equal(r.status, 204);
+  } finally {
+    await collector.stop({ keep: true });
+  }
+  const sessionFiles = (await filesUnder(collector.stateDir)).filter((f) => f.includes("SessionObject"));
+  assert.ok(sessionFiles.length > 0, "session objects' files exist");
+  for (const file of sessionFiles) {
+    const content = await readFile(file);
+    assert.equal(content.indexOf(Buffer.from(marker)), -1, `erased data found in ${file}`);
+  }
+  await rm(join(collector.stateDir, ".."), { recursive: true, force: true });
+});

@@ -27,6 +27,9 @@ pub async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         (Method::Get, p) if p.starts_with("/api/sessions/") => {
             read_api::session_timeline(&req, &env, &p["/api/sessions/".len()..]).await
         }
+        (Method::Delete, p) if p.starts_with("/api/sessions/") => {
+            read_api::erase_session(&req, &env, &p["/api/sessions/".len()..]).await
+        }
         (_, "/collect") => Err(ApiError::method_not_allowed("POST, OPTIONS")),
         (_, p) if p.starts_with("/api/") => Err(ApiError::not_found("no such endpoint")),
         _ => Err(ApiError::not_found("not found")),

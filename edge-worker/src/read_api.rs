@@ -76,9 +76,8 @@ pub async fn list_sessions(req: &Request, env: &Env) -> Result<Response, ApiErro
     )
 }
 
-/// `GET /api/sessions/<sid>?site=…`: one session's summary, pages and events.
-pub async fn session_timeline(req: &Request, env: &Env, sid: &str) -> Result<Response, ApiError> {
-    authorize(req, env)?;
+/// The `site` query parameter and the session ID of `/api/sessions/<sid>?site=…`.
+fn session_address(req: &Request, sid: &str) -> Result<String, ApiError> {
     let url = req.url()?;
     let site = url
         .query_pairs()
@@ -91,6 +90,24 @@ pub async fn session_timeline(req: &Request, env: &Env, sid: &str) -> Result<Res
     if !is_uuid_v4(sid) {
         return Err(ApiError::bad_request("sid: must be a lowercase UUID v4"));
     }
+    Ok(site)
+}
+
+/// `DELETE /api/sessions/<sid>?site=…`: erases the session from its object and its index.
+pub async fn erase_session(req: &Request, env: &Env, sid: &str) -> Result<Response, ApiError> {
+    authorize(req, env)?;
+    let site = session_address(req, sid)?;
+    if session_object::erase(env, &site, sid).await? {
+        Ok(Response::empty()?.with_status(204))
+    } else {
+        Err(ApiError::not_found("session: unknown session"))
+    }
+}
+
+/// `GET /api/sessions/<sid>?site=…`: one session's summary, pages and events.
+pub async fn session_timeline(req: &Request, env: &Env, sid: &str) -> Result<Response, ApiError> {
+    authorize(req, env)?;
+    let site = session_address(req, sid)?;
     match session_object::timeline(env, &site, sid).await? {
         Some(timeline) => json_response(200, &timeline),
         None => Err(ApiError::not_found("session: unknown session")),

@@ -85,19 +85,16 @@ pub struct SessionObject {
 
 impl DurableObject for SessionObject {
     fn new(state: State, env: Env) -> Self {
-        let sql = state.storage().sql();
-        for statement in SCHEMA {
-            if let Err(e) = sql.exec(statement, None) {
-                worker::console_error!("session schema: {e}");
-            }
-        }
-        SessionObject { state, env }
+        let object = SessionObject { state, env };
+        object.ensure_schema();
+        object
     }
 
     async fn fetch(&self, req: Request) -> Result<Response> {
         let answer = match (req.method(), req.path().as_str()) {
             (Method::Post, "/ingest") => self.handle_ingest(req).await,
             (Method::Get, "/timeline") => self.handle_timeline(),
+            (Method::Delete, "/erase") => self.handle_erase().await,
             _ => Err(ApiError::not_found("no such session operation")),
         };
         answer.or_else(ApiError::into_response)
@@ -141,9 +138,50 @@ pub async fn timeline(
     }
 }
 
+/// Asks a session's object to erase the session everywhere; `false` if it was unknown.
+pub async fn erase(env: &Env, site: &str, sid: &str) -> std::result::Result<bool, ApiError> {
+    let stub = env
+        .durable_object("SESSIONS")?
+        .id_from_name(&session_object_name(site, sid))?
+        .get_stub()?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Delete);
+    let req = Request::new_with_init("https://session.stint/erase", &init)?;
+    let resp = stub
+        .fetch_with_request(req)
+        .await
+        .map_err(|e| ApiError::internal("session object", e))?;
+    match resp.status_code() {
+        204 => Ok(true),
+        404 => Ok(false),
+        other => Err(ApiError::internal("session object", other)),
+    }
+}
+
 impl SessionObject {
     fn sql(&self) -> SqlStorage {
         self.state.storage().sql()
+    }
+
+    fn ensure_schema(&self) {
+        let sql = self.sql();
+        for statement in SCHEMA {
+            if let Err(e) = sql.exec(statement, None) {
+                worker::console_error!("session schema: {e}");
+            }
+        }
+    }
+
+    /// Removes the session from its index shard, then every row of this object.
+    async fn handle_erase(&self) -> std::result::Result<Response, ApiError> {
+        let Some((state, index_name)) = self.load_state()? else {
+            return Err(ApiError::not_found("session: unknown session"));
+        };
+        crate::index_object::remove(&self.env, &index_name, &state.summary.id).await?;
+        self.state.storage().delete_all().await?;
+        // The object may receive a late beacon of the same session: keep its tables.
+        self.ensure_schema();
+        Ok(Response::empty()?.with_status(204))
     }
 
     fn load_state(&self) -> std::result::Result<Option<(SessionState, String)>, ApiError> {

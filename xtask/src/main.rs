@@ -21,6 +21,7 @@ commands:
   build    build the tracker package, the demo site and the worker
   pack     build the @stint/tracker npm tarball into target/npm/
   bench    measure and print the tracker's transfer size
+  deploy-check  build, then `wrangler deploy --dry-run`: the bundle that would be uploaded, and its size
 ";
 
 fn main() {
@@ -48,6 +49,11 @@ fn run() -> Result<()> {
         Some("bench") => {
             tools::ensure_build_tools(&root)?;
             bench::run(&root)
+        }
+        Some("deploy-check") => {
+            tools::ensure_build_tools(&root)?;
+            build::all(&root)?;
+            deploy_check(&root)
         }
         Some("help") | Some("--help") | Some("-h") | None => {
             print!("{USAGE}");
@@ -111,6 +117,30 @@ fn dev(root: &Path) -> Result<()> {
     )
 }
 
+/// `wrangler deploy --dry-run`: validates wrangler.toml, bundles the worker as it would be
+/// uploaded (offline), and reports the upload size against Workers' limits.
+fn deploy_check(root: &Path) -> Result<()> {
+    step("wrangler deploy --dry-run (nothing is uploaded)");
+    let out = Command::new(root.join("node_modules/.bin/wrangler"))
+        .current_dir(root.join("edge-worker"))
+        .args(["deploy", "--dry-run", "--outdir"])
+        .arg(root.join("target/deploy-check"))
+        .env("WRANGLER_SEND_METRICS", "false")
+        .output()
+        .context("running wrangler deploy --dry-run")?;
+    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        bail!("wrangler deploy --dry-run failed:\n{text}");
+    }
+    let size = text
+        .lines()
+        .find(|l| l.contains("Total Upload"))
+        .context("wrangler printed no `Total Upload` line")?;
+    println!("  worker bundle: {}", size.trim().trim_start_matches("Total Upload: "));
+    println!("  (Workers allow 3 MiB gzip on the free plan, 10 MiB paid; Stint's budget is 400 KB gzip)");
+    Ok(())
+}
+
 fn test(root: &Path) -> Result<()> {
     let started = std::time::Instant::now();
     tools::ensure_build_tools(root)?;
@@ -157,6 +187,7 @@ fn test(root: &Path) -> Result<()> {
 
     build::all(root)?;
     let tarball = build::pack(root)?;
+    deploy_check(root)?;
 
     step("worker tests in workerd and end-to-end tests in Chromium (node --test tests/)");
     run_cmd(
