@@ -137,6 +137,39 @@ describe("GET /api/sessions", () => {
   });
 });
 
+describe("GET /api/stats", () => {
+  test("totals, median engaged time, bounce rate, tops and sessions per hour over a range", async () => {
+    // A window of its own, 20 hours ago (within the day the collector trusts client clocks).
+    const hour = 3_600_000;
+    const t0 = Math.floor((Date.now() - 20 * hour) / hour) * hour;
+    const sessions = [
+      { at: t0 + 60_000, active: 2000, pages: 1, ref: "https://www.google.com/", ua: "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36" },
+      { at: t0 + 120_000, active: 8000, pages: 3, ref: null, ua: "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1" },
+      { at: t0 + hour + 5_000, active: 4000, pages: 1, ref: "https://news.ycombinator.com/", ua: "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36" },
+    ];
+    for (const s of sessions) {
+      const events = [];
+      for (let p = 0; p < s.pages; p++) events.push(pageview({ page: p, ts: s.at + p * 1000, url: `https://demo.local/${p === 0 ? "landing" : `p${p}`}`, ...(p === 0 && s.ref ? { ref: s.ref } : {}) }));
+      events.push({ type: "engage", ts: s.at + 500, page: 0, active_ms: s.active, scroll: 50 });
+      assert.equal((await send(collector, batch({ events }), { headers: { "user-agent": s.ua } })).status, 202);
+    }
+    // A bot in the window, left out unless asked for.
+    assert.equal((await send(collector, batch({ events: [pageview({ ts: t0 + 30_000 })] }), { headers: { "user-agent": "curl/8" } })).status, 202);
+    const r = await collector.read(`/api/stats?site=demo&from=${t0}&to=${t0 + 2 * hour}`);
+    assert.equal(r.status, 200);
+    const st = r.body;
+    assert.deepEqual([st.sessions, st.pageviews, st.median_active_ms, st.mean_active_ms], [3, 5, 4000, 4666]);
+    assert.ok(Math.abs(st.bounce_rate - 2 / 3) < 1e-9);
+    assert.deepEqual(st.top_pages, [{ value: "/landing", sessions: 3 }]);
+    assert.deepEqual(st.channels.map((c) => [c.value, c.sessions]), [["direct", 1], ["search", 1], ["social", 1]]);
+    assert.deepEqual(st.devices.map((c) => [c.value, c.sessions]), [["desktop", 2], ["mobile", 1]]);
+    assert.deepEqual(st.sessions_per_hour, [{ hour: t0, sessions: 2 }, { hour: t0 + hour, sessions: 1 }]);
+    const withBots = await collector.read(`/api/stats?site=demo&from=${t0}&to=${t0 + 2 * hour}&bots=include`);
+    assert.equal(withBots.body.sessions, 4);
+    assert.equal((await collector.read(`/api/stats?site=demo&from=${t0}&to=${t0 + 2 * hour}`, null)).status, 401);
+  });
+});
+
 describe("GET and DELETE /api/sessions/<sid>", () => {
   test("the timeline lists pages and events in order; unknown is 404, bad id 400", async () => {
     const sid = newSid();

@@ -9,6 +9,7 @@ use crate::error::{json_response, ApiError};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use stint_shared::session::SessionSummary;
+use stint_shared::stats::StatsAccumulator;
 use worker::{
     durable_object, DurableObject, Env, Method, Request, RequestInit, Response, Result, State,
 };
@@ -77,6 +78,19 @@ pub async fn remove(env: &Env, object: &str, sid: &str) -> std::result::Result<(
         .map(drop)
 }
 
+/// One shard's partial totals for `[from, to)`.
+pub async fn stats(
+    env: &Env,
+    object: &str,
+    from: i64,
+    to: i64,
+    include_bots: bool,
+) -> std::result::Result<StatsAccumulator, ApiError> {
+    let body = json!({ "from": from, "to": to, "include_bots": include_bots }).to_string();
+    let mut resp = call(env, object, Method::Post, "/stats", Some(body)).await?;
+    Ok(resp.json().await?)
+}
+
 /// Summaries from one shard, newest first, as stored (JSON values).
 pub async fn list(
     env: &Env,
@@ -122,6 +136,13 @@ struct ListBody {
 }
 
 #[derive(Deserialize)]
+struct StatsBody {
+    from: i64,
+    to: i64,
+    include_bots: bool,
+}
+
+#[derive(Deserialize)]
 struct SummaryRow {
     summary: String,
 }
@@ -144,6 +165,7 @@ impl DurableObject for SessionIndex {
             "/upsert" => self.handle_upsert(&body),
             "/remove" => self.handle_remove(&body),
             "/list" => self.handle_list(&body),
+            "/stats" => self.handle_stats(&body),
             _ => Err(ApiError::not_found("no such index operation")),
         };
         answer.or_else(ApiError::into_response)
@@ -209,5 +231,26 @@ impl SessionIndex {
             .filter_map(|r| serde_json::from_str(&r.summary).ok())
             .collect();
         json_response(200, &Value::Array(summaries))
+    }
+
+    fn handle_stats(&self, body: &str) -> std::result::Result<Response, ApiError> {
+        let q: StatsBody = parse(body)?;
+        let rows = self
+            .state
+            .storage()
+            .sql()
+            .exec(
+                "SELECT summary FROM sessions WHERE started_at >= ? AND started_at < ? AND (bot = 0 OR ?)",
+                vec![q.from.into(), q.to.into(), i64::from(q.include_bots).into()],
+            )?
+            .to_array::<SummaryRow>()?;
+        let mut acc = StatsAccumulator::default();
+        for row in rows {
+            if let Ok(summary) = serde_json::from_str::<SessionSummary>(&row.summary) {
+                acc.add(&summary);
+            }
+        }
+        let json = serde_json::to_value(&acc).map_err(|e| ApiError::internal("index stats", e))?;
+        json_response(200, &json)
     }
 }

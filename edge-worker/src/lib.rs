@@ -24,6 +24,7 @@ pub async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         (Method::Post, "/collect") => collect::handle(req, &env).await,
         (Method::Options, "/collect") => collect::preflight(&req, &env),
         (Method::Get, "/api/sessions") => read_api::list_sessions(&req, &env).await,
+        (Method::Get, "/api/stats") => read_api::site_stats(&req, &env).await,
         (Method::Get, p) if p.starts_with("/api/sessions/") => {
             read_api::session_timeline(&req, &env, &p["/api/sessions/".len()..]).await
         }

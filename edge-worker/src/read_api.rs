@@ -10,6 +10,7 @@ use stint_shared::auth::bearer_matches;
 use stint_shared::listing::{encode_cursor, ListParams};
 use stint_shared::protocol::{is_uuid_v4, is_valid_site_id};
 use stint_shared::shard::{index_object_name, INDEX_SHARDS};
+use stint_shared::stats::StatsAccumulator;
 use worker::{Date, Env, Request, Response};
 
 fn authorize(req: &Request, env: &Env) -> Result<(), ApiError> {
@@ -112,6 +113,32 @@ pub async fn session_timeline(req: &Request, env: &Env, sid: &str) -> Result<Res
         Some(timeline) => json_response(200, &timeline),
         None => Err(ApiError::not_found("session: unknown session")),
     }
+}
+
+/// `GET /api/stats?site=…&from=…&to=…[&bots=include]`: totals over every shard of every day.
+pub async fn site_stats(req: &Request, env: &Env) -> Result<Response, ApiError> {
+    authorize(req, env)?;
+    let url = req.url()?;
+    let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    let now = Date::now().as_millis() as i64;
+    let params = ListParams::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())), now)
+        .map_err(|e| ApiError::bad_request(e.0))?;
+    let names: Vec<String> = params
+        .days()
+        .flat_map(|day| (0..INDEX_SHARDS).map(move |shard| (day, shard)))
+        .map(|(day, shard)| index_object_name(&params.site, day, shard))
+        .collect();
+    let partials =
+        try_join_all(names.iter().map(|name| {
+            index_object::stats(env, name, params.from, params.to, params.include_bots)
+        }))
+        .await?;
+    let mut total = StatsAccumulator::default();
+    for partial in partials {
+        total.merge(partial);
+    }
+    let stats = serde_json::to_value(total.finish()).map_err(|e| ApiError::internal("stats", e))?;
+    json_response(200, &stats)
 }
 
 fn position(summary: &Value) -> (i64, String) {

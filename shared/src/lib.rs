@@ -28,5 +28,7 @@ pub mod session;
 pub mod shard;
 #[cfg(feature = "serde")]
 pub mod sites;
+#[cfg(feature = "serde")]
+pub mod stats;
 pub mod time;
 pub mod url;

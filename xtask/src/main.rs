@@ -128,7 +128,8 @@ fn deploy_check(root: &Path) -> Result<()> {
         .env("WRANGLER_SEND_METRICS", "false")
         .output()
         .context("running wrangler deploy --dry-run")?;
-    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     if !out.status.success() {
         bail!("wrangler deploy --dry-run failed:\n{text}");
     }
@@ -136,8 +137,13 @@ fn deploy_check(root: &Path) -> Result<()> {
         .lines()
         .find(|l| l.contains("Total Upload"))
         .context("wrangler printed no `Total Upload` line")?;
-    println!("  worker bundle: {}", size.trim().trim_start_matches("Total Upload: "));
-    println!("  (Workers allow 3 MiB gzip on the free plan, 10 MiB paid; Stint's budget is 400 KB gzip)");
+    println!(
+        "  worker bundle: {}",
+        size.trim().trim_start_matches("Total Upload: ")
+    );
+    println!(
+        "  (Workers allow 3 MiB gzip on the free plan, 10 MiB paid; Stint's budget is 400 KB gzip)"
+    );
     Ok(())
 }
 
