@@ -129,6 +129,31 @@ describe("GET /api/sessions", () => {
     assert.equal(second.body.next_cursor, null);
   });
 
+  test("the listing walks back across days and shards with its cursor", async () => {
+    const hour = 3_600_000;
+    // Sessions yesterday and today, in a window no other test uses.
+    const base = Date.now() - 23 * hour;
+    const ids = [];
+    for (let i = 0; i < 8; i++) {
+      const sid = newSid();
+      ids.push(sid);
+      const r = await send(collector, batch({ sid, events: [pageview({ ts: base + i * 2 * hour + 7, url: `https://demo.local/day${i}` })] }));
+      assert.equal(r.status, 202);
+    }
+    const from = base;
+    const to = base + 15 * hour;
+    let cursor = null;
+    const seen = [];
+    do {
+      const q = `/api/sessions?site=demo&from=${from}&to=${to}&limit=3${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`;
+      const r = await collector.read(q);
+      assert.equal(r.status, 200);
+      seen.push(...r.body.sessions.map((s) => s.entry_page));
+      cursor = r.body.next_cursor;
+    } while (cursor);
+    assert.deepEqual(seen, [7, 6, 5, 4, 3, 2, 1, 0].map((i) => `/day${i}`));
+  });
+
   test("bad parameters get 400 naming the parameter", async () => {
     const r = await collector.read("/api/sessions?site=demo&limit=0");
     assert.equal(r.status, 400);
@@ -137,11 +162,37 @@ describe("GET /api/sessions", () => {
   });
 });
 
+describe("abuse limits", () => {
+  test("a flood for one session gets 429 past the burst, loses nothing it accepted, and does not block others", async () => {
+    const sid = newSid();
+    const answers = await Promise.all(Array.from({ length: 40 }, (_, seq) =>
+      send(collector, batch({ sid, seq, events: [pageview({ page: seq, url: `https://demo.local/f${seq}` })] }))));
+    const accepted = answers.filter((a) => a.status === 202).length;
+    const limited = answers.filter((a) => a.status === 429);
+    assert.ok(accepted >= 20 && accepted < 40, `${accepted} accepted`);
+    assert.equal(accepted + limited.length, 40, "every answer is 202 or 429");
+    assert.match(limited[0].body.error, /^rate:/);
+    const other = await send(collector, batch());
+    assert.equal(other.status, 202, "another session is not affected");
+    const t = await collector.read(`/api/sessions/${sid}?site=demo`);
+    assert.equal(t.body.session.pageviews, accepted, "each accepted batch is stored");
+  });
+
+  test("page indexes past 499 are refused at the bound, 499 accepted", async () => {
+    const sid = newSid();
+    assert.equal((await send(collector, batch({ sid, events: [pageview({ page: 499 })] }))).status, 202);
+    const r = await send(collector, batch({ sid, seq: 1, events: [pageview({ page: 500 })] }));
+    assert.equal(r.status, 400);
+    assert.match(r.body.error, /^events\[0\]\.page:/);
+  });
+});
+
 describe("GET /api/stats", () => {
   test("totals, median engaged time, bounce rate, tops and sessions per hour over a range", async () => {
-    // A window of its own, 20 hours ago (within the day the collector trusts client clocks).
+    // A window of its own, about 6 hours ago (within the day the collector trusts client clocks;
+    // the cross-day listing test uses 23 to 9 hours ago).
     const hour = 3_600_000;
-    const t0 = Math.floor((Date.now() - 20 * hour) / hour) * hour;
+    const t0 = Math.floor((Date.now() - 6 * hour) / hour) * hour;
     const sessions = [
       { at: t0 + 60_000, active: 2000, pages: 1, ref: "https://www.google.com/", ua: "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36" },
       { at: t0 + 120_000, active: 8000, pages: 3, ref: null, ua: "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1" },

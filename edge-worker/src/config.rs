@@ -20,3 +20,23 @@ pub fn read_token(env: &Env) -> Option<String> {
         .ok()
         .filter(|t| !t.is_empty())
 }
+
+/// How long sessions are kept, in milliseconds (`RETENTION_DAYS`, default 90; fractions are
+/// allowed, which tests use).
+pub fn retention_ms(env: &Env) -> i64 {
+    let days = env
+        .var("RETENTION_DAYS")
+        .ok()
+        .and_then(|v| v.to_string().trim().parse::<f64>().ok())
+        .filter(|d| d.is_finite() && *d > 0.0)
+        .unwrap_or(90.0);
+    (days * stint_shared::time::DAY_MS as f64) as i64
+}
+
+/// Origins allowed to call the read API from a browser (`DASHBOARD_ORIGINS`, a JSON array).
+pub fn dashboard_origins(env: &Env) -> Vec<String> {
+    env.var("DASHBOARD_ORIGINS")
+        .ok()
+        .and_then(|v| serde_json::from_str::<Vec<String>>(&v.to_string()).ok())
+        .unwrap_or_default()
+}

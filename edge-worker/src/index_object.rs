@@ -8,6 +8,7 @@
 use crate::error::{json_response, ApiError};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use std::cell::Cell;
 use stint_shared::session::SessionSummary;
 use stint_shared::stats::StatsAccumulator;
 use worker::{
@@ -59,13 +60,17 @@ async fn call(
     Ok(resp)
 }
 
+/// Stores a session's newest summary in an index shard; `expires_at` is when the shard's day
+/// leaves the retention period.
 pub async fn upsert(
     env: &Env,
     object: &str,
     summary: &SessionSummary,
     version: i64,
+    expires_at: i64,
 ) -> std::result::Result<(), ApiError> {
-    let body = json!({ "version": version, "summary": summary }).to_string();
+    let body =
+        json!({ "version": version, "summary": summary, "expires_at": expires_at }).to_string();
     call(env, object, Method::Post, "/upsert", Some(body))
         .await
         .map(drop)
@@ -113,12 +118,16 @@ pub async fn list(
 #[durable_object]
 pub struct SessionIndex {
     state: State,
+    /// Whether this instance has made sure the shard's expiry alarm exists (checked once per
+    /// instance, so upserts do not each touch the alarm).
+    alarm_checked: Cell<bool>,
 }
 
 #[derive(Deserialize)]
 struct UpsertBody {
     version: i64,
     summary: SessionSummary,
+    expires_at: i64,
 }
 
 #[derive(Deserialize)]
@@ -155,14 +164,23 @@ impl DurableObject for SessionIndex {
                 worker::console_error!("index schema: {e}");
             }
         }
-        SessionIndex { state }
+        SessionIndex {
+            state,
+            alarm_checked: Cell::new(false),
+        }
+    }
+
+    /// The shard's day has left the retention period: drop it whole.
+    async fn alarm(&self) -> Result<Response> {
+        self.state.storage().delete_all().await?;
+        Response::empty()
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
         let path = req.path();
         let body = req.text().await?;
         let answer = match path.as_str() {
-            "/upsert" => self.handle_upsert(&body),
+            "/upsert" => self.handle_upsert(&body).await,
             "/remove" => self.handle_remove(&body),
             "/list" => self.handle_list(&body),
             "/stats" => self.handle_stats(&body),
@@ -177,8 +195,23 @@ fn parse<'a, T: Deserialize<'a>>(body: &'a str) -> std::result::Result<T, ApiErr
 }
 
 impl SessionIndex {
-    fn handle_upsert(&self, body: &str) -> std::result::Result<Response, ApiError> {
-        let UpsertBody { version, summary } = parse(body)?;
+    async fn handle_upsert(&self, body: &str) -> std::result::Result<Response, ApiError> {
+        let UpsertBody {
+            version,
+            summary,
+            expires_at,
+        } = parse(body)?;
+        if !self.alarm_checked.get() {
+            let storage = self.state.storage();
+            if storage.get_alarm().await?.is_none() {
+                let now = worker::Date::now().as_millis() as i64;
+                let wait = (expires_at - now).max(0) as u64;
+                storage
+                    .set_alarm(std::time::Duration::from_millis(wait))
+                    .await?;
+            }
+            self.alarm_checked.set(true);
+        }
         let json = serde_json::to_string(&summary).map_err(|e| ApiError::internal("index", e))?;
         self.state.storage().sql().exec(
             "INSERT INTO sessions (id, started_at, bot, version, summary) VALUES (?, ?, ?, ?, ?) \

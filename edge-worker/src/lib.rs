@@ -20,6 +20,7 @@ use worker::{event, Context, Env, Method, Request, Response, Result};
 #[event(fetch)]
 pub async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let path = req.path();
+    let origin = req.headers().get("origin")?;
     let answer = match (req.method(), path.as_str()) {
         (Method::Post, "/collect") => collect::handle(req, &env).await,
         (Method::Options, "/collect") => collect::preflight(&req, &env),
@@ -31,9 +32,15 @@ pub async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         (Method::Delete, p) if p.starts_with("/api/sessions/") => {
             read_api::erase_session(&req, &env, &p["/api/sessions/".len()..]).await
         }
+        (Method::Options, p) if p.starts_with("/api/") => read_api::preflight(&req, &env),
         (_, "/collect") => Err(ApiError::method_not_allowed("POST, OPTIONS")),
         (_, p) if p.starts_with("/api/") => Err(ApiError::not_found("no such endpoint")),
         _ => Err(ApiError::not_found("not found")),
     };
-    answer.or_else(ApiError::into_response)
+    let response = answer.or_else(ApiError::into_response)?;
+    if path.starts_with("/api/") {
+        read_api::with_cors(response, origin.as_deref(), &env)
+    } else {
+        Ok(response)
+    }
 }

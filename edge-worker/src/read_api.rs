@@ -13,6 +13,43 @@ use stint_shared::shard::{index_object_name, INDEX_SHARDS};
 use stint_shared::stats::StatsAccumulator;
 use worker::{Date, Env, Request, Response};
 
+/// Whether `origin` is one of `DASHBOARD_ORIGINS`.
+fn is_dashboard_origin(origin: Option<&str>, env: &Env) -> bool {
+    origin.is_some_and(|o| {
+        config::dashboard_origins(env)
+            .iter()
+            .any(|allowed| allowed == o)
+    })
+}
+
+/// Adds CORS headers to a read-API answer, for configured dashboard origins only.
+pub fn with_cors(
+    mut response: Response,
+    origin: Option<&str>,
+    env: &Env,
+) -> worker::Result<Response> {
+    if let Some(origin) = origin.filter(|o| is_dashboard_origin(Some(o), env)) {
+        let headers = response.headers_mut();
+        headers.set("access-control-allow-origin", origin)?;
+        headers.set("vary", "origin")?;
+    }
+    Ok(response)
+}
+
+/// `OPTIONS /api/*`: the preflight a dashboard on another origin sends before a call with
+/// an `Authorization` header. Only configured origins get the allow headers.
+pub fn preflight(req: &Request, env: &Env) -> Result<Response, ApiError> {
+    let mut response = Response::empty()?.with_status(204);
+    let origin = req.headers().get("origin")?;
+    if is_dashboard_origin(origin.as_deref(), env) {
+        let headers = response.headers_mut();
+        headers.set("access-control-allow-methods", "GET, DELETE")?;
+        headers.set("access-control-allow-headers", "authorization")?;
+        headers.set("access-control-max-age", "600")?;
+    }
+    Ok(response)
+}
+
 fn authorize(req: &Request, env: &Env) -> Result<(), ApiError> {
     let header = req.headers().get("authorization")?;
     if bearer_matches(header.as_deref(), config::read_token(env).as_deref()) {

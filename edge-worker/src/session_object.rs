@@ -10,11 +10,14 @@ use crate::config;
 use crate::error::{json_response, ApiError};
 use serde::Deserialize;
 use serde_json::json;
+use std::cell::RefCell;
 use stint_shared::classify::UaInfo;
 use stint_shared::json::JsonWriter;
 use stint_shared::protocol::{decode_batch, MAX_EVENTS_PER_SESSION};
+use stint_shared::rate::{TokenBucket, BURST, PER_SECOND};
 use stint_shared::session::{scrub_event, BatchContext, SessionState};
 use stint_shared::shard::{index_object_for, session_object_name};
+use stint_shared::time::{utc_day, DAY_MS};
 use worker::{
     durable_object, DurableObject, Env, Headers, Method, Request, RequestInit, Response, Result,
     SqlStorage, State,
@@ -81,13 +84,52 @@ pub async fn ingest(
 pub struct SessionObject {
     state: State,
     env: Env,
+    /// The per-session rate limit. In memory: an evicted object starts with a full bucket,
+    /// which only ever errs towards accepting.
+    bucket: RefCell<Option<TokenBucket>>,
 }
 
 impl DurableObject for SessionObject {
     fn new(state: State, env: Env) -> Self {
-        let object = SessionObject { state, env };
+        let object = SessionObject {
+            state,
+            env,
+            bucket: RefCell::new(None),
+        };
         object.ensure_schema();
         object
+    }
+
+    /// Retention: erase the session once its last batch is `RETENTION_DAYS` old. The alarm
+    /// is set once, when the session is created; a session still active then is given
+    /// another period.
+    async fn alarm(&self) -> Result<Response> {
+        let retention = config::retention_ms(&self.env);
+        let last = self
+            .sql()
+            .exec(
+                "SELECT COALESCE(MAX(received_at), 0) AS n FROM applied",
+                None,
+            )?
+            .one::<Count>()?
+            .n;
+        let now = worker::Date::now().as_millis() as i64;
+        if last > 0 && last + retention > now {
+            self.state
+                .storage()
+                .set_alarm(std::time::Duration::from_millis(
+                    (last + retention - now) as u64,
+                ))
+                .await?;
+        } else if let Err(e) = self.erase_everywhere().await {
+            worker::console_error!("retention: {}", e.message);
+            // Try again later rather than lose track of expired data.
+            self.state
+                .storage()
+                .set_alarm(std::time::Duration::from_secs(60))
+                .await?;
+        }
+        Response::empty()
     }
 
     async fn fetch(&self, req: Request) -> Result<Response> {
@@ -172,16 +214,28 @@ impl SessionObject {
         }
     }
 
-    /// Removes the session from its index shard, then every row of this object.
     async fn handle_erase(&self) -> std::result::Result<Response, ApiError> {
+        if self.erase_everywhere().await? {
+            Ok(Response::empty()?.with_status(204))
+        } else {
+            Err(ApiError::not_found("session: unknown session"))
+        }
+    }
+
+    /// Removes the session from its index shard, then every row and the alarm of this
+    /// object. `false` when there was no session.
+    async fn erase_everywhere(&self) -> std::result::Result<bool, ApiError> {
         let Some((state, index_name)) = self.load_state()? else {
-            return Err(ApiError::not_found("session: unknown session"));
+            self.state.storage().delete_all().await?;
+            self.ensure_schema();
+            return Ok(false);
         };
         crate::index_object::remove(&self.env, &index_name, &state.summary.id).await?;
+        self.state.storage().delete_alarm().await?;
         self.state.storage().delete_all().await?;
         // The object may receive a late beacon of the same session: keep its tables.
         self.ensure_schema();
-        Ok(Response::empty()?.with_status(204))
+        Ok(true)
     }
 
     fn load_state(&self) -> std::result::Result<Option<(SessionState, String)>, ApiError> {
@@ -222,6 +276,20 @@ impl SessionObject {
         let received_at = header(RECEIVED_AT)
             .and_then(|v| v.parse::<i64>().ok())
             .ok_or_else(|| ApiError::bad_request("x-stint-received-at: missing"))?;
+        // Retries count against the limit too: a flood of duplicates is still a flood.
+        let admitted = self
+            .bucket
+            .borrow_mut()
+            .get_or_insert_with(|| TokenBucket::new(received_at))
+            .try_take(received_at);
+        if !admitted {
+            return Err(ApiError::new(
+                429,
+                format!(
+                    "rate: over {BURST} batches at once or {PER_SECOND} a second for this session"
+                ),
+            ));
+        }
         let ctx_edge = (
             header(COUNTRY),
             header(DEVICE),
@@ -253,6 +321,7 @@ impl SessionObject {
             Some((state, index_name)) => (state, Some(index_name)),
             None => (SessionState::new(&batch.site, &batch.sid), None),
         };
+        let is_new = old_index.is_none();
         if state.stored_events + batch.events.len() as u32 > MAX_EVENTS_PER_SESSION {
             return Err(ApiError::new(
                 429,
@@ -311,7 +380,23 @@ impl SessionObject {
         if let Some(old) = old_index.filter(|old| *old != index_name) {
             crate::index_object::remove(&self.env, &old, &batch.sid).await?;
         }
-        crate::index_object::upsert(&self.env, &index_name, &state.summary, version).await?;
+        let retention = config::retention_ms(&self.env);
+        let day_end = (utc_day(state.summary.started_at) + 1) * DAY_MS;
+        crate::index_object::upsert(
+            &self.env,
+            &index_name,
+            &state.summary,
+            version,
+            day_end + retention,
+        )
+        .await?;
+        if is_new {
+            // One alarm per session, set when it is created — not on every beacon.
+            self.state
+                .storage()
+                .set_alarm(std::time::Duration::from_millis(retention as u64))
+                .await?;
+        }
         json_response(202, &json!({"ok": true}))
     }
 }

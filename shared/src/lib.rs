@@ -22,6 +22,7 @@ pub mod json;
 pub mod links;
 pub mod listing;
 pub mod protocol;
+pub mod rate;
 pub mod scroll;
 #[cfg(feature = "serde")]
 pub mod session;

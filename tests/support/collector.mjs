@@ -3,6 +3,7 @@
 import { spawn } from "node:child_process";
 import { cp, mkdir, mkdtemp, readFile, writeFile, rm } from "node:fs/promises";
 import { createServer } from "node:net";
+import http from "node:http";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -22,13 +23,62 @@ function freePort() {
 }
 
 /**
- * @param {{token?: string|null, sites?: object}} options
+ * @param {{token?: string|null, sites?: object, vars?: object}} options
  *   token: the READ_TOKEN secret (null: unset). sites: SITES; by default `demo` allowing
- *   this instance's own origins.
+ *   this instance's own origins. vars: other wrangler vars to override.
  */
-export async function startCollector({ token = TOKEN, sites } = {}) {
+/**
+ * A pass-through proxy in front of wrangler dev. wrangler's local runtime sometimes answers
+ * a request with 503 "Your worker restarted mid-request. Please try sending the request
+ * again" without the worker having seen it (seen in these tests for beacons that follow an
+ * idle pause of about 5 s; it is the local dev server, not the worker). The proxy does what
+ * that message asks — sends the same request again — and passes every other answer through
+ * untouched, so tests see the worker's own answers and nothing the worker answered is
+ * retried. Retries are counted in `proxyRetries`.
+ */
+async function startProxy(upstreamPort, stats) {
+  const forward = (req, body) => new Promise((ok, fail) => {
+    // Uncompressed answers, so the proxy can read the dev server's 503 message.
+    const { "accept-encoding": _, ...headers } = req.headers;
+    const upstream = http.request(
+      { host: "127.0.0.1", port: upstreamPort, method: req.method, path: req.url, headers, agent: false },
+      (answer) => {
+        const chunks = [];
+        answer.on("data", (c) => chunks.push(c));
+        answer.on("end", () => ok({ status: answer.statusCode, headers: answer.headers, body: Buffer.concat(chunks) }));
+      },
+    );
+    upstream.on("error", fail);
+    upstream.end(body);
+  });
+  const server = http.createServer(async (req, res) => {
+    const chunks = [];
+    for await (const c of req) chunks.push(c);
+    const body = Buffer.concat(chunks);
+    try {
+      let answer = await forward(req, body);
+      for (let i = 0; i < 3 && answer.status === 503 && answer.body.includes("restarted mid-request"); i++) {
+        stats.proxyRetries++;
+        await new Promise((r) => setTimeout(r, 100));
+        answer = await forward(req, body);
+      }
+      if (answer.status >= 500) stats.failures.push(`${answer.status} ${answer.body.toString().slice(0, 200)}`);
+      res.writeHead(answer.status, answer.headers);
+      res.end(answer.body);
+    } catch (err) {
+      res.writeHead(502, { "content-type": "text/plain" });
+      res.end(`proxy: ${err.message}`);
+    }
+  });
+  await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
+  return server;
+}
+
+export async function startCollector({ token = TOKEN, sites, vars = {} } = {}) {
   const port = await freePort();
-  const origin = `http://127.0.0.1:${port}`;
+  const stats = { proxyRetries: 0, failures: [] };
+  const proxy = await startProxy(port, stats);
+  const origin = `http://127.0.0.1:${proxy.address().port}`;
   const dir = await mkdtemp(join(tmpdir(), "stint-collector-"));
   // The built site plus the test fixtures (under /fixtures/) as static assets.
   const assets = join(dir, "site");
@@ -45,14 +95,15 @@ export async function startCollector({ token = TOKEN, sites } = {}) {
   await mkdir(configDir);
   await writeFile(join(configDir, "wrangler.toml"), toml);
   if (token !== null) await writeFile(join(configDir, ".dev.vars"), `READ_TOKEN=${token}\n`);
-  sites ??= { demo: { origins: [origin, `http://localhost:${port}`], keep_params: [] } };
+  sites ??= { demo: { origins: [origin, `http://localhost:${proxy.address().port}`], keep_params: [] } };
 
   const stateDir = join(dir, "state");
   const logs = [];
   const child = spawn(
     join(ROOT, "node_modules/.bin/wrangler"),
     ["dev", "--config", join(configDir, "wrangler.toml"), "--ip", "127.0.0.1", "--port", String(port),
-      "--persist-to", stateDir, "--var", `SITES:${JSON.stringify(sites)}`, "--show-interactive-dev-session=false"],
+      "--persist-to", stateDir, "--var", `SITES:${JSON.stringify(sites)}`, "--show-interactive-dev-session=false",
+      ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`])],
     { cwd: configDir, env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" }, stdio: ["ignore", "pipe", "pipe"] },
   );
   child.stdout.on("data", (d) => logs.push(d.toString()));
@@ -76,6 +127,7 @@ export async function startCollector({ token = TOKEN, sites } = {}) {
   return {
     origin,
     port,
+    stats,
     stateDir,
     logs,
     /** fetch against this collector. */
@@ -89,6 +141,11 @@ export async function startCollector({ token = TOKEN, sites } = {}) {
     },
     /** Stops wrangler; the temporary folder (and its state) is removed unless `keep`. */
     async stop({ keep = false } = {}) {
+      if (stats.proxyRetries > 0) {
+        console.log(`# note: wrangler dev asked for ${stats.proxyRetries} request(s) to be sent again ("worker restarted mid-request")`);
+      }
+      proxy.closeAllConnections();
+      await new Promise((ok) => proxy.close(ok));
       if (child.exitCode === null) {
         child.kill("SIGTERM");
         const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
