@@ -38,6 +38,15 @@ describe("POST /collect", () => {
     assert.equal(s.exit_page, "/docs");
   });
 
+  test("a client clock off by more than a day is replaced by the receive time", async () => {
+    const before = Date.now();
+    const sid = newSid();
+    const yearAgo = before - 365 * 24 * 3_600_000;
+    assert.equal((await send(collector, batch({ sid, events: [pageview({ ts: yearAgo })] }))).status, 202);
+    const s = await listed(sid);
+    assert.ok(s.started_at >= before - 5_000 && s.started_at <= Date.now() + 5_000, `started_at ${s.started_at}`);
+  });
+
   test("malformed bodies get 400 naming the field", async () => {
     const cases = [
       ["{not json", "body"],

@@ -322,7 +322,7 @@ impl SessionObject {
             None => (SessionState::new(&batch.site, &batch.sid), None),
         };
         let is_new = old_index.is_none();
-        if state.stored_events + batch.events.len() as u32 > MAX_EVENTS_PER_SESSION {
+        if state.would_exceed_cap(batch.events.len()) {
             return Err(ApiError::new(
                 429,
                 format!("session: over the limit of {MAX_EVENTS_PER_SESSION} events"),

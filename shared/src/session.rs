@@ -148,6 +148,13 @@ impl SessionState {
         }
     }
 
+    /// Whether storing `events` more events would pass the per-session cap
+    /// (`MAX_EVENTS_PER_SESSION`); such a batch is refused whole, never cut.
+    pub fn would_exceed_cap(&self, events: usize) -> bool {
+        u64::from(self.stored_events) + events as u64
+            > u64::from(crate::protocol::MAX_EVENTS_PER_SESSION)
+    }
+
     /// Whether any batch has been applied.
     pub fn is_empty(&self) -> bool {
         self.summary.started_at == i64::MAX
@@ -404,6 +411,21 @@ mod tests {
         );
         assert_eq!(sum.bot, None);
         assert!(sum.bounce);
+    }
+
+    #[test]
+    fn the_event_cap_holds_at_the_bound_and_refuses_one_past_it() {
+        let mut state = SessionState::new("demo", SID);
+        // 99 full batches and one of 99: 9,999 events stored.
+        for seq in 0..100u32 {
+            let n = if seq == 99 { 99 } else { 100 };
+            let events = (0..n).map(|i| engage(0, T0 + i as i64, 1, 0)).collect();
+            assert!(!state.would_exceed_cap(n));
+            state.apply(&batch(seq, events), &ctx());
+        }
+        assert_eq!(state.stored_events, 9_999);
+        assert!(!state.would_exceed_cap(1), "the 10,000th event is accepted");
+        assert!(state.would_exceed_cap(2), "the 10,001st is not");
     }
 
     #[test]

@@ -132,6 +132,21 @@ fn limits_hold_at_the_bound_and_fail_one_past_it() {
 }
 
 #[test]
+fn a_body_of_exactly_32_kib_is_accepted() {
+    let base = body(PAGEVIEW);
+    let padded = base.replacen(
+        '{',
+        &format!(
+            "{{\"pad\":\"{}\",",
+            "p".repeat(MAX_BODY_BYTES - base.len() - 9)
+        ),
+        1,
+    );
+    assert_eq!(padded.len(), MAX_BODY_BYTES);
+    assert!(decode_batch(padded.as_bytes()).is_ok());
+}
+
+#[test]
 fn oversized_bodies_are_too_large_not_invalid() {
     let big = vec![b' '; MAX_BODY_BYTES + 1];
     assert_eq!(
