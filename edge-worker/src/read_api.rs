@@ -59,14 +59,19 @@ fn authorize(req: &Request, env: &Env) -> Result<(), ApiError> {
     }
 }
 
-/// `GET /api/sessions`: summaries newest first, a page at a time.
-pub async fn list_sessions(req: &Request, env: &Env) -> Result<Response, ApiError> {
-    authorize(req, env)?;
+/// The site, range, paging and bot parameters shared by the listing and the stats.
+fn range_params(req: &Request) -> Result<ListParams, ApiError> {
     let url = req.url()?;
     let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
     let now = Date::now().as_millis() as i64;
-    let params = ListParams::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())), now)
-        .map_err(|e| ApiError::bad_request(e.0))?;
+    ListParams::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())), now)
+        .map_err(|e| ApiError::bad_request(e.0))
+}
+
+/// `GET /api/sessions`: summaries newest first, a page at a time.
+pub async fn list_sessions(req: &Request, env: &Env) -> Result<Response, ApiError> {
+    authorize(req, env)?;
+    let params = range_params(req)?;
 
     let (started_at, id) = params.start();
     let mut before = Position { started_at, id };
@@ -155,11 +160,7 @@ pub async fn session_timeline(req: &Request, env: &Env, sid: &str) -> Result<Res
 /// `GET /api/stats?site=…&from=…&to=…[&bots=include]`: totals over every shard of every day.
 pub async fn site_stats(req: &Request, env: &Env) -> Result<Response, ApiError> {
     authorize(req, env)?;
-    let url = req.url()?;
-    let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
-    let now = Date::now().as_millis() as i64;
-    let params = ListParams::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())), now)
-        .map_err(|e| ApiError::bad_request(e.0))?;
+    let params = range_params(req)?;
     let names: Vec<String> = params
         .days()
         .flat_map(|day| (0..INDEX_SHARDS).map(move |shard| (day, shard)))

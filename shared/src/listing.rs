@@ -15,6 +15,9 @@ pub const DEFAULT_RANGE_MS: i64 = 7 * DAY_MS;
 /// Longest range one request may cover; each day costs one subrequest per shard.
 pub const MAX_RANGE_MS: i64 = 31 * DAY_MS;
 
+/// Largest time accepted in parameters: 2^53 ms, the largest integer JSON clients keep exact.
+pub const MAX_TIME_MS: i64 = 1 << 53;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListParams {
     pub site: String,
@@ -60,7 +63,20 @@ impl ListParams {
             return Err(ParamError("site: not a valid site id".into()));
         }
         let to = to.unwrap_or(now + 1);
+        if !(0..=MAX_TIME_MS).contains(&to) {
+            return Err(ParamError("to: must be a time in Unix milliseconds".into()));
+        }
         let from = from.unwrap_or(to - DEFAULT_RANGE_MS);
+        if !(0..=MAX_TIME_MS).contains(&from) {
+            return Err(ParamError(
+                "from: must be a time in Unix milliseconds".into(),
+            ));
+        }
+        if let Some((t, _)) = &cursor {
+            if !(0..=MAX_TIME_MS).contains(t) {
+                return Err(ParamError("cursor: not a cursor this API returned".into()));
+            }
+        }
         if from >= to {
             return Err(ParamError("from: must be before to".into()));
         }
@@ -150,6 +166,10 @@ mod tests {
         assert!(err(&[("site", "demo"), ("from", "10"), ("to", "5")]).starts_with("from:"));
         assert!(err(&[("site", "demo"), ("cursor", "abc")]).starts_with("cursor:"));
         assert!(err(&[("site", "demo"), ("bots", "yes")]).starts_with("bots:"));
+        assert!(err(&[("site", "demo"), ("from", "-5"), ("to", "10")]).starts_with("from:"));
+        assert!(err(&[("site", "demo"), ("to", "9223372036854775807")]).starts_with("to:"));
+        let min_cursor = "-9223372036854775808.0b5f0c54-1e9c-4a8e-9d3a-2f8f0a6c1b7e";
+        assert!(err(&[("site", "demo"), ("cursor", min_cursor)]).starts_with("cursor:"));
     }
 
     #[test]

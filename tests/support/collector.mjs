@@ -52,10 +52,10 @@ async function startProxy(upstreamPort, stats) {
     upstream.end(body);
   });
   const server = http.createServer(async (req, res) => {
-    const chunks = [];
-    for await (const c of req) chunks.push(c);
-    const body = Buffer.concat(chunks);
     try {
+      const chunks = [];
+      for await (const c of req) chunks.push(c);
+      const body = Buffer.concat(chunks);
       let answer = await forward(req, body);
       for (let i = 0; i < 3 && answer.status === 503 && answer.body.includes("restarted mid-request"); i++) {
         stats.proxyRetries++;
@@ -66,8 +66,11 @@ async function startProxy(upstreamPort, stats) {
       res.writeHead(answer.status, answer.headers);
       res.end(answer.body);
     } catch (err) {
-      res.writeHead(502, { "content-type": "text/plain" });
-      res.end(`proxy: ${err.message}`);
+      // A client that went away mid-request (or an upstream failure): answer if still possible.
+      if (!res.headersSent && !res.destroyed) {
+        res.writeHead(502, { "content-type": "text/plain" });
+        res.end(`proxy: ${err.message}`);
+      }
     }
   });
   await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
