@@ -258,6 +258,48 @@ describe("GET and DELETE /api/sessions/<sid>", () => {
   });
 });
 
+describe("hostile requests", () => {
+  // Each is answered 4xx with a message, never 5xx: a crash here would restart the worker
+  // for everyone (an i64::MIN cursor once did).
+  const auth = { authorization: `Bearer ${TOKEN}` };
+  const body = (extra) => JSON.stringify({ ...batch(), ...extra });
+  const cases = [
+    ["POST", "/collect", Buffer.from([0xff, 0xfe, 0x7b, 0x22]), {}, 400],
+    ["POST", "/collect", "[".repeat(5000) + "]".repeat(5000), {}, 400],
+    ["POST", "/collect", "{".repeat(200), {}, 400],
+    ["POST", "/collect", body({ seq: 1e30 }), {}, 400],
+    ["POST", "/collect", body({ seq: 1.5 }), {}, 400],
+    ["POST", "/collect", body({ events: [pageview({ ts: -1 })] }), {}, 400],
+    ["POST", "/collect", body({ events: [pageview({ page: 2 ** 40 })] }), {}, 400],
+    ["POST", "/collect", body({ events: [pageview({ url: "https://a/\u0000\ud800" })] }), {}, 400],
+    ["POST", "/collect", body({ events: [{ type: "engage", ts: 1, page: 0, active_ms: Number.MAX_SAFE_INTEGER, scroll: 1 }] }), {}, 400],
+    ["POST", "/collect", body({ events: [{ type: "custom", ts: 1, page: 0, name: "x".repeat(10_000) }] }), {}, 400],
+    ["POST", "/collect", body(), { "content-type": "multipart/form-data" }, 415],
+    ["PUT", "/collect", body(), {}, 405],
+    ["DELETE", "/api/sessions", undefined, auth, 404],
+    ["GET", "/api/sessions/%00?site=demo", undefined, auth, 400],
+    ["GET", "/api/sessions?site=demo&from=-99999999999999999999", undefined, auth, 400],
+    ["GET", "/api/sessions?site=demo&from=0&to=9223372036854775807", undefined, auth, 400],
+    ["GET", "/api/sessions?site=demo&from=-9223372036854775808&to=-9223372036854775000", undefined, auth, 400],
+    ["GET", "/api/sessions?site=demo&cursor=-9223372036854775808.0b5f0c54-1e9c-4a8e-9d3a-2f8f0a6c1b7e", undefined, auth, 400],
+    ["GET", "/api/sessions?site=demo&cursor=9223372036854775807.0b5f0c54-1e9c-4a8e-9d3a-2f8f0a6c1b7e", undefined, auth, 400],
+    ["GET", "/api/stats?site=demo&from=-1", undefined, auth, 400],
+    ["GET", `/api/sessions?site=${"a".repeat(70)}`, undefined, auth, 400],
+    ["GET", "/api/sessions?site=demo", undefined, { authorization: `Bearer ${"x".repeat(10_000)}` }, 401],
+    ["POST", "/api/sessions", "", {}, 404],
+  ];
+  test(`${cases.length} malformed, oversized and out-of-range requests get their 4xx`, async () => {
+    for (const [method, path, payload, headers, expected] of cases) {
+      const r = await collector.fetch(path, { method, headers: { "content-type": "text/plain", origin: collector.origin, ...headers }, body: payload });
+      const text = await r.text();
+      assert.equal(r.status, expected, `${method} ${path.slice(0, 80)} → ${r.status} ${text.slice(0, 120)}`);
+      assert.match(JSON.parse(text).error, /\w+/, "a message says what was wrong");
+    }
+    // The worker still serves honest traffic afterwards.
+    assert.equal((await send(collector, batch())).status, 202);
+  });
+});
+
 describe("with READ_TOKEN unset", () => {
   let bare;
   before(async () => { bare = await startCollector({ token: null }); });
