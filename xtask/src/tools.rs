@@ -136,20 +136,29 @@ pub fn ensure_build_tools(root: &Path) -> Result<()> {
     ensure_npm(root)
 }
 
-/// `npm ci` when `node_modules` is missing or older than `package-lock.json`.
 fn ensure_npm(root: &Path) -> Result<()> {
-    let lock = root.join("package-lock.json");
-    let stamp = root.join("node_modules/.package-lock.json");
+    ensure_npm_in(
+        root,
+        "wrangler, esbuild, binaryen, playwright-core, ajv, yaml",
+    )
+}
+
+/// `npm ci` in `dir` when its `node_modules` is missing or older than `package-lock.json`.
+pub fn ensure_npm_in(dir: &Path, what: &str) -> Result<()> {
+    let lock = dir.join("package-lock.json");
+    let stamp = dir.join("node_modules/.package-lock.json");
     let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
     let fresh = matches!((modified(&lock), modified(&stamp)), (Some(l), Some(s)) if s >= l);
     if fresh {
-        step("npm packages (wrangler, esbuild, binaryen, playwright-core): present");
+        step(&format!("npm packages ({what}): present"));
         return Ok(());
     }
-    step("npm packages: installing from package-lock.json (npm ci)");
+    step(&format!(
+        "npm packages ({what}): installing from package-lock.json (npm ci)"
+    ));
     run_cmd(
         Command::new("npm")
-            .current_dir(root)
+            .current_dir(dir)
             .args(["ci", "--no-audit", "--no-fund"]),
     )
 }
