@@ -49,7 +49,7 @@ test("the Sessions tab lists the demo sessions, bots on request, and a row opens
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   await connect(page, TOKEN);
   // Driven by Playwright, both sessions are bots: left out until asked for.
-  await page.getByText("No sessions in the last 7 days yet.").waitFor();
+  await page.getByText("No sessions in this range yet.").waitFor();
   await page.getByLabel("Include bots").check();
   await page.getByText("2 sessions, newest first.").waitFor();
   const rows = page.locator("#session-table tbody tr");
@@ -69,6 +69,43 @@ test("the Sessions tab lists the demo sessions, bots on request, and a row opens
   assert.match(await page.locator("#timeline-facts").textContent(), /source=dashboard-test/);
   assert.match(await page.locator("#timeline-pages li").first().textContent(), /1 click/);
   await page.screenshot({ path: join(SHOTS, "timeline.png"), fullPage: true });
+  await page.close();
+});
+
+test("the overview shows totals, the hourly chart and top lists", async () => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  await connect(page, TOKEN);
+  await page.getByRole("button", { name: "Overview" }).click();
+  // Only bots so far (Playwright): the overview counts humans, so it is empty…
+  await page.locator("#overview-status", { hasText: "No sessions in this range yet." }).waitFor();
+  // …until bots are included: 2 sessions, 3 page views, one hour bar, the entry pages.
+  await page.getByLabel("Include bots").check();
+  await page.locator("#totals div").first().filter({ hasText: "2" }).waitFor();
+  const totals = await page.locator("#totals div").allTextContents();
+  assert.deepEqual([totals[0], totals[1]], ["2Sessions", "3Page views"]);
+  assert.ok((await page.locator("#per-hour rect").count()) >= 1);
+  assert.match(await page.locator("#tops").textContent(), /\/\?utm_source=dashboard-test — 1/);
+  assert.match(await page.locator("#tops").textContent(), /Devicesdesktop — 2/);
+  await page.screenshot({ path: join(SHOTS, "overview.png"), fullPage: true });
+  await page.close();
+});
+
+test("erasing a session asks first, then removes its row", async () => {
+  const page = await browser.newPage();
+  await connect(page, TOKEN);
+  await page.getByLabel("Include bots").check();
+  await page.getByText("2 sessions, newest first.").waitFor();
+  await page.locator("#session-table tbody tr").filter({ hasText: "/ → /" }).click();
+  await page.locator("#timeline-pages li").first().waitFor();
+  page.once("dialog", (d) => d.dismiss());
+  await page.getByRole("button", { name: "Erase this session" }).click();
+  assert.equal((await collector.read("/api/sessions?site=demo&bots=include")).body.sessions.length, 2, "dismissed: nothing erased");
+  page.once("dialog", (d) => d.accept());
+  await page.getByRole("button", { name: "Erase this session" }).click();
+  await page.getByLabel("Include bots").check();
+  await page.getByText("1 session, newest first.").waitFor();
+  assert.equal((await collector.read("/api/sessions?site=demo&bots=include")).body.sessions.length, 1);
+  await page.screenshot({ path: join(SHOTS, "after-erase.png") });
   await page.close();
 });
 

@@ -71,9 +71,16 @@ function row(s) {
   return tr;
 }
 
+/** `from` and `to` of the chosen range. */
+function range() {
+  const to = Date.now() + 1;
+  return { from: to - Number($("range").value) * 86_400_000, to };
+}
+
 async function loadSessions({ append = false } = {}) {
   const c = connection();
-  const params = new URLSearchParams({ site: c.site, limit: "25" });
+  const { from, to } = range();
+  const params = new URLSearchParams({ site: c.site, limit: "25", from, to });
   if ($("include-bots").checked) params.set("bots", "include");
   if (append && cursor) params.set("cursor", cursor);
   setStatus("Loading…");
@@ -85,14 +92,90 @@ async function loadSessions({ append = false } = {}) {
     cursor = body.next_cursor;
     $("more").hidden = !cursor;
     const shown = tbody.rows.length;
-    setStatus(shown === 0 ? "No sessions in the last 7 days yet." : `${shown} session${shown === 1 ? "" : "s"}, newest first.`);
+    setStatus(shown === 0 ? "No sessions in this range yet." : `${shown} session${shown === 1 ? "" : "s"}, newest first.`);
   } catch (err) {
     setStatus(err.message, true);
   }
 }
 
+async function loadOverview() {
+  const c = connection();
+  const { from, to } = range();
+  $("overview-status").textContent = "Loading…";
+  $("overview-status").classList.remove("error");
+  try {
+    const params = new URLSearchParams({ site: c.site, from, to });
+    if ($("include-bots").checked) params.set("bots", "include");
+    const st = await api(`/api/stats?${params}`);
+    $("overview-status").textContent = st.sessions === 0 ? "No sessions in this range yet." : "";
+    const totals = [
+      ["Sessions", st.sessions],
+      ["Page views", st.pageviews],
+      ["Median engaged", ms(st.median_active_ms)],
+      ["Bounce rate", `${Math.round(st.bounce_rate * 100)}%`],
+    ];
+    $("totals").replaceChildren(...totals.map(([k, v]) => {
+      const d = document.createElement("div");
+      const b = document.createElement("b");
+      b.textContent = v;
+      d.append(b, k);
+      return d;
+    }));
+    const svg = $("per-hour");
+    const start = Math.floor(from / 3_600_000) * 3_600_000;
+    const hours = Math.max(1, Math.ceil((to - start) / 3_600_000));
+    const max = Math.max(1, ...st.sessions_per_hour.map((h) => h.sessions));
+    const width = 600 / hours;
+    svg.replaceChildren(...st.sessions_per_hour.map((h) => {
+      const rect = document.createElementNS("http://www.w3.org/2000/svg", "rect");
+      const height = (h.sessions / max) * 110;
+      rect.setAttribute("x", ((h.hour - start) / 3_600_000) * width);
+      rect.setAttribute("y", 120 - height);
+      rect.setAttribute("width", Math.max(width * 0.8, 2));
+      rect.setAttribute("height", height);
+      const title = document.createElementNS("http://www.w3.org/2000/svg", "title");
+      title.textContent = `${new Date(h.hour).toLocaleString()}: ${h.sessions}`;
+      rect.append(title);
+      return rect;
+    }));
+    const lists = [["Top pages", st.top_pages], ["Referrers", st.referrers], ["Channels", st.channels],
+      ["Countries", st.countries], ["Devices", st.devices], ["Browsers", st.browsers], ["OSes", st.oses]];
+    $("tops").replaceChildren(...lists.map(([title, items]) => {
+      const box = document.createElement("div");
+      const h = document.createElement("h3");
+      h.textContent = title;
+      const ol = document.createElement("ol");
+      for (const it of items) {
+        const li = document.createElement("li");
+        li.textContent = `${it.value} — ${it.sessions}`;
+        ol.append(li);
+      }
+      if (items.length === 0) ol.append(Object.assign(document.createElement("li"), { textContent: "—" }));
+      box.append(h, ol);
+      return box;
+    }));
+  } catch (err) {
+    $("overview-status").textContent = err.message;
+    $("overview-status").classList.add("error");
+  }
+}
+
+function showView(name) {
+  $("overview").hidden = name !== "overview";
+  $("sessions").hidden = name !== "sessions";
+  $("timeline").hidden = true;
+  $("tab-overview").toggleAttribute("aria-current", name === "overview");
+  $("tab-sessions").toggleAttribute("aria-current", name === "sessions");
+  if (name === "overview") $("tab-overview").setAttribute("aria-current", "page");
+  if (name === "sessions") $("tab-sessions").setAttribute("aria-current", "page");
+  if (name === "overview") loadOverview(); else loadSessions();
+}
+
+let openSession = null;
+
 async function showTimeline(sid) {
   const c = connection();
+  openSession = sid;
   $("sessions").hidden = true;
   $("timeline").hidden = false;
   $("timeline-title").textContent = "Session";
@@ -154,11 +237,29 @@ async function showTimeline(sid) {
 function showConnected() {
   const c = connection();
   $("connect").hidden = !!c;
-  $("sessions").hidden = !c;
-  $("timeline").hidden = true;
+  $("tabs").hidden = !c;
   $("disconnect").hidden = !c;
   $("site-label").textContent = c ? `${c.site} at ${c.endpoint}` : "";
-  if (c) loadSessions();
+  if (c) {
+    showView("sessions");
+  } else {
+    $("overview").hidden = $("sessions").hidden = $("timeline").hidden = true;
+  }
+}
+
+async function erase() {
+  const c = connection();
+  if (!openSession || !confirm("Erase this session everywhere? This cannot be undone.")) return;
+  const response = await fetch(new URL(`/api/sessions/${openSession}?site=${encodeURIComponent(c.site)}`, c.endpoint), {
+    method: "DELETE",
+    headers: { authorization: `Bearer ${c.token}` },
+  }).catch(() => null);
+  if (response?.status === 204) {
+    openSession = null;
+    showView("sessions");
+  } else {
+    $("timeline-title").textContent = response ? `Erasing failed (HTTP ${response.status}).` : "Cannot reach the collector.";
+  }
 }
 
 $("endpoint").value = store.getItem("stint.endpoint") ?? location.origin;
@@ -175,7 +276,11 @@ $("disconnect").addEventListener("click", () => {
   showConnected();
 });
 $("refresh").addEventListener("click", () => loadSessions());
-$("include-bots").addEventListener("change", () => loadSessions());
+$("include-bots").addEventListener("change", () => showView($("overview").hidden ? "sessions" : "overview"));
 $("more").addEventListener("click", () => loadSessions({ append: true }));
 $("back").addEventListener("click", () => { $("timeline").hidden = true; $("sessions").hidden = false; });
+$("erase").addEventListener("click", erase);
+$("tab-overview").addEventListener("click", () => showView("overview"));
+$("tab-sessions").addEventListener("click", () => showView("sessions"));
+$("range").addEventListener("change", () => showView($("overview").hidden ? "sessions" : "overview"));
 showConnected();
