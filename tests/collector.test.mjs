@@ -224,6 +224,14 @@ describe("GET /api/stats", () => {
     assert.deepEqual(st.channels.map((c) => [c.value, c.sessions]), [["direct", 1], ["search", 1], ["social", 1]]);
     assert.deepEqual(st.devices.map((c) => [c.value, c.sessions]), [["desktop", 2], ["mobile", 1]]);
     assert.deepEqual(st.sessions_per_hour, [{ hour: t0, sessions: 2 }, { hour: t0 + hour, sessions: 1 }]);
+    const range = `site=demo&from=${t0}&to=${t0 + 2 * hour}`;
+    const mobile = await collector.read(`/api/sessions?${range}&device=mobile`);
+    assert.deepEqual(mobile.body.sessions.map((x) => x.os), ["iOS 17"]);
+    const search = await collector.read(`/api/stats?${range}&channel=search`);
+    assert.deepEqual([search.body.sessions, search.body.pageviews], [1, 1]);
+    assert.equal((await collector.read(`/api/sessions?${range}&country=US&device=desktop`)).body.sessions.length, 2);
+    assert.equal((await collector.read(`/api/sessions?${range}&country=DE`)).body.sessions.length, 0);
+    assert.match((await collector.read(`/api/stats?${range}&channel=tv`)).body.error, /^channel:/);
     const withBots = await collector.read(`/api/stats?site=demo&from=${t0}&to=${t0 + 2 * hour}&bots=include`);
     assert.equal(withBots.body.sessions, 4);
     assert.equal((await collector.read(`/api/stats?site=demo&from=${t0}&to=${t0 + 2 * hour}`, null)).status, 401);

@@ -62,6 +62,12 @@ test("the Sessions tab lists the demo sessions, bots on request, and a row opens
   assert.match(cells[2], /desktop · Linux · Chrome \d+/);
   await page.screenshot({ path: join(SHOTS, "sessions.png"), fullPage: true });
 
+  // Filters go to the API: no mobile sessions, then back to any device.
+  await page.getByLabel("Device").selectOption("mobile");
+  await page.getByText("No sessions in this range yet.").waitFor();
+  await page.getByLabel("Device").selectOption("");
+  await page.getByText("2 sessions, newest first.").waitFor();
+
   await twoPages.click();
   await page.locator("#timeline-pages li").nth(1).waitFor();
   const pages = await page.locator("#timeline-pages li strong").allTextContents();
@@ -106,6 +112,17 @@ test("erasing a session asks first, then removes its row", async () => {
   await page.getByText("1 session, newest first.").waitFor();
   assert.equal((await collector.read("/api/sessions?site=demo&bots=include")).body.sessions.length, 1);
   await page.screenshot({ path: join(SHOTS, "after-erase.png") });
+  await page.close();
+});
+
+test("at phone width the page does not scroll sideways; the table scrolls inside its box", async () => {
+  const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
+  await connect(page, TOKEN);
+  await page.getByLabel("Include bots").check();
+  await page.locator("#session-table tbody tr").first().waitFor();
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `page wider than the phone by ${overflow}px`);
+  await page.screenshot({ path: join(SHOTS, "phone.png"), fullPage: true });
   await page.close();
 });
 

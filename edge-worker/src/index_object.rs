@@ -9,10 +9,12 @@ use crate::error::{json_response, ApiError};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::cell::Cell;
+use stint_shared::listing::{Filters, ListParams};
 use stint_shared::session::SessionSummary;
 use stint_shared::stats::StatsAccumulator;
 use worker::{
-    durable_object, DurableObject, Env, Method, Request, RequestInit, Response, Result, State,
+    durable_object, DurableObject, Env, Method, Request, RequestInit, Response, Result,
+    SqlStorageValue, State,
 };
 
 const SCHEMA: [&str; 2] = [
@@ -34,6 +36,32 @@ pub struct ListQuery<'a> {
     pub before: &'a Position,
     pub limit: u32,
     pub include_bots: bool,
+    pub filters: &'a Filters,
+}
+
+/// SQL condition for the optional filters; binds each value twice (`? IS NULL OR … = ?`).
+const FILTER_SQL: &str = "(? IS NULL OR json_extract(summary, '$.channel') = ?) \
+     AND (? IS NULL OR json_extract(summary, '$.country') = ?) \
+     AND (? IS NULL OR json_extract(summary, '$.device') = ?)";
+
+#[derive(Deserialize, Default)]
+struct FilterBody {
+    channel: Option<String>,
+    country: Option<String>,
+    device: Option<String>,
+}
+
+impl FilterBody {
+    fn bindings(&self) -> Vec<SqlStorageValue> {
+        [&self.channel, &self.country, &self.device]
+            .into_iter()
+            .flat_map(|v| [v.clone().into(), v.clone().into()])
+            .collect()
+    }
+}
+
+fn filter_json(f: &Filters) -> Value {
+    json!({ "channel": f.channel, "country": f.country, "device": f.device })
 }
 
 async fn call(
@@ -87,11 +115,15 @@ pub async fn remove(env: &Env, object: &str, sid: &str) -> std::result::Result<(
 pub async fn stats(
     env: &Env,
     object: &str,
-    from: i64,
-    to: i64,
-    include_bots: bool,
+    params: &ListParams,
 ) -> std::result::Result<StatsAccumulator, ApiError> {
-    let body = json!({ "from": from, "to": to, "include_bots": include_bots }).to_string();
+    let body = json!({
+        "from": params.from,
+        "to": params.to,
+        "include_bots": params.include_bots,
+        "filters": filter_json(&params.filters),
+    })
+    .to_string();
     let mut resp = call(env, object, Method::Post, "/stats", Some(body)).await?;
     Ok(resp.json().await?)
 }
@@ -108,6 +140,7 @@ pub async fn list(
         "before_id": q.before.id,
         "limit": q.limit,
         "include_bots": q.include_bots,
+        "filters": filter_json(q.filters),
     })
     .to_string();
     let mut resp = call(env, object, Method::Post, "/list", Some(body)).await?;
@@ -142,6 +175,8 @@ struct ListBody {
     before_id: String,
     limit: u32,
     include_bots: bool,
+    #[serde(default)]
+    filters: FilterBody,
 }
 
 #[derive(Deserialize)]
@@ -149,6 +184,8 @@ struct StatsBody {
     from: i64,
     to: i64,
     include_bots: bool,
+    #[serde(default)]
+    filters: FilterBody,
 }
 
 #[derive(Deserialize)]
@@ -240,24 +277,26 @@ impl SessionIndex {
 
     fn handle_list(&self, body: &str) -> std::result::Result<Response, ApiError> {
         let q: ListBody = parse(body)?;
+        let mut bindings: Vec<SqlStorageValue> = vec![
+            q.from.into(),
+            q.before_started_at.into(),
+            q.before_started_at.into(),
+            q.before_id.into(),
+            i64::from(q.include_bots).into(),
+        ];
+        bindings.extend(q.filters.bindings());
+        bindings.push(i64::from(q.limit).into());
+        let query = format!(
+            "SELECT summary FROM sessions \
+             WHERE started_at >= ? AND (started_at < ? OR (started_at = ? AND id < ?)) \
+             AND (bot = 0 OR ?) AND {FILTER_SQL} \
+             ORDER BY started_at DESC, id DESC LIMIT ?"
+        );
         let rows = self
             .state
             .storage()
             .sql()
-            .exec(
-                "SELECT summary FROM sessions \
-                 WHERE started_at >= ? AND (started_at < ? OR (started_at = ? AND id < ?)) \
-                 AND (bot = 0 OR ?) \
-                 ORDER BY started_at DESC, id DESC LIMIT ?",
-                vec![
-                    q.from.into(),
-                    q.before_started_at.into(),
-                    q.before_started_at.into(),
-                    q.before_id.into(),
-                    i64::from(q.include_bots).into(),
-                    i64::from(q.limit).into(),
-                ],
-            )?
+            .exec(&query, bindings)?
             .to_array::<SummaryRow>()?;
         let summaries: Vec<Value> = rows
             .into_iter()
@@ -268,14 +307,18 @@ impl SessionIndex {
 
     fn handle_stats(&self, body: &str) -> std::result::Result<Response, ApiError> {
         let q: StatsBody = parse(body)?;
+        let mut bindings: Vec<SqlStorageValue> =
+            vec![q.from.into(), q.to.into(), i64::from(q.include_bots).into()];
+        bindings.extend(q.filters.bindings());
+        let query = format!(
+            "SELECT summary FROM sessions \
+             WHERE started_at >= ? AND started_at < ? AND (bot = 0 OR ?) AND {FILTER_SQL}"
+        );
         let rows = self
             .state
             .storage()
             .sql()
-            .exec(
-                "SELECT summary FROM sessions WHERE started_at >= ? AND started_at < ? AND (bot = 0 OR ?)",
-                vec![q.from.into(), q.to.into(), i64::from(q.include_bots).into()],
-            )?
+            .exec(&query, bindings)?
             .to_array::<SummaryRow>()?;
         let mut acc = StatsAccumulator::default();
         for row in rows {

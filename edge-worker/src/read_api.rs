@@ -83,6 +83,7 @@ pub async fn list_sessions(req: &Request, env: &Env) -> Result<Response, ApiErro
             before: &before,
             limit: want,
             include_bots: params.include_bots,
+            filters: &params.filters,
         };
         let names: Vec<String> = (0..INDEX_SHARDS)
             .map(|shard| index_object_name(&params.site, day, shard))
@@ -166,11 +167,12 @@ pub async fn site_stats(req: &Request, env: &Env) -> Result<Response, ApiError> 
         .flat_map(|day| (0..INDEX_SHARDS).map(move |shard| (day, shard)))
         .map(|(day, shard)| index_object_name(&params.site, day, shard))
         .collect();
-    let partials =
-        try_join_all(names.iter().map(|name| {
-            index_object::stats(env, name, params.from, params.to, params.include_bots)
-        }))
-        .await?;
+    let partials = try_join_all(
+        names
+            .iter()
+            .map(|name| index_object::stats(env, name, &params)),
+    )
+    .await?;
     let mut total = StatsAccumulator::default();
     for partial in partials {
         total.merge(partial);

@@ -29,7 +29,20 @@ pub struct ListParams {
     pub include_bots: bool,
     /// Resume strictly before this `(started_at, id)`.
     pub cursor: Option<(i64, String)>,
+    /// Only sessions with these values (extension to SPEC: `channel`, `country`, `device`).
+    pub filters: Filters,
 }
+
+/// Optional equality filters on summary fields.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filters {
+    pub channel: Option<String>,
+    pub country: Option<String>,
+    pub device: Option<String>,
+}
+
+const CHANNELS: [&str; 6] = ["direct", "search", "social", "email", "referral", "paid"];
+const DEVICES: [&str; 3] = ["desktop", "mobile", "tablet"];
 
 /// A query parameter that is missing or wrong: the message names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +56,7 @@ impl ListParams {
     ) -> Result<Self, ParamError> {
         let (mut site, mut from, mut to, mut limit, mut bots, mut cursor) =
             (None, None, None, None, None, None);
+        let mut filters = Filters::default();
         for (k, v) in pairs {
             match k {
                 "site" => site = Some(v),
@@ -54,6 +68,27 @@ impl ListParams {
                     cursor = Some(decode_cursor(v).ok_or_else(|| {
                         ParamError("cursor: not a cursor this API returned".into())
                     })?)
+                }
+                "channel" if CHANNELS.contains(&v) => filters.channel = Some(v.to_string()),
+                "channel" => {
+                    return Err(ParamError(
+                        "channel: must be one of direct, search, social, email, referral, paid"
+                            .into(),
+                    ))
+                }
+                "device" if DEVICES.contains(&v) => filters.device = Some(v.to_string()),
+                "device" => {
+                    return Err(ParamError(
+                        "device: must be desktop, mobile or tablet".into(),
+                    ))
+                }
+                "country" if v.len() == 2 && v.bytes().all(|b| b.is_ascii_uppercase()) => {
+                    filters.country = Some(v.to_string())
+                }
+                "country" => {
+                    return Err(ParamError(
+                        "country: must be a two-letter code like DE".into(),
+                    ))
                 }
                 _ => {}
             }
@@ -101,6 +136,7 @@ impl ListParams {
             limit: limit as u32,
             include_bots,
             cursor,
+            filters,
         })
     }
 
@@ -167,6 +203,17 @@ mod tests {
         assert!(err(&[("site", "demo"), ("cursor", "abc")]).starts_with("cursor:"));
         assert!(err(&[("site", "demo"), ("bots", "yes")]).starts_with("bots:"));
         assert!(err(&[("site", "demo"), ("from", "-5"), ("to", "10")]).starts_with("from:"));
+        assert!(err(&[("site", "demo"), ("channel", "tv")]).starts_with("channel:"));
+        assert!(err(&[("site", "demo"), ("country", "de")]).starts_with("country:"));
+        assert!(err(&[("site", "demo"), ("device", "watch")]).starts_with("device:"));
+        let ok = parse(&[
+            ("site", "demo"),
+            ("channel", "search"),
+            ("country", "DE"),
+            ("device", "mobile"),
+        ])
+        .unwrap();
+        assert_eq!(ok.filters.country.as_deref(), Some("DE"));
         assert!(err(&[("site", "demo"), ("to", "9223372036854775807")]).starts_with("to:"));
         let min_cursor = "-9223372036854775808.0b5f0c54-1e9c-4a8e-9d3a-2f8f0a6c1b7e";
         assert!(err(&[("site", "demo"), ("cursor", min_cursor)]).starts_with("cursor:"));

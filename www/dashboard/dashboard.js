@@ -77,12 +77,27 @@ function range() {
   return { from: to - Number($("range").value) * 86_400_000, to };
 }
 
-async function loadSessions({ append = false } = {}) {
+/** Query parameters shared by the Sessions tab and the overview. */
+function filterParams() {
   const c = connection();
   const { from, to } = range();
-  const params = new URLSearchParams({ site: c.site, limit: "25", from, to });
+  const params = new URLSearchParams({ site: c.site, from, to });
   if ($("include-bots").checked) params.set("bots", "include");
+  for (const [name, id] of [["channel", "f-channel"], ["device", "f-device"], ["country", "f-country"]]) {
+    const raw = $(id).value.trim();
+    const value = name === "country" ? raw.toUpperCase() : raw;
+    if (value) params.set(name, value);
+  }
+  return params;
+}
+
+let pagedBeyondFirst = false;
+
+async function loadSessions({ append = false } = {}) {
+  const params = filterParams();
+  params.set("limit", "25");
   if (append && cursor) params.set("cursor", cursor);
+  pagedBeyondFirst = append;
   setStatus("Loading…");
   try {
     const body = await api(`/api/sessions?${params}`);
@@ -99,14 +114,11 @@ async function loadSessions({ append = false } = {}) {
 }
 
 async function loadOverview() {
-  const c = connection();
   const { from, to } = range();
   $("overview-status").textContent = "Loading…";
   $("overview-status").classList.remove("error");
   try {
-    const params = new URLSearchParams({ site: c.site, from, to });
-    if ($("include-bots").checked) params.set("bots", "include");
-    const st = await api(`/api/stats?${params}`);
+    const st = await api(`/api/stats?${filterParams()}`);
     $("overview-status").textContent = st.sessions === 0 ? "No sessions in this range yet." : "";
     const totals = [
       ["Sessions", st.sessions],
@@ -276,7 +288,15 @@ $("disconnect").addEventListener("click", () => {
   showConnected();
 });
 $("refresh").addEventListener("click", () => loadSessions());
-$("include-bots").addEventListener("change", () => showView($("overview").hidden ? "sessions" : "overview"));
+const reload = () => showView($("overview").hidden ? "sessions" : "overview");
+for (const id of ["include-bots", "f-channel", "f-device", "f-country"]) $(id).addEventListener("change", reload);
+// Live: refresh the open view every 15 s; the Sessions tab only while on its first page, so
+// the reader never loses their place.
+setInterval(() => {
+  if (!$("live").checked || !connection() || !$("timeline").hidden) return;
+  if (!$("overview").hidden) loadOverview();
+  else if (!pagedBeyondFirst) loadSessions();
+}, 15_000);
 $("more").addEventListener("click", () => loadSessions({ append: true }));
 $("back").addEventListener("click", () => { $("timeline").hidden = true; $("sessions").hidden = false; });
 $("erase").addEventListener("click", erase);
