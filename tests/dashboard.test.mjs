@@ -7,6 +7,7 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { eventually, ROOT, startCollector, TOKEN } from "./support/collector.mjs";
 import { launch } from "./support/browser.mjs";
+import { batch, pageview, send } from "./support/beacon.mjs";
 
 const SHOTS = join(ROOT, "test-output/dashboard");
 let collector;
@@ -73,7 +74,9 @@ test("the Sessions tab lists the demo sessions, bots on request, and a row opens
   const pages = await page.locator("#timeline-pages li strong").allTextContents();
   assert.deepEqual(pages, ["/?utm_source=dashboard-test", "/about"]);
   assert.match(await page.locator("#timeline-facts").textContent(), /source=dashboard-test/);
-  assert.match(await page.locator("#timeline-pages li").first().textContent(), /1 click/);
+  const firstPage = await page.locator("#timeline-pages li").first().textContent();
+  assert.match(firstPage, /1 click/);
+  assert.match(firstPage, /on page \d+\.\ds, engaged \d+\.\ds/, "wall time beside engaged time");
   await page.screenshot({ path: join(SHOTS, "timeline.png"), fullPage: true });
   await page.close();
 });
@@ -142,5 +145,48 @@ test("the token is kept in sessionStorage, never in the URL", async () => {
   assert.ok(!page.url().includes(TOKEN));
   assert.equal(await page.evaluate(() => sessionStorage.getItem("stint.token")), TOKEN);
   assert.equal(await page.evaluate(() => localStorage.getItem("stint.token")), null);
+  await page.screenshot({ path: join(SHOTS, "connected.png") });
   await page.close();
+});
+
+test("an endpoint that does not answer shows the unreachable state", async () => {
+  const page = await browser.newPage();
+  await page.goto(`${collector.origin}/dashboard/`);
+  await page.getByLabel("Collector endpoint").fill("http://127.0.0.1:9");
+  await page.getByLabel("Read token").fill(TOKEN);
+  await page.getByRole("button", { name: "Connect" }).click();
+  await page.getByText("Cannot reach http://127.0.0.1:9.").waitFor();
+  await page.screenshot({ path: join(SHOTS, "unreachable.png") });
+  await page.close();
+});
+
+test("live refresh shows new sessions; Load more pages through the list with the API's cursor", async () => {
+  // A collector of its own with 30 sessions, so the first page (25) leaves 5 for the next.
+  const busy = await startCollector();
+  try {
+    const t0 = Date.now() - 3_600_000;
+    for (let i = 0; i < 30; i++) {
+      const r = await send(busy, batch({ events: [pageview({ ts: t0 + i * 1000, url: `https://demo.local/n${i}` })] }));
+      assert.equal(r.status, 202);
+    }
+    const page = await browser.newPage();
+    await page.goto(`${busy.origin}/dashboard/`);
+    await page.getByLabel("Read token").fill(TOKEN);
+    await page.getByRole("button", { name: "Connect" }).click();
+    await page.getByText("25 sessions, newest first.").waitFor();
+    assert.match(await page.locator("#session-table tbody tr").first().textContent(), /\/n29 → \/n29/);
+    // Live refresh brings a new session to the top while on the first page.
+    await page.getByLabel("Live").check();
+    assert.equal((await send(busy, batch({ events: [pageview({ url: "https://demo.local/live" })] }))).status, 202);
+    await page.locator("#session-table tbody tr").first().filter({ hasText: "/live → /live" }).waitFor({ timeout: 25_000 });
+    await page.getByLabel("Live").uncheck();
+    await page.getByRole("button", { name: "Load more" }).click();
+    await page.getByText("31 sessions, newest first.").waitFor();
+    assert.match(await page.locator("#session-table tbody tr").last().textContent(), /\/n0 → \/n0/);
+    assert.equal(await page.getByRole("button", { name: "Load more" }).isHidden(), true, "no further page");
+    await page.screenshot({ path: join(SHOTS, "paged.png"), fullPage: true });
+    await page.close();
+  } finally {
+    await busy.stop();
+  }
 });

@@ -218,7 +218,10 @@ async function showTimeline(sid) {
       title.textContent = p.url ? new URL(p.url).pathname + new URL(p.url).search : "(page view not received)";
       const meta = document.createElement("div");
       meta.className = "muted";
-      meta.textContent = `engaged ${ms(p.active_ms)} · scrolled ${p.max_scroll}% · ${p.clicks} click${p.clicks === 1 ? "" : "s"}`;
+      // Wall time on a page: until the next page opened, or until the session's last event.
+      const next = t.pages.find((q) => q.index > p.index && q.entered_at != null);
+      const wall = p.entered_at == null ? null : (next ? next.entered_at : s.last_seen_at) - p.entered_at;
+      meta.textContent = `${wall == null ? "" : `on page ${ms(wall)}, `}engaged ${ms(p.active_ms)} · scrolled ${p.max_scroll}% · ${p.clicks} click${p.clicks === 1 ? "" : "s"}`;
       const bar = document.createElement("span");
       bar.className = "scroll";
       bar.setAttribute("role", "img");
