@@ -292,17 +292,26 @@ impl SessionIndex {
              AND (bot = 0 OR ?) AND {FILTER_SQL} \
              ORDER BY started_at DESC, id DESC LIMIT ?"
         );
-        let rows = self
-            .state
-            .storage()
-            .sql()
-            .exec(&query, bindings)?
-            .to_array::<SummaryRow>()?;
-        let summaries: Vec<Value> = rows
-            .into_iter()
+        let summaries: Vec<Value> = self
+            .summaries(&query, bindings)?
+            .iter()
             .filter_map(|r| serde_json::from_str(&r.summary).ok())
             .collect();
         json_response(200, &Value::Array(summaries))
+    }
+
+    /// Runs a `SELECT summary …` over this shard.
+    fn summaries(
+        &self,
+        query: &str,
+        bindings: Vec<SqlStorageValue>,
+    ) -> std::result::Result<Vec<SummaryRow>, ApiError> {
+        Ok(self
+            .state
+            .storage()
+            .sql()
+            .exec(query, bindings)?
+            .to_array::<SummaryRow>()?)
     }
 
     fn handle_stats(&self, body: &str) -> std::result::Result<Response, ApiError> {
@@ -314,12 +323,7 @@ impl SessionIndex {
             "SELECT summary FROM sessions \
              WHERE started_at >= ? AND started_at < ? AND (bot = 0 OR ?) AND {FILTER_SQL}"
         );
-        let rows = self
-            .state
-            .storage()
-            .sql()
-            .exec(&query, bindings)?
-            .to_array::<SummaryRow>()?;
+        let rows = self.summaries(&query, bindings)?;
         let mut acc = StatsAccumulator::default();
         for row in rows {
             if let Ok(summary) = serde_json::from_str::<SessionSummary>(&row.summary) {
