@@ -4,7 +4,7 @@ use crate::config;
 use crate::error::ApiError;
 use crate::session_object::{self, EdgeFacts};
 use stint_shared::classify::classify_user_agent;
-use stint_shared::protocol::{decode_batch, DecodeError, MAX_BODY_BYTES};
+use stint_shared::protocol::{decode_batch, is_accepted_content_type, DecodeError, MAX_BODY_BYTES};
 use stint_shared::sites::SiteRefusal;
 use worker::{Date, Env, Headers, Request, Response};
 
@@ -19,13 +19,7 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response, ApiError> {
         }
     }
     if let Some(ct) = headers.get("content-type")? {
-        let essence = ct
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase();
-        if essence != "text/plain" && essence != "application/json" {
+        if !is_accepted_content_type(&ct) {
             return Err(ApiError::new(
                 415,
                 "content-type: must be text/plain or application/json",

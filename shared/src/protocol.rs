@@ -232,6 +232,13 @@ pub fn check_custom(name: &str, props: &[(String, PropValue)]) -> Result<(), &'s
     Ok(())
 }
 
+/// Whether a `Content-Type` header value is one `POST /collect` accepts (its essence is
+/// `text/plain` or `application/json`, any parameters such as `charset` aside).
+pub fn is_accepted_content_type(value: &str) -> bool {
+    let essence = value.split(';').next().unwrap_or("").trim();
+    essence.eq_ignore_ascii_case("text/plain") || essence.eq_ignore_ascii_case("application/json")
+}
+
 /// A lowercase UUID v4 (`xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx`).
 pub fn is_uuid_v4(s: &str) -> bool {
     let b = s.as_bytes();

@@ -24,6 +24,13 @@ pub fn clamp_client_ts(client_ts: i64, received_at: i64) -> i64 {
     }
 }
 
+/// Whether a session last active at `last_activity` has ended by `now`: inactive for
+/// `timeout_ms`, or a clock that jumped back more than a minute before its last activity
+/// (a session must not span a clock nobody can order).
+pub fn session_expired(now: i64, last_activity: i64, timeout_ms: i64) -> bool {
+    now.saturating_sub(last_activity) >= timeout_ms || now < last_activity.saturating_sub(MINUTE_MS)
+}
+
 /// `YYYY-MM-DD` of a UTC day number (proleptic Gregorian; Howard Hinnant's civil-from-days).
 pub fn day_label(day: i64) -> String {
     let z = day + 719_468;
@@ -67,6 +74,19 @@ mod tests {
     fn weekdays_start_on_sunday() {
         assert_eq!(weekday(0), 4); // Thursday
         assert_eq!(weekday(1_732_390_000_000), 6); // 2024-11-23 was a Saturday
+    }
+
+    #[test]
+    fn sessions_end_after_the_timeout_or_a_clock_jump_back() {
+        let timeout = 30 * MINUTE_MS;
+        assert!(!session_expired(1_000 + timeout - 1, 1_000, timeout));
+        assert!(session_expired(1_000 + timeout, 1_000, timeout));
+        assert!(
+            !session_expired(1_000 - MINUTE_MS, 1_000, timeout),
+            "small skew tolerated"
+        );
+        assert!(session_expired(1_000 - MINUTE_MS - 1, 1_000, timeout));
+        assert!(session_expired(i64::MAX, i64::MIN, timeout));
     }
 
     #[test]

@@ -198,3 +198,25 @@ fn check_custom_enforces_the_contract_in_the_page() {
     assert!(check_custom("x", &[("v".into(), PropValue::Str("s".repeat(257)))]).is_err());
     assert!(check_custom("x", &[("v".into(), PropValue::Num(f64::NAN))]).is_err());
 }
+
+#[test]
+fn only_text_and_json_bodies_are_accepted() {
+    use stint_shared::protocol::is_accepted_content_type;
+    for ok in [
+        "text/plain",
+        "text/plain;charset=UTF-8",
+        "Application/JSON; charset=utf-8",
+        " text/plain ",
+    ] {
+        assert!(is_accepted_content_type(ok), "{ok}");
+    }
+    for refused in [
+        "",
+        "multipart/form-data",
+        "application/x-www-form-urlencoded",
+        "text/plainx",
+        "text/html",
+    ] {
+        assert!(!is_accepted_content_type(refused), "{refused}");
+    }
+}

@@ -9,6 +9,7 @@
 use crate::config::StorageKind;
 use stint_shared::json::push_digits;
 use stint_shared::protocol::is_uuid_v4;
+use stint_shared::time::session_expired;
 use wasm_bindgen::JsValue;
 use web_sys::{Storage, Window};
 
@@ -102,9 +103,9 @@ impl Session {
         })
     }
 
-    /// Inactive for `timeout_ms`, or a clock that jumped backwards past the last activity.
+    /// See `stint_shared::time::session_expired`.
     pub fn expired(&self, now: i64, timeout_ms: i64) -> bool {
-        now - self.last_activity >= timeout_ms || now < self.last_activity - 60_000
+        session_expired(now, self.last_activity, timeout_ms)
     }
 
     /// Replaces this session with a fresh one.
