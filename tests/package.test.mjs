@@ -36,7 +36,7 @@ before(async () => {
   const esbuild = join(ROOT, "node_modules/@esbuild/linux-x64/bin/esbuild");
   execFileSync(esbuild, ["app.js", "--bundle", "--format=esm", "--outfile=dist/app.js", "--log-level=warning"], { cwd: project });
   // As the package README says: the wasm goes next to the bundle.
-  await cp(join(project, "node_modules/@stint/tracker/stint_tracker_bg.wasm"), join(project, "dist/stint_tracker_bg.wasm"));
+  await cp(join(project, "node_modules/@stint/tracker/stint.wasm"), join(project, "dist/stint.wasm"));
   site = await serveStatic(join(project, "dist"));
   await writeFile(join(project, "dist/index.html"), `<!doctype html><title>Shop</title>
 <script>window.STINT_ENDPOINT = "__ENDPOINT__";</script>
@@ -55,7 +55,7 @@ after(async () => {
 
 test("the installed package ships its entry, types and wasm", () => {
   const pkg = join(project, "node_modules/@stint/tracker");
-  for (const file of ["package.json", "stint.js", "stint.min.js", "stint.d.ts", "stint_tracker.js", "stint_tracker_bg.wasm", "README.md"]) {
+  for (const file of ["package.json", "stint.js", "stint.min.js", "stint.d.ts", "stint.wasm", "README.md"]) {
     assert.ok(existsSync(join(pkg, file)), `${file} in the package`);
   }
 });

@@ -236,6 +236,33 @@ describe("custom events", () => {
   });
 });
 
+describe("options", () => {
+  test("init rejects a wrong option with an Error naming it", async () => {
+    const { page, context } = await openFixture(browser, collector);
+    const messages = await page.evaluate(async () => {
+      const bad = [
+        {},
+        { endpoint: location.origin },
+        { endpoint: location.origin, site: "Not A Site!" },
+        { endpoint: location.origin, site: "demo", storage: "cookie" },
+        { endpoint: location.origin, site: "demo", consent: "maybe" },
+        { endpoint: location.origin, site: "demo", idleTimeoutMs: -5 },
+        { endpoint: location.origin, site: "demo", spa: "yes" },
+        { endpoint: location.origin, site: "demo", keepParams: "ref" },
+      ];
+      const out = [];
+      for (const options of bad) {
+        try { await window.stint.init(options); out.push("accepted"); } catch (e) { out.push(e.message); }
+      }
+      return out;
+    });
+    const named = ["endpoint", "site", "site", "storage", "consent", "idleTimeoutMs", "spa", "keepParams"];
+    assert.equal(messages.length, named.length);
+    messages.forEach((m, i) => assert.match(m, new RegExp(`^stint: option \`${named[i]}\` must be`), m));
+    await context.close();
+  });
+});
+
 describe("delivery", () => {
   test("closing the tab delivers what was queued", async () => {
     const { page, context } = await openFixture(browser, collector);

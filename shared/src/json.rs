@@ -155,25 +155,40 @@ impl JsonWriter {
 
     fn push_escaped(&mut self, s: &str) {
         self.out.push('"');
-        for c in s.chars() {
-            match c {
-                '"' => self.out.push_str("\\\""),
-                '\\' => self.out.push_str("\\\\"),
-                '\n' => self.out.push_str("\\n"),
-                '\r' => self.out.push_str("\\r"),
-                '\t' => self.out.push_str("\\t"),
-                c if (c as u32) < 0x20 => {
-                    const HEX: &[u8; 16] = b"0123456789abcdef";
-                    let n = c as usize;
-                    self.out.push_str("\\u00");
-                    self.out.push(HEX[n >> 4] as char);
-                    self.out.push(HEX[n & 15] as char);
-                }
-                c => self.out.push(c),
+        // Bytes, not chars: only ASCII needs escaping, and runs between escapes are copied
+        // whole (an ASCII byte is always a character boundary).
+        let mut copied = 0;
+        for (i, b) in s.bytes().enumerate() {
+            let escape = match b {
+                b'"' => "\\\"",
+                b'\\' => "\\\\",
+                b'\n' => "\\n",
+                b'\r' => "\\r",
+                b'\t' => "\\t",
+                0..=0x1f => "",
+                _ => continue,
+            };
+            self.out.push_str(&s[copied..i]);
+            copied = i + 1;
+            if escape.is_empty() {
+                self.out.push_str("\\u00");
+                push_hex_digit(&mut self.out, b >> 4);
+                push_hex_digit(&mut self.out, b & 15);
+            } else {
+                self.out.push_str(escape);
             }
         }
+        self.out.push_str(&s[copied..]);
         self.out.push('"');
     }
+}
+
+/// Appends one digit, 0–15, as `0`–`f`. (A `str` slice, not `String::push(char)`, whose
+/// UTF-8 encoder would be code in the tracker for ASCII only.)
+fn push_hex_digit(out: &mut String, d: u8) {
+    const DIGITS: &str = "0123456789abcdef";
+    let d = usize::from(d);
+    out.push_str(&DIGITS[d..=d]);
 }
 
 /// Appends the decimal digits of `n` without `core::fmt`.
@@ -182,14 +197,14 @@ pub fn push_digits(out: &mut String, mut n: u64) {
     let mut i = buf.len();
     loop {
         i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
+        buf[i] = (n % 10) as u8;
         n /= 10;
         if n == 0 {
             break;
         }
     }
-    for &b in &buf[i..] {
-        out.push(b as char);
+    for &d in &buf[i..] {
+        push_hex_digit(out, d);
     }
 }
 

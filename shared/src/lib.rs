@@ -31,5 +31,6 @@ pub mod shard;
 pub mod sites;
 #[cfg(feature = "serde")]
 pub mod stats;
+pub mod text;
 pub mod time;
 pub mod url;

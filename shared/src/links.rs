@@ -1,5 +1,6 @@
 //! Classifying a clicked link: internal, outbound, or a download.
 
+use crate::text::{after_last, rfind};
 use crate::url::{host_of, split_url};
 
 /// File extensions whose links count as downloads (lowercase, without the dot).
@@ -22,11 +23,11 @@ pub struct LinkKind {
 pub fn classify_link(href: &str, page_url: &str) -> Option<LinkKind> {
     let parts = split_url(href)?;
     let outbound = host_of(href) != host_of(page_url);
-    let file = parts.path.rsplit('/').next().unwrap_or("");
-    let download = match file.rsplit_once('.') {
-        Some((stem, ext)) if !stem.is_empty() => DOWNLOAD_EXTENSIONS
+    let file = after_last(parts.path, b'/');
+    let download = match rfind(file, b'.') {
+        Some(dot) if dot > 0 => DOWNLOAD_EXTENSIONS
             .iter()
-            .any(|d| d.eq_ignore_ascii_case(ext)),
+            .any(|d| d.eq_ignore_ascii_case(&file[dot + 1..])),
         _ => false,
     };
     Some(LinkKind { outbound, download })

@@ -8,6 +8,7 @@
 //! their integration is off.
 
 use crate::json::JsonWriter;
+use crate::text::char_count;
 
 pub const PROTOCOL_VERSION: i64 = 1;
 /// Largest body `POST /collect` accepts.
@@ -209,7 +210,7 @@ impl DecodeError {
 /// Checks a custom event against the contract's limits, as the tracker does in the page
 /// before queueing it. The message names the offending part.
 pub fn check_custom(name: &str, props: &[(String, PropValue)]) -> Result<(), &'static str> {
-    let name_chars = name.chars().count();
+    let name_chars = char_count(name);
     if name_chars == 0 || name_chars > MAX_CUSTOM_NAME_CHARS {
         return Err("name: must be 1 to 64 characters");
     }
@@ -217,12 +218,12 @@ pub fn check_custom(name: &str, props: &[(String, PropValue)]) -> Result<(), &'s
         return Err("props: at most 20 props");
     }
     for (key, value) in props {
-        let key_chars = key.chars().count();
+        let key_chars = char_count(key);
         if key_chars == 0 || key_chars > MAX_PROP_KEY_CHARS {
             return Err("props: names must be 1 to 64 characters");
         }
         match value {
-            PropValue::Str(s) if s.chars().count() > MAX_PROP_VALUE_CHARS => {
+            PropValue::Str(s) if char_count(s) > MAX_PROP_VALUE_CHARS => {
                 return Err("props: string values must be at most 256 characters")
             }
             PropValue::Num(n) if !n.is_finite() => return Err("props: numbers must be finite"),

@@ -4,6 +4,8 @@
 //! the path, and a query string reduced to the parameters a site chose to keep. The
 //! collector scrubs URLs itself because not every client is our tracker.
 
+use crate::text::{after_last, before, find, pieces, rfind};
+
 /// The parts of an absolute `http(s)` URL, borrowed from it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UrlParts<'a> {
@@ -18,24 +20,27 @@ pub struct UrlParts<'a> {
 
 /// Splits an absolute `http(s)` URL; `None` for anything else.
 pub fn split_url(url: &str) -> Option<UrlParts<'_>> {
-    // A byte search for ':' then "//" (a substring search would pull a general string
-    // searcher into the tracker's WebAssembly).
-    let colon = url.find(':')?;
+    // Byte searches (see `text`): the tracker's WebAssembly carries no string searcher.
+    let colon = find(url, b':')?;
     let (scheme, rest) = (&url[..colon], url[colon + 1..].strip_prefix("//")?);
     if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
         return None;
     }
-    let rest = rest.split('#').next().unwrap_or("");
-    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let rest = before(rest, b'#');
+    let authority_end = rest
+        .bytes()
+        .position(|b| b == b'/' || b == b'?')
+        .unwrap_or(rest.len());
     let authority = &rest[..authority_end];
     // Userinfo (`user:pass@`) is never kept.
-    let host = authority.rsplit('@').next().unwrap_or("");
-    if host.is_empty() || host.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    let host = after_last(authority, b'@');
+    // Hosts are ASCII (browsers give IDNs in punycode): no spaces, controls or other bytes.
+    if host.is_empty() || host.bytes().any(|b| b <= b' ' || b >= 0x7f) {
         return None;
     }
     let rest = &rest[authority_end..];
-    let (path, query) = match rest.split_once('?') {
-        Some((p, q)) => (p, q),
+    let (path, query) = match find(rest, b'?') {
+        Some(i) => (&rest[..i], &rest[i + 1..]),
         None => (rest, ""),
     };
     let path = if path.is_empty() { "/" } else { path };
@@ -62,10 +67,10 @@ pub fn scrub_url(url: &str, keep: &[String]) -> Option<String> {
     out.push_str(&parts.host.to_ascii_lowercase());
     out.push_str(parts.path);
     let mut first = true;
-    for pair in parts.query.split('&').filter(|p| !p.is_empty()) {
-        let name = pair.split('=').next().unwrap_or("");
+    for pair in pieces(parts.query, b'&').filter(|p| !p.is_empty()) {
+        let name = before(pair, b'=');
         if is_kept_param(name, keep) {
-            out.push(if first { '?' } else { '&' });
+            out.push_str(if first { "?" } else { "&" });
             out.push_str(pair);
             first = false;
         }
@@ -85,7 +90,7 @@ pub fn page_of(scrubbed: &str) -> String {
 /// Host of a URL, lowercase, without port; `None` if it is not an http(s) URL.
 pub fn host_of(url: &str) -> Option<String> {
     let host = split_url(url)?.host;
-    let host = match host.rfind(':') {
+    let host = match rfind(host, b':') {
         Some(i) if !host.ends_with(']') => &host[..i],
         _ => host,
     };

@@ -1,8 +1,8 @@
-//! Reading the options object passed to `init`, with the contract's defaults.
+//! The tracker's options, as `js/stint.js` hands them over after checking their types.
 
-use js_sys::Reflect;
-use wasm_bindgen::{JsCast, JsValue};
+use stint_shared::text::pieces;
 
+/// Where the session lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StorageKind {
     /// `localStorage`: one session shared by the site's tabs.
@@ -13,149 +13,111 @@ pub enum StorageKind {
     Memory,
 }
 
+impl StorageKind {
+    /// `storage` as the JS entry numbers it: 0 local, 1 session, anything else memory.
+    pub fn from_code(code: u32) -> StorageKind {
+        match code {
+            0 => StorageKind::Local,
+            1 => StorageKind::Session,
+            _ => StorageKind::Memory,
+        }
+    }
+}
+
+/// Bits of the `flags` word passed to `start`.
+pub mod flags {
+    /// `consent: "pending"`.
+    pub const CONSENT_PENDING: u32 = 1;
+    /// `hashRouting: true`.
+    pub const HASH_ROUTING: u32 = 2;
+    /// `respectDnt` (default on).
+    pub const RESPECT_DNT: u32 = 4;
+    /// `respectGpc` (default on).
+    pub const RESPECT_GPC: u32 = 8;
+    /// The browser sends Do Not Track.
+    pub const DNT: u32 = 16;
+    /// The browser sends Global Privacy Control.
+    pub const GPC: u32 = 32;
+    /// `localStorage["stint.optout"]` is set.
+    pub const OPTED_OUT: u32 = 64;
+}
+
+#[derive(Debug, Clone)]
 pub struct Config {
-    /// `<endpoint>/collect`.
-    pub collect_url: String,
     pub site: String,
     pub storage: StorageKind,
     pub session_timeout_ms: i64,
     pub idle_timeout_ms: i64,
-    pub respect_dnt: bool,
-    pub respect_gpc: bool,
     /// `consent: "pending"`: queue in memory until `grant()`.
     pub consent_pending: bool,
+    /// Query parameters kept in URLs besides `utm_*`.
     pub keep_params: Vec<String>,
-    pub spa: bool,
     /// Extension to SPEC: `hashRouting: true` makes a `hashchange` a page view.
     pub hash_routing: bool,
-    pub flush_interval_ms: i32,
-}
-
-fn get(options: &JsValue, key: &str) -> Option<JsValue> {
-    Reflect::get(options, &JsValue::from_str(key))
-        .ok()
-        .filter(|v| !v.is_undefined() && !v.is_null())
-}
-
-pub fn error(message: &str) -> JsValue {
-    js_sys::Error::new(message).into()
-}
-
-fn flag(options: &JsValue, key: &str, default: bool, message: &str) -> Result<bool, JsValue> {
-    match get(options, key) {
-        None => Ok(default),
-        Some(v) => v.as_bool().ok_or_else(|| error(message)),
-    }
-}
-
-fn positive(options: &JsValue, key: &str, default: f64, message: &str) -> Result<f64, JsValue> {
-    match get(options, key) {
-        None => Ok(default),
-        Some(v) => v
-            .as_f64()
-            .filter(|n| *n > 0.0)
-            .ok_or_else(|| error(message)),
-    }
 }
 
 impl Config {
-    pub fn from_js(options: &JsValue) -> Result<Config, JsValue> {
-        if !options.is_object() {
-            return Err(error("stint: init() needs an options object"));
-        }
-        let endpoint = get(options, "endpoint")
-            .and_then(|v| v.as_string())
-            .filter(|e| !e.is_empty())
-            .ok_or_else(|| error("stint: option `endpoint` must be a URL string"))?;
-        let site = get(options, "site")
-            .and_then(|v| v.as_string())
-            .filter(|s| stint_shared::protocol::is_valid_site_id(s))
-            .ok_or_else(|| error("stint: option `site` must be a site id like \"example.com\""))?;
-        let storage = match get(options, "storage")
-            .and_then(|v| v.as_string())
-            .as_deref()
-        {
-            None | Some("local") => StorageKind::Local,
-            Some("session") => StorageKind::Session,
-            Some("memory") => StorageKind::Memory,
-            Some(_) => {
-                return Err(error(
-                    "stint: option `storage` must be \"local\", \"session\" or \"memory\"",
-                ))
-            }
-        };
-        let consent_pending = match get(options, "consent")
-            .and_then(|v| v.as_string())
-            .as_deref()
-        {
-            None | Some("granted") => false,
-            Some("pending") => true,
-            Some(_) => {
-                return Err(error(
-                    "stint: option `consent` must be \"granted\" or \"pending\"",
-                ))
-            }
-        };
-        let keep_params = match get(options, "keepParams") {
-            None => Vec::new(),
-            Some(v) => v
-                .dyn_into::<js_sys::Array>()
-                .map_err(|_| error("stint: option `keepParams` must be an array of strings"))?
-                .iter()
-                .filter_map(|p| p.as_string())
-                .collect(),
-        };
-        let mut collect_url = endpoint.trim_end_matches('/').to_string();
-        collect_url.push_str("/collect");
-        Ok(Config {
-            collect_url,
+    /// `keep` is the `keepParams` list joined by newlines.
+    pub fn new(
+        site: String,
+        keep: &str,
+        storage: StorageKind,
+        session_timeout_min: f64,
+        idle_timeout_ms: f64,
+        flag_bits: u32,
+    ) -> Config {
+        Config {
             site,
             storage,
-            session_timeout_ms: (positive(
-                options,
-                "sessionTimeoutMin",
-                30.0,
-                "stint: option `sessionTimeoutMin` must be a positive number",
-            )? * 60_000.0) as i64,
-            idle_timeout_ms: positive(
-                options,
-                "idleTimeoutMs",
-                15_000.0,
-                "stint: option `idleTimeoutMs` must be a positive number",
-            )? as i64,
-            respect_dnt: flag(
-                options,
-                "respectDnt",
-                true,
-                "stint: option `respectDnt` must be true or false",
-            )?,
-            respect_gpc: flag(
-                options,
-                "respectGpc",
-                true,
-                "stint: option `respectGpc` must be true or false",
-            )?,
-            consent_pending,
-            keep_params,
-            spa: flag(
-                options,
-                "spa",
-                true,
-                "stint: option `spa` must be true or false",
-            )?,
-            hash_routing: flag(
-                options,
-                "hashRouting",
-                false,
-                "stint: option `hashRouting` must be true or false",
-            )?,
-            flush_interval_ms: positive(
-                options,
-                "flushIntervalMs",
-                15_000.0,
-                "stint: option `flushIntervalMs` must be a positive number",
-            )?
-            .min(f64::from(i32::MAX)) as i32,
-        })
+            session_timeout_ms: (session_timeout_min * 60_000.0) as i64,
+            idle_timeout_ms: idle_timeout_ms as i64,
+            consent_pending: flag_bits & flags::CONSENT_PENDING != 0,
+            keep_params: pieces(keep, b'\n')
+                .filter(|p| !p.is_empty())
+                .map(str::to_string)
+                .collect(),
+            hash_routing: flag_bits & flags::HASH_ROUTING != 0,
+        }
+    }
+}
+
+/// True when nothing may be sent: the visitor opted out with `stint.optout`, or Do Not
+/// Track / Global Privacy Control is on and the site respects it (the default).
+pub fn tracking_refused(flag_bits: u32) -> bool {
+    let on = |f: u32| flag_bits & f != 0;
+    on(flags::OPTED_OUT)
+        || (on(flags::RESPECT_DNT) && on(flags::DNT))
+        || (on(flags::RESPECT_GPC) && on(flags::GPC))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn privacy_signals_refuse_tracking_unless_the_site_ignores_them() {
+        use flags::*;
+        assert!(!tracking_refused(RESPECT_DNT | RESPECT_GPC));
+        assert!(tracking_refused(RESPECT_DNT | RESPECT_GPC | DNT));
+        assert!(tracking_refused(RESPECT_DNT | RESPECT_GPC | GPC));
+        assert!(!tracking_refused(RESPECT_DNT | GPC), "respectGpc: false");
+        assert!(!tracking_refused(RESPECT_GPC | DNT), "respectDnt: false");
+        assert!(tracking_refused(OPTED_OUT), "opt-out is never overridden");
+    }
+
+    #[test]
+    fn options_are_converted_to_milliseconds_and_a_list() {
+        let c = Config::new(
+            "demo".into(),
+            "ref\n\nlang",
+            StorageKind::Local,
+            0.5,
+            1000.0,
+            3,
+        );
+        assert_eq!(c.session_timeout_ms, 30_000);
+        assert_eq!(c.idle_timeout_ms, 1000);
+        assert_eq!(c.keep_params, ["ref", "lang"]);
+        assert!(c.consent_pending && c.hash_routing);
     }
 }

@@ -5,119 +5,72 @@
 //! fallback got an answer that retrying cannot change. Whatever is still pending is sent
 //! again on the next page load; `(sid, seq)` makes a resent batch count once.
 
-use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
-use web_sys::{RequestInit, Storage, Window};
+use crate::host::{Host, Key};
+use crate::session::{load, save, Store};
+use stint_shared::text::{find, pieces};
 
-const PENDING_KEY: &str = "stint.queue";
 /// The pending list is bounded: a site that never reaches its collector stops growing it.
-const MAX_PENDING: usize = 30;
+pub const MAX_PENDING: usize = 30;
 
-pub struct Transport {
-    collect_url: String,
-    /// Where pending batches are kept; `None` with `storage: "memory"`.
-    pending: Option<Storage>,
+/// The pending list is one string: batches are JSON, whose strings escape newlines, so a
+/// newline separates them. It is edited as a string (no list of copies) to keep the
+/// tracker's WebAssembly small.
+fn read(host: &impl Host, store: Store) -> String {
+    load(host, store, Key::Pending).unwrap_or_default()
 }
 
-impl Transport {
-    pub fn new(collect_url: String, pending: Option<Storage>) -> Transport {
-        Transport {
-            collect_url,
-            pending,
+/// The pending batches other than `body`, newline-separated.
+fn without(pending: &str, body: &str) -> String {
+    let mut left = String::with_capacity(pending.len());
+    for batch in pieces(pending, b'\n').filter(|b| !b.is_empty() && *b != body) {
+        if !left.is_empty() {
+            left.push('\n');
         }
+        left.push_str(batch);
     }
+    left
+}
 
-    pub fn set_storage(&mut self, pending: Option<Storage>) {
-        self.pending = pending;
+/// Sends one batch body, keeping it pending until the browser has taken it.
+pub fn send(host: &impl Host, store: Store, body: &str) {
+    let mut pending = without(&read(host, store), "");
+    // Past the bound the oldest batches go: the list only grows while the collector is
+    // unreachable.
+    while pieces(&pending, b'\n').count() >= MAX_PENDING {
+        pending = pending[find(&pending, b'\n').map_or(pending.len(), |i| i + 1)..].to_string();
     }
-
-    fn read(&self) -> Vec<String> {
-        let raw = self
-            .pending
-            .as_ref()
-            .and_then(|s| s.get_item(PENDING_KEY).ok().flatten())
-            .unwrap_or_default();
-        // Batches are JSON, whose strings escape newlines: a newline separates batches.
-        raw.split('\n')
-            .filter(|b| !b.is_empty())
-            .map(str::to_string)
-            .collect()
+    if !pending.is_empty() {
+        pending.push('\n');
     }
-
-    fn write(pending: &Option<Storage>, batches: &[String]) {
-        if let Some(s) = pending {
-            let _ = if batches.is_empty() {
-                s.remove_item(PENDING_KEY)
-            } else {
-                s.set_item(PENDING_KEY, &batches.join("\n"))
-            };
-        }
+    pending.push_str(body);
+    save(host, store, Key::Pending, &pending);
+    if host.send(body) {
+        forget(host, store, body);
     }
+}
 
-    fn remember(&self, body: &str) {
-        let mut all = self.read();
-        all.push(body.to_string());
-        let excess = all.len().saturating_sub(MAX_PENDING);
-        Self::write(&self.pending, &all[excess..]);
-    }
+/// Removes a delivered batch from the pending list.
+pub fn forget(host: &impl Host, store: Store, body: &str) {
+    save(
+        host,
+        store,
+        Key::Pending,
+        &without(&read(host, store), body),
+    );
+}
 
-    fn forget(pending: &Option<Storage>, body: &str) {
-        let Some(s) = pending else { return };
-        let raw = s.get_item(PENDING_KEY).ok().flatten().unwrap_or_default();
-        let left: Vec<String> = raw
-            .split('\n')
-            .filter(|b| !b.is_empty() && *b != body)
-            .map(str::to_string)
-            .collect();
-        Self::write(pending, &left);
-    }
+/// Whether the collector's answer to a `fetch` fallback settles the batch: 2xx stored it;
+/// any other 4xx but 429 will never accept it. 429, 5xx and no answer (0) keep it for the
+/// next page load.
+pub fn settled(status: u32) -> bool {
+    (200..500).contains(&status) && status != 429
+}
 
-    /// Sends one batch body.
-    pub fn send(&self, window: &Window, body: String) {
-        self.remember(&body);
-        // A string body is sent as text/plain: a "simple" request, no CORS preflight.
-        let queued = window
-            .navigator()
-            .send_beacon_with_opt_str(&self.collect_url, Some(&body))
-            .unwrap_or(false);
-        if queued {
-            Self::forget(&self.pending, &body);
-            return;
-        }
-        let init = RequestInit::new();
-        init.set_method("POST");
-        init.set_body(&JsValue::from_str(&body));
-        // `keepalive` lets the request outlive the page, like a beacon.
-        let _ = js_sys::Reflect::set(&init, &"keepalive".into(), &JsValue::TRUE);
-        let promise = window.fetch_with_str_and_init(&self.collect_url, &init);
-        let pending = self.pending.clone();
-        let on_answer: Closure<dyn FnMut(JsValue)> = Closure::once(move |response: JsValue| {
-            let status = response
-                .dyn_into::<web_sys::Response>()
-                .map(|r| r.status())
-                .unwrap_or(0);
-            // 2xx: stored. Other 4xx but 429: the batch will never be accepted. Keep the
-            // rest (429, 5xx, no answer) for the next page load.
-            if (200..500).contains(&status) && status != 429 {
-                Self::forget(&pending, &body);
-            }
-        });
-        // A network failure leaves the batch pending; the handler only keeps the rejection
-        // from being reported as unhandled.
-        let on_failure: Closure<dyn FnMut(JsValue)> = Closure::once(|_: JsValue| {});
-        let _ = promise.then2(&on_answer, &on_failure);
-        // Exactly one of the two runs; both must outlive this call. This path is only taken
-        // when sendBeacon refuses, so the few bytes kept are of no concern.
-        on_answer.forget();
-        on_failure.forget();
-    }
-
-    /// Sends again what earlier pages could not deliver.
-    pub fn resend_pending(&self, window: &Window) {
-        let batches = self.read();
-        Self::write(&self.pending, &[]);
-        for body in batches {
-            self.send(window, body);
-        }
+/// Sends again what earlier pages could not deliver.
+pub fn resend_pending(host: &impl Host, store: Store) {
+    let pending = read(host, store);
+    save(host, store, Key::Pending, "");
+    for body in pieces(&pending, b'\n').filter(|b| !b.is_empty()) {
+        send(host, store, body);
     }
 }

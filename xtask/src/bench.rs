@@ -18,23 +18,23 @@ fn kb(bytes: usize) -> String {
     format!("{:.1} KB", bytes as f64 / 1000.0)
 }
 
-/// Transfer size of the tracker: the wasm plus the minified JS entry (glue inlined), gzip -9.
+/// Transfer size of the tracker: the wasm plus the minified JS entry, gzip -9.
 pub fn tracker_size(root: &Path) -> Result<usize> {
     build::tracker(root)?;
     let dir = build::package_dir(root);
-    let wasm = std::fs::read(dir.join("stint_tracker_bg.wasm"))?;
+    let wasm = std::fs::read(dir.join("stint.wasm"))?;
     let js = std::fs::read(dir.join("stint.min.js"))?;
     let (wasm_gz, js_gz) = (gzip_len(&wasm)?, gzip_len(&js)?);
     step("tracker transfer size (gzip -9)");
     println!(
         "  {:<34} {:>9} raw {:>9} gzip",
-        "stint_tracker_bg.wasm",
+        "stint.wasm",
         kb(wasm.len()),
         kb(wasm_gz)
     );
     println!(
         "  {:<34} {:>9} raw {:>9} gzip",
-        "stint.min.js (glue inlined)",
+        "stint.min.js",
         kb(js.len()),
         kb(js_gz)
     );

@@ -28,12 +28,15 @@ pub fn package_dir(root: &Path) -> std::path::PathBuf {
     root.join("target/npm/package")
 }
 
-/// The tracker package: cargo → wasm-bindgen → wasm-opt, the JS entry and its types, a
-/// minified single-file entry, and `package.json`, in `target/npm/package`; then copied to
-/// `target/site/tracker` where the collector serves it.
+/// The tracker package: cargo → wasm-opt, the JS entry and its types, a minified entry,
+/// and `package.json`, in `target/npm/package`; then copied to `target/site/tracker` where
+/// the collector serves it. The module has no bindings generator step: it imports and
+/// exports plain functions, spelled out in `tracker-wasm/js/stint.js`.
 pub fn tracker(root: &Path) -> Result<()> {
     let compiled = if tools::ensure_tracker_nightly() {
-        step("building tracker (cargo +nightly -Z build-std, panic=immediate-abort → wasm-bindgen → wasm-opt -Oz)");
+        step(
+            "building tracker (cargo +nightly -Z build-std, panic=immediate-abort → wasm-opt -Oz)",
+        );
         run_cmd(
             Command::new("cargo")
                 .current_dir(root)
@@ -46,11 +49,16 @@ pub fn tracker(root: &Path) -> Result<()> {
                     "build-std=std,panic_abort",
                 ])
                 .args(["--target-dir", "target/tracker-nightly"])
-                .env("RUSTFLAGS", "-Zunstable-options -Cpanic=immediate-abort"),
+                // No panic machinery, no source locations or `Debug` output in the binary:
+                // a panic in the page is a trap, and its message would never be read.
+                .env(
+                    "RUSTFLAGS",
+                    "-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none",
+                ),
         )?;
         "target/tracker-nightly/wasm32-unknown-unknown/release/stint_tracker.wasm"
     } else {
-        step("building tracker (cargo, stable → wasm-bindgen → wasm-opt -Oz)");
+        step("building tracker (cargo, stable → wasm-opt -Oz)");
         run_cmd(Command::new("cargo").current_dir(root).args([
             "build",
             "--quiet",
@@ -67,28 +75,15 @@ pub fn tracker(root: &Path) -> Result<()> {
         std::fs::remove_dir_all(&out)?;
     }
     std::fs::create_dir_all(&out)?;
-    run_cmd(
-        Command::new(tools::wasm_bindgen())
-            .current_dir(root)
-            .arg(compiled)
-            .args([
-                "--target",
-                "web",
-                "--no-typescript",
-                "--out-name",
-                "stint_tracker",
-                "--out-dir",
-            ])
-            .arg(&out),
-    )?;
-    let wasm = out.join("stint_tracker_bg.wasm");
+    let wasm = out.join("stint.wasm");
     run_cmd(
         Command::new(root.join("node_modules/.bin/wasm-opt"))
             .arg("-Oz")
             .args(WASM_FEATURES)
             .arg("--strip-debug")
             .arg("--strip-producers")
-            .arg(&wasm)
+            .arg("--strip-target-features")
+            .arg(root.join(compiled))
             .arg("-o")
             .arg(&wasm),
     )?;
@@ -96,8 +91,7 @@ pub fn tracker(root: &Path) -> Result<()> {
         std::fs::copy(root.join("tracker-wasm/js").join(file), out.join(file))
             .with_context(|| format!("copying tracker-wasm/js/{file}"))?;
     }
-    // One minified file with the glue inlined: the script-tag build, and what the size
-    // benchmark measures.
+    // The minified entry: the script-tag build, and what the size benchmark measures.
     run_cmd(
         Command::new(root.join("node_modules/@esbuild/linux-x64/bin/esbuild"))
             .arg(out.join("stint.js"))

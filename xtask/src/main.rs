@@ -158,11 +158,13 @@ fn test(root: &Path) -> Result<()> {
             .current_dir(root)
             .args(["fmt", "--all", "--check"]),
     )?;
-    step("cargo clippy (native: shared, xtask)");
+    step("cargo clippy (native: shared, tracker, xtask)");
     run_cmd(Command::new("cargo").current_dir(root).args([
         "clippy",
         "-p",
         "stint-shared",
+        "-p",
+        "stint-tracker",
         "-p",
         "xtask",
         "--all-targets",
@@ -184,12 +186,14 @@ fn test(root: &Path) -> Result<()> {
         "-D",
         "warnings",
     ]))?;
-    step("Rust unit and property tests (stint-shared)");
-    run_cmd(
-        Command::new("cargo")
-            .current_dir(root)
-            .args(["test", "-p", "stint-shared"]),
-    )?;
+    step("Rust unit and property tests (stint-shared, stint-tracker)");
+    run_cmd(Command::new("cargo").current_dir(root).args([
+        "test",
+        "-p",
+        "stint-shared",
+        "-p",
+        "stint-tracker",
+    ]))?;
 
     build::all(root)?;
     let tarball = build::pack(root)?;

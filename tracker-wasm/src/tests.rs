@@ -1,0 +1,478 @@
+//! The tracker's decisions, driven natively by a scripted page. What the page sends is
+//! decoded with the collector's own decoder, so these tests read what the collector would.
+
+use crate::config::{Config, StorageKind};
+use crate::host::{Area, Host, Key, Num, Text};
+use crate::tracker::{Signal, Tracker, FLUSH_AT_EVENTS};
+use crate::transport::MAX_PENDING;
+use proptest::prelude::*;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+use stint_shared::protocol::{decode_batch, Batch, EventKind, PropValue};
+
+type Storage = Rc<RefCell<HashMap<(u32, u32), String>>>;
+
+/// A page whose clock, layout, location and network the test sets.
+#[derive(Default)]
+struct Page {
+    mono: f64,
+    wall: f64,
+    scroll_y: f64,
+    visible: bool,
+    focused: bool,
+    href: String,
+    path: String,
+    referrer: String,
+    /// Shared between pages to model tabs of one origin.
+    storage: Storage,
+    /// False: `sendBeacon` refuses, as on a page that is unloading under some browsers.
+    beacon_ok: bool,
+    sent: Vec<String>,
+    random: u8,
+}
+
+#[derive(Clone)]
+struct Scripted(Rc<RefCell<Page>>);
+
+impl Host for Scripted {
+    fn num(&self, what: Num) -> f64 {
+        let p = self.0.borrow();
+        match what {
+            Num::Mono => p.mono,
+            Num::Wall => p.wall,
+            Num::Width => 1280.0,
+            Num::ScrollY => p.scroll_y,
+            Num::ViewportHeight => 1000.0,
+            Num::DocumentHeight => 4000.0,
+            Num::Visible => f64::from(u8::from(p.visible)),
+            Num::Focused => f64::from(u8::from(p.focused)),
+            Num::Webdriver => 0.0,
+        }
+    }
+
+    fn text(&self, what: Text) -> String {
+        let p = self.0.borrow();
+        match what {
+            Text::Href => p.href.clone(),
+            Text::Path => p.path.clone(),
+            Text::Hash => String::new(),
+            Text::Referrer => p.referrer.clone(),
+            Text::Title => "Pricing".into(),
+        }
+    }
+
+    fn load(&self, area: Area, key: Key) -> Option<String> {
+        let p = self.0.borrow();
+        let s = p.storage.borrow();
+        s.get(&(area as u32, key as u32)).cloned()
+    }
+
+    fn store(&self, area: Area, key: Key, value: &str) {
+        let p = self.0.borrow();
+        let mut s = p.storage.borrow_mut();
+        if value.is_empty() {
+            s.remove(&(area as u32, key as u32));
+        } else {
+            s.insert((area as u32, key as u32), value.to_string());
+        }
+    }
+
+    fn random(&self) -> [u8; 16] {
+        let mut p = self.0.borrow_mut();
+        p.random = p.random.wrapping_add(1);
+        [p.random; 16]
+    }
+
+    fn send(&self, body: &str) -> bool {
+        let mut p = self.0.borrow_mut();
+        p.sent.push(body.to_string());
+        p.beacon_ok
+    }
+}
+
+const T0: f64 = 1_800_000_000_000.0;
+
+fn page(storage: &Storage) -> Scripted {
+    Scripted(Rc::new(RefCell::new(Page {
+        mono: 0.0,
+        wall: T0,
+        visible: true,
+        focused: true,
+        href: "https://shop.example/pricing?plan=pro&utm_source=news&token=s3cret#faq".into(),
+        path: "/pricing".into(),
+        referrer: "https://search.example/q?query=private".into(),
+        storage: storage.clone(),
+        beacon_ok: true,
+        ..Page::default()
+    })))
+}
+
+fn config(storage: StorageKind, consent_pending: bool) -> Config {
+    let flags = u32::from(consent_pending);
+    Config::new("shop".into(), "plan", storage, 30.0, 1000.0, flags)
+}
+
+fn start(host: &Scripted) -> Tracker<Scripted> {
+    Tracker::start(host.clone(), config(StorageKind::Local, false))
+}
+
+impl Scripted {
+    fn advance(&self, ms: f64) {
+        let mut p = self.0.borrow_mut();
+        p.mono += ms;
+        p.wall += ms;
+    }
+
+    /// Every batch sent so far, decoded as the collector decodes it.
+    fn batches(&self) -> Vec<Batch> {
+        let p = self.0.borrow();
+        p.sent
+            .iter()
+            .map(|b| decode_batch(b.as_bytes()).unwrap_or_else(|e| panic!("{}: {b}", e.message())))
+            .collect()
+    }
+
+    fn engaged_ms(&self) -> u64 {
+        self.batches()
+            .iter()
+            .flat_map(|b| &b.events)
+            .map(|e| match e.kind {
+                EventKind::Engage { active_ms, .. } => u64::from(active_ms),
+                _ => 0,
+            })
+            .sum()
+    }
+
+    fn pending(&self) -> Option<String> {
+        self.load(Area::Local, Key::Pending)
+    }
+}
+
+#[test]
+fn the_first_page_view_is_sent_at_once_with_scrubbed_urls() {
+    let host = page(&Storage::default());
+    let _t = start(&host);
+    let batches = host.batches();
+    assert_eq!(batches.len(), 1);
+    let b = &batches[0];
+    assert_eq!((b.site.as_str(), b.seq, b.events.len()), ("shop", 0, 2));
+    // With the page's first scroll reading: 1000 px of a 4000 px page seen.
+    assert_eq!(
+        b.events[1].kind,
+        EventKind::Engage {
+            active_ms: 0,
+            scroll: 25
+        }
+    );
+    let EventKind::Pageview {
+        url,
+        referrer,
+        title,
+        width,
+    } = &b.events[0].kind
+    else {
+        panic!("not a page view: {:?}", b.events[0]);
+    };
+    // keepParams ["plan"] and utm_* stay; other parameters and the fragment go.
+    assert_eq!(url, "https://shop.example/pricing?plan=pro&utm_source=news");
+    assert_eq!(referrer.as_deref(), Some("https://search.example/q"));
+    assert_eq!((title.as_deref(), *width), (Some("Pricing"), Some(1280)));
+    assert_eq!(host.pending(), None, "a queued beacon is not kept pending");
+}
+
+#[test]
+fn engaged_time_stops_when_idle_and_while_hidden() {
+    let host = page(&Storage::default());
+    let mut t = start(&host);
+    // Input every 500 ms for 3 s, then hidden 2 s, then visible but idle 3 s.
+    for _ in 0..6 {
+        t.on(Signal::Input);
+        host.advance(500.0);
+    }
+    host.0.borrow_mut().visible = false;
+    t.on(Signal::Visibility);
+    host.advance(2000.0);
+    host.0.borrow_mut().visible = true;
+    t.on(Signal::Visibility);
+    host.advance(3000.0);
+    t.on(Signal::Hide);
+    // 3 s of input (the last at 2.5 s, engaged until hidden at 3 s), none while hidden,
+    // and coming back counts as activity: 1 s (the idle timeout) of the 3 idle seconds.
+    assert_eq!(host.engaged_ms(), 4000);
+}
+
+#[test]
+fn a_spa_navigation_closes_the_old_page_first() {
+    let host = page(&Storage::default());
+    let mut t = start(&host);
+    t.on(Signal::Input);
+    host.advance(800.0);
+    host.0.borrow_mut().scroll_y = 1000.0;
+    t.on(Signal::ScrollFrame);
+    // replaceState on the same path is not a page view.
+    t.on(Signal::Navigation);
+    assert_eq!(host.batches().len(), 1);
+    {
+        let mut p = host.0.borrow_mut();
+        p.path = "/checkout".into();
+        p.href = "https://shop.example/checkout".into();
+    }
+    t.on(Signal::Navigation);
+    let batches = host.batches();
+    let kinds: Vec<_> = batches
+        .iter()
+        .flat_map(|b| &b.events)
+        .map(|e| (e.page, e.kind.type_name()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (0, "pageview"),
+            (0, "engage"),
+            (0, "engage"),
+            (1, "pageview"),
+            (1, "engage")
+        ],
+        "{batches:?}"
+    );
+    let EventKind::Engage { active_ms, scroll } = batches[1].events[0].kind else {
+        unreachable!()
+    };
+    assert_eq!((active_ms, scroll), (800, 50));
+    let EventKind::Pageview { referrer, .. } = &batches[2].events[0].kind else {
+        unreachable!()
+    };
+    assert_eq!(*referrer, None, "only the landing page has a referrer");
+    let seqs: Vec<u32> = batches.iter().map(|b| b.seq).collect();
+    assert_eq!(seqs, [0, 1, 2]);
+}
+
+#[test]
+fn outbound_clicks_are_sent_at_once_and_other_schemes_ignored() {
+    let host = page(&Storage::default());
+    let mut t = start(&host);
+    t.click("mailto:someone@example.org");
+    t.click("https://shop.example/cart?session=abc");
+    assert_eq!(host.batches().len(), 1, "internal clicks wait for a flush");
+    t.click("https://partner.example/offer?utm_medium=link&email=a@b.c#x");
+    let batches = host.batches();
+    assert_eq!(batches.len(), 2);
+    let clicks: Vec<_> = batches[1]
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Click { href, outbound, .. } => Some((href.as_str(), *outbound)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        clicks,
+        [
+            ("https://shop.example/cart", false),
+            ("https://partner.example/offer?utm_medium=link", true)
+        ]
+    );
+}
+
+#[test]
+fn custom_events_are_checked_and_flush_at_the_threshold() {
+    let host = page(&Storage::default());
+    let mut t = start(&host);
+    assert!(t.track(String::new(), vec![]).is_err());
+    let too_many = (0..21)
+        .map(|i| (format!("k{i}"), PropValue::Bool(true)))
+        .collect();
+    assert!(t.track("signup".into(), too_many).is_err());
+    for i in 0..FLUSH_AT_EVENTS {
+        let props = vec![("n".to_string(), PropValue::Num(i as f64))];
+        t.track("step".into(), props).unwrap();
+    }
+    let batches = host.batches();
+    assert_eq!(batches.len(), 2);
+    assert_eq!(batches[1].events.len(), FLUSH_AT_EVENTS);
+}
+
+#[test]
+fn undelivered_batches_stay_pending_until_settled_and_are_resent_next_load() {
+    let storage = Storage::default();
+    let host = page(&storage);
+    host.0.borrow_mut().beacon_ok = false;
+    let mut t = start(&host);
+    let first = host.0.borrow().sent[0].clone();
+    assert_eq!(host.pending().as_deref(), Some(first.as_str()));
+    t.answered(&first, 503);
+    t.answered(&first, 429);
+    t.answered(&first, 0);
+    assert!(host.pending().is_some(), "kept for a retry");
+    t.on(Signal::Input);
+    host.advance(500.0);
+    t.on(Signal::Hide);
+    assert_eq!(host.pending().unwrap().lines().count(), 2);
+    t.answered(&first, 202);
+    assert_eq!(host.pending().unwrap().lines().count(), 1);
+
+    // The next page load sends what is left first, unchanged (same sid and seq).
+    let next = page(&storage);
+    let _t2 = start(&next);
+    let resent = next.batches();
+    assert_eq!(resent[0], host.batches()[1]);
+    assert_eq!(next.pending(), None);
+}
+
+#[test]
+fn the_pending_list_is_bounded() {
+    let host = page(&Storage::default());
+    host.0.borrow_mut().beacon_ok = false;
+    let mut t = start(&host);
+    for _ in 0..MAX_PENDING + 10 {
+        t.click("https://partner.example/");
+    }
+    assert_eq!(host.pending().unwrap().lines().count(), MAX_PENDING);
+}
+
+#[test]
+fn nothing_is_sent_or_stored_before_consent() {
+    let storage = Storage::default();
+    let host = page(&storage);
+    let mut t = Tracker::start(host.clone(), config(StorageKind::Local, true));
+    t.on(Signal::Input);
+    host.advance(700.0);
+    t.click("https://partner.example/");
+    t.on(Signal::Hide);
+    assert!(host.0.borrow().sent.is_empty());
+    assert!(storage.borrow().is_empty(), "{:?}", storage.borrow());
+    t.on(Signal::Grant);
+    let batches = host.batches();
+    assert_eq!(batches.len(), 1);
+    let types: Vec<_> = batches[0]
+        .events
+        .iter()
+        .map(|e| e.kind.type_name())
+        .collect();
+    // The page view with its first scroll reading, the click, then the engaged time.
+    assert_eq!(types, ["pageview", "engage", "click", "engage"]);
+    assert!(host.load(Area::Local, Key::Session).is_some());
+}
+
+#[test]
+fn memory_storage_keeps_nothing() {
+    let storage = Storage::default();
+    let host = page(&storage);
+    host.0.borrow_mut().beacon_ok = false;
+    let _t = Tracker::start(host.clone(), config(StorageKind::Memory, false));
+    assert_eq!(host.batches().len(), 1);
+    assert!(storage.borrow().is_empty());
+}
+
+#[test]
+fn a_new_session_starts_after_the_timeout_on_the_same_page() {
+    let host = page(&Storage::default());
+    let mut t = start(&host);
+    host.advance(31.0 * 60_000.0);
+    t.click("https://shop.example/next");
+    let batches = host.batches();
+    // The old session's last engagement, then the new session's page view.
+    assert_eq!(batches.len(), 3);
+    assert_eq!(batches[0].sid, batches[1].sid);
+    assert_ne!(batches[1].sid, batches[2].sid);
+    assert_eq!((batches[2].seq, batches[2].events[0].page), (0, 0));
+    assert_eq!(batches[2].events[0].kind.type_name(), "pageview");
+}
+
+#[test]
+fn tabs_sharing_a_session_never_reuse_a_seq_or_page() {
+    let storage = Storage::default();
+    let (a, b) = (page(&storage), page(&storage));
+    let mut ta = start(&a);
+    let mut tb = start(&b);
+    for _ in 0..3 {
+        ta.click("https://partner.example/");
+        tb.click("https://partner.example/");
+    }
+    let all: Vec<Batch> = a.batches().into_iter().chain(b.batches()).collect();
+    assert!(all.iter().all(|x| x.sid == all[0].sid), "one session");
+    let mut seqs: Vec<u32> = all.iter().map(|x| x.seq).collect();
+    seqs.sort_unstable();
+    assert_eq!(seqs, (0..8).collect::<Vec<_>>());
+    let pages: Vec<u32> = all
+        .iter()
+        .flat_map(|x| &x.events)
+        .filter(|e| e.kind.type_name() == "pageview")
+        .map(|e| e.page)
+        .collect();
+    assert_eq!(pages, [0, 1]);
+}
+
+#[derive(Debug, Clone)]
+enum Step {
+    Wait(u16),
+    Signal(u8),
+    Click(bool),
+    Navigate(u8),
+    Scroll(u16),
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        (0u16..5000).prop_map(Step::Wait),
+        (0u8..10).prop_map(Step::Signal),
+        any::<bool>().prop_map(Step::Click),
+        (0u8..3).prop_map(Step::Navigate),
+        (0u16..4000).prop_map(Step::Scroll),
+    ]
+}
+
+proptest! {
+    /// Whatever the page does: every batch decodes, seqs run 0, 1, 2… once each, engaged
+    /// time never exceeds the time that passed, and scroll stays within 0–100.
+    #[test]
+    fn any_page_life_sends_valid_consistent_batches(steps in prop::collection::vec(step(), 1..80)) {
+        let host = page(&Storage::default());
+        let mut t = start(&host);
+        let mut elapsed = 0u64;
+        for s in steps {
+            match s {
+                Step::Wait(ms) => {
+                    host.advance(f64::from(ms));
+                    elapsed += u64::from(ms);
+                }
+                Step::Signal(code) => {
+                    let signal = Signal::from_code(u32::from(code)).unwrap();
+                    if signal == Signal::Visibility {
+                        let visible = !host.0.borrow().visible;
+                        host.0.borrow_mut().visible = visible;
+                    }
+                    t.on(signal);
+                }
+                Step::Click(outbound) => t.click(if outbound {
+                    "https://partner.example/x?y=1"
+                } else {
+                    "/relative-is-ignored"
+                }),
+                Step::Navigate(n) => {
+                    let path = format!("/p{n}");
+                    let mut p = host.0.borrow_mut();
+                    p.href = format!("https://shop.example{path}");
+                    p.path = path;
+                    drop(p);
+                    t.on(Signal::Navigation);
+                }
+                Step::Scroll(y) => {
+                    host.0.borrow_mut().scroll_y = f64::from(y);
+                    t.on(Signal::ScrollFrame);
+                }
+            }
+        }
+        t.on(Signal::Hide);
+        let batches = host.batches();
+        let seqs: Vec<u32> = batches.iter().map(|b| b.seq).collect();
+        prop_assert_eq!(seqs, (0..batches.len() as u32).collect::<Vec<_>>());
+        prop_assert!(host.engaged_ms() <= elapsed);
+        for e in batches.iter().flat_map(|b| &b.events) {
+            if let EventKind::Engage { scroll, .. } = e.kind {
+                prop_assert!(scroll <= 100);
+            }
+        }
+    }
+}

@@ -1,0 +1,344 @@
+//! The tracker's decisions: when a page view starts, what engagement and scroll to report,
+//! which clicks count, when to flush, when the session rolls over. Everything it learns
+//! about the page comes through [`Host`]; every event the page fires arrives as a call here.
+
+use crate::config::{Config, StorageKind};
+use crate::host::{flag, int, Area, Host, Num, Text};
+use crate::session::{Session, Store};
+use crate::transport;
+use stint_shared::engagement::EngagementClock;
+use stint_shared::links::classify_link;
+use stint_shared::protocol::{check_custom, Batch, Event, EventKind, PropValue, MAX_TITLE_CHARS};
+use stint_shared::scroll::scroll_percent;
+use stint_shared::text::truncate_chars;
+use stint_shared::url::scrub_url;
+
+/// Queued events that trigger a flush.
+pub const FLUSH_AT_EVENTS: usize = 20;
+/// Events kept in memory while consent is pending; older ones are dropped beyond this.
+pub const MAX_EVENTS_BEFORE_CONSENT: usize = 100;
+
+/// What the page reports, by the code the JS entry passes to `on`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    /// `visibilitychange`.
+    Visibility,
+    Focus,
+    Blur,
+    /// `pagehide`: the page may be going away; send now.
+    Hide,
+    /// `pageshow` with `persisted`: back from the back-forward cache.
+    Restore,
+    /// An animation frame after `scroll` events: read the depth once.
+    ScrollFrame,
+    /// `pointerdown`, `pointermove`, `keydown`, `wheel`, `touchstart`, `scroll`.
+    Input,
+    /// `pushState`, `replaceState`, `popstate`, or `hashchange` under hash routing.
+    Navigation,
+    /// The flush interval elapsed.
+    Tick,
+    /// `flush()`.
+    Flush,
+    /// `grant()`.
+    Grant,
+}
+
+impl Signal {
+    pub fn from_code(code: u32) -> Option<Signal> {
+        use Signal::*;
+        [
+            Visibility,
+            Focus,
+            Blur,
+            Hide,
+            Restore,
+            ScrollFrame,
+            Input,
+            Navigation,
+            Tick,
+            Flush,
+            Grant,
+        ]
+        .get(code as usize)
+        .copied()
+    }
+}
+
+pub struct Tracker<H: Host> {
+    pub host: H,
+    config: Config,
+    store: Store,
+    session: Session,
+    /// Engaged-time clock, on the monotonic `performance.now()` timeline.
+    clock: EngagementClock,
+    /// Index of the page being shown, its scrubbed URL and route.
+    page: u32,
+    page_url: String,
+    route: String,
+    /// Deepest scroll on this page, and the depth last sent.
+    scroll: u8,
+    scroll_sent: u8,
+    queue: Vec<Event>,
+    /// False while `consent: "pending"` and `grant()` has not been called.
+    granted: bool,
+}
+
+fn store_for(kind: StorageKind) -> Store {
+    match kind {
+        StorageKind::Local => Some(Area::Local),
+        StorageKind::Session => Some(Area::Session),
+        StorageKind::Memory => None,
+    }
+}
+
+impl<H: Host> Tracker<H> {
+    /// Starts tracking: resumes or starts the session, resends what earlier pages left
+    /// pending, and sends the page view of the current page.
+    pub fn start(host: H, config: Config) -> Tracker<H> {
+        let granted = !config.consent_pending;
+        let store = if granted {
+            store_for(config.storage)
+        } else {
+            None
+        };
+        let now = int(&host, Num::Wall);
+        let session = Session::resume_or_start(&host, store, now, config.session_timeout_ms);
+        let clock = EngagementClock::new(
+            int(&host, Num::Mono),
+            config.idle_timeout_ms,
+            flag(&host, Num::Visible),
+            flag(&host, Num::Focused),
+        );
+        let mut t = Tracker {
+            host,
+            config,
+            store,
+            session,
+            clock,
+            page: 0,
+            page_url: String::new(),
+            route: String::new(),
+            scroll: 0,
+            scroll_sent: 0,
+            queue: Vec::new(),
+            granted,
+        };
+        if t.granted {
+            transport::resend_pending(&t.host, t.store);
+        }
+        t.begin_page(true);
+        t
+    }
+
+    pub fn on(&mut self, signal: Signal) {
+        let now = self.mono();
+        match signal {
+            Signal::Visibility => {
+                let visible = flag(&self.host, Num::Visible);
+                self.clock.set_visible(now, visible);
+                if visible {
+                    self.rotate_if_expired();
+                } else {
+                    self.flush();
+                }
+            }
+            Signal::Focus => self.clock.set_focused(now, true),
+            Signal::Blur => self.clock.set_focused(now, false),
+            Signal::Hide | Signal::Flush => self.flush(),
+            Signal::Restore => {
+                self.clock.set_visible(now, flag(&self.host, Num::Visible));
+                self.rotate_if_expired();
+                self.begin_page(false);
+            }
+            Signal::ScrollFrame => self.scroll = self.scroll.max(self.scroll_depth()),
+            Signal::Input => self.clock.input(now),
+            Signal::Navigation => self.on_navigation(),
+            Signal::Tick => {
+                if self.clock.is_engaged(now) || self.clock.pending() > 0 || !self.queue.is_empty()
+                {
+                    self.flush();
+                }
+            }
+            Signal::Grant => self.grant(),
+        }
+    }
+
+    /// A click that activated a link with this absolute `href` (the JS entry finds the link
+    /// and leaves out right clicks).
+    pub fn click(&mut self, href: &str) {
+        let Some(kind) = classify_link(href, &self.page_url) else {
+            return;
+        };
+        self.rotate_if_expired();
+        let href = scrub_url(href, &self.config.keep_params).unwrap_or_else(|| href.to_string());
+        self.record(EventKind::Click {
+            href,
+            outbound: kind.outbound,
+            download: kind.download,
+        });
+        // The page may be about to unload: send now, while sendBeacon is sure to work.
+        if kind.outbound || kind.download {
+            self.flush();
+        }
+    }
+
+    /// Records a custom event on the current page, or says which limit it breaks.
+    pub fn track(
+        &mut self,
+        name: String,
+        props: Vec<(String, PropValue)>,
+    ) -> Result<(), &'static str> {
+        check_custom(&name, &props)?;
+        self.rotate_if_expired();
+        self.record(EventKind::Custom { name, props });
+        Ok(())
+    }
+
+    /// The answer to a batch sent with the `fetch` fallback (0: no answer).
+    pub fn answered(&mut self, body: &str, status: u32) {
+        if transport::settled(status) {
+            transport::forget(&self.host, self.store, body);
+        }
+    }
+
+    fn mono(&self) -> i64 {
+        int(&self.host, Num::Mono)
+    }
+
+    fn wall(&self) -> i64 {
+        int(&self.host, Num::Wall)
+    }
+
+    /// Scroll depth now, 0–100: three layout reads, once per animation frame at most.
+    fn scroll_depth(&self) -> u8 {
+        scroll_percent(
+            self.host.num(Num::ScrollY),
+            self.host.num(Num::ViewportHeight),
+            self.host.num(Num::DocumentHeight),
+        )
+    }
+
+    /// What identifies a page for SPA navigation: the path, plus the fragment under hash
+    /// routing.
+    fn route_key(&self) -> String {
+        let mut key = self.host.text(Text::Path);
+        if self.config.hash_routing {
+            key.push_str(&self.host.text(Text::Hash));
+        }
+        key
+    }
+
+    /// Queues an event for the current page; sends when [`FLUSH_AT_EVENTS`] are queued.
+    fn record(&mut self, kind: EventKind) {
+        self.enqueue(kind);
+        if self.queue.len() >= FLUSH_AT_EVENTS {
+            self.flush();
+        }
+    }
+
+    fn enqueue(&mut self, kind: EventKind) {
+        self.queue.push(Event {
+            ts: self.wall(),
+            page: self.page,
+            kind,
+        });
+        if !self.granted && self.queue.len() > MAX_EVENTS_BEFORE_CONSENT {
+            self.queue.remove(0);
+        }
+    }
+
+    /// Opens a new page: next page index, its URL and route, its first scroll reading, and
+    /// sends its page view. The referrer is only sent for the first page of a load (a SPA
+    /// navigation's referrer is the previous page of the same site).
+    fn begin_page(&mut self, first_load: bool) {
+        let href = self.host.text(Text::Href);
+        self.page = self.session.alloc_page(&self.host, self.store);
+        self.page_url = scrub_url(&href, &self.config.keep_params).unwrap_or(href);
+        self.route = self.route_key();
+        self.scroll = self.scroll_depth();
+        self.scroll_sent = 0;
+        let referrer = if first_load {
+            scrub_url(&self.host.text(Text::Referrer), &[])
+        } else {
+            None
+        };
+        let title = self.host.text(Text::Title);
+        let title =
+            (!title.is_empty()).then(|| truncate_chars(&title, MAX_TITLE_CHARS).to_string());
+        let width = self.host.num(Num::Width);
+        self.enqueue(EventKind::Pageview {
+            url: self.page_url.clone(),
+            referrer,
+            title,
+            width: (width > 0.0).then_some(width as u32),
+        });
+        // A page view is sent at once: it is what makes a visit visible at all.
+        self.flush();
+    }
+
+    /// Queues the page's engagement delta and scroll depth, if either moved.
+    fn note_engagement(&mut self) {
+        let active_ms = self.clock.take(self.mono());
+        if active_ms > 0 || self.scroll > self.scroll_sent {
+            self.enqueue(EventKind::Engage {
+                active_ms: active_ms.min(u64::from(u32::MAX)) as u32,
+                scroll: self.scroll,
+            });
+            self.scroll_sent = self.scroll;
+        }
+    }
+
+    /// Sends everything queued as one batch (after noting engagement).
+    fn flush(&mut self) {
+        self.note_engagement();
+        if !self.granted || self.queue.is_empty() {
+            return;
+        }
+        let events = std::mem::take(&mut self.queue);
+        let seq = self.session.alloc_seq(&self.host, self.store);
+        let now = self.wall();
+        self.session.touch(&self.host, self.store, now);
+        let batch = Batch {
+            site: self.config.site.clone(),
+            sid: self.session.id.clone(),
+            seq,
+            webdriver: flag(&self.host, Num::Webdriver),
+            events,
+        };
+        transport::send(&self.host, self.store, &batch.to_json());
+    }
+
+    /// After `sessionTimeoutMin` without activity, the next activity starts a new session
+    /// on the same page.
+    fn rotate_if_expired(&mut self) {
+        let now = self.wall();
+        self.session.sync(&self.host, self.store);
+        if self.session.expired(now, self.config.session_timeout_ms) {
+            self.flush();
+            self.session = Session::fresh(&self.host, now);
+            self.session.save(&self.host, self.store);
+            self.begin_page(false);
+        }
+    }
+
+    fn grant(&mut self) {
+        if self.granted {
+            return;
+        }
+        self.granted = true;
+        self.store = store_for(self.config.storage);
+        self.session.save(&self.host, self.store);
+        transport::resend_pending(&self.host, self.store);
+        self.flush();
+    }
+
+    fn on_navigation(&mut self) {
+        if self.route_key() == self.route {
+            return;
+        }
+        // Close the old page (its engagement goes with it), then open the new one.
+        self.flush();
+        self.rotate_if_expired();
+        self.begin_page(false);
+    }
+}

@@ -1,0 +1,229 @@
+//! The WebAssembly boundary: the JS functions the tracker imports (module `env`, provided by
+//! `js/stint.js`) and the functions it exports. Only numbers cross it. A string from JS is
+//! written into a buffer the JS side gets from [`alloc`] and passed as that buffer's
+//! pointer; a string to JS is passed as pointer and length into this module's memory.
+
+use crate::config::{tracking_refused, Config, StorageKind};
+use crate::host::{Area, Host, Key, Num, Text};
+use crate::tracker::{Signal, Tracker};
+use std::cell::RefCell;
+use stint_shared::protocol::{check_custom, is_valid_site_id, PropValue};
+
+// SAFETY: the tracker runs on the page's one thread; WebAssembly here has no threads.
+#[global_allocator]
+static ALLOCATOR: lol_alloc::AssumeSingleThreaded<lol_alloc::FreeListAllocator> =
+    unsafe { lol_alloc::AssumeSingleThreaded::new(lol_alloc::FreeListAllocator::new()) };
+
+#[link(wasm_import_module = "env")]
+extern "C" {
+    fn num(what: u32) -> f64;
+    /// Returns a buffer from [`alloc`] holding the string, or 0 for none.
+    fn text(what: u32) -> *mut u8;
+    fn load(area: u32, key: u32) -> *mut u8;
+    fn store(area: u32, key: u32, ptr: *const u8, len: usize);
+    fn random(ptr: *mut u8);
+    fn send(ptr: *const u8, len: usize) -> u32;
+    /// Sets the message the JS entry throws when an export returns an error code.
+    fn fail(ptr: *const u8, len: usize);
+}
+
+/// Bytes before each buffer handed to JS: its length.
+const HEADER: usize = 4;
+
+/// A buffer of `len` bytes for JS to write a UTF-8 string into; freed by [`take`].
+#[no_mangle]
+pub extern "C" fn alloc(len: usize) -> *mut u8 {
+    let mut buf = Vec::<u8>::with_capacity(HEADER + len);
+    buf.extend_from_slice(&(len as u32).to_le_bytes());
+    let ptr = buf.as_mut_ptr();
+    std::mem::forget(buf);
+    // SAFETY: the allocation has HEADER + len bytes; the pointer stays inside it. JS writes
+    // all `len` bytes before `take` reads them.
+    unsafe { ptr.add(HEADER) }
+}
+
+/// Takes back a buffer from [`alloc`] as the string JS wrote into it; `None` for 0.
+fn take(ptr: *mut u8) -> Option<String> {
+    if ptr.is_null() {
+        return None;
+    }
+    // SAFETY: `ptr` came from `alloc`, which wrote the length before it, and is taken once.
+    // The bytes were written by TextEncoder, which only writes UTF-8.
+    unsafe {
+        let start = ptr.sub(HEADER);
+        let len = u32::from_le_bytes(*start.cast::<[u8; HEADER]>()) as usize;
+        // `Vec::with_capacity(n)` allocates exactly `n` (documented for `Vec`), so this is
+        // the capacity `alloc` allocated with.
+        let mut bytes = Vec::from_raw_parts(start, HEADER + len, HEADER + len);
+        bytes.drain(..HEADER);
+        Some(String::from_utf8_unchecked(bytes))
+    }
+}
+
+/// The page, as the imported functions show it.
+pub struct Page;
+
+impl Host for Page {
+    fn num(&self, what: Num) -> f64 {
+        // SAFETY: imported from the JS entry; takes and returns numbers.
+        unsafe { num(what as u32) }
+    }
+
+    fn text(&self, what: Text) -> String {
+        // SAFETY: returns a buffer from `alloc` or 0.
+        take(unsafe { text(what as u32) }).unwrap_or_default()
+    }
+
+    fn load(&self, area: Area, key: Key) -> Option<String> {
+        // SAFETY: returns a buffer from `alloc` or 0.
+        take(unsafe { load(area as u32, key as u32) })
+    }
+
+    fn store(&self, area: Area, key: Key, value: &str) {
+        // SAFETY: JS reads `value.len()` bytes at the pointer before returning.
+        unsafe { store(area as u32, key as u32, value.as_ptr(), value.len()) }
+    }
+
+    fn random(&self) -> [u8; 16] {
+        let mut bytes = [0u8; 16];
+        // SAFETY: JS writes exactly 16 bytes at the pointer.
+        unsafe { random(bytes.as_mut_ptr()) };
+        bytes
+    }
+
+    fn send(&self, body: &str) -> bool {
+        // SAFETY: JS reads `body.len()` bytes at the pointer before returning.
+        unsafe { send(body.as_ptr(), body.len()) != 0 }
+    }
+}
+
+/// A global for the page's one thread.
+struct Global<T>(RefCell<T>);
+
+// SAFETY: WebAssembly here has no threads (no `atomics` target feature), so a global is
+// only ever touched from the page's thread; the `RefCell` still catches re-entrancy.
+unsafe impl<T> Sync for Global<T> {}
+
+static TRACKER: Global<Option<Tracker<Page>>> = Global(RefCell::new(None));
+/// Props of the custom event being built by `prop` calls, taken by `track`.
+static PROPS: Global<Vec<(String, PropValue)>> = Global(RefCell::new(Vec::new()));
+
+/// Runs `f` on the tracker, if started. A call made while the tracker is busy (which the JS
+/// entry never does) is dropped rather than trapping.
+fn with_tracker(f: impl FnOnce(&mut Tracker<Page>)) {
+    if let Ok(mut guard) = TRACKER.0.try_borrow_mut() {
+        if let Some(tracker) = guard.as_mut() {
+            f(tracker);
+        }
+    }
+}
+
+fn error(code: u32, message: &str) -> u32 {
+    // SAFETY: JS copies the message before returning.
+    unsafe { fail(message.as_ptr(), message.len()) };
+    code
+}
+
+/// Starts tracking. `site` and `keep` (the `keepParams` joined by newlines) are buffers from
+/// [`alloc`]; `flags` holds the bits of `config::flags`. Returns 0 when started, 1 when
+/// nothing may be sent (opt-out, DNT, GPC) or already started, 2 for a bad `site`.
+#[no_mangle]
+pub extern "C" fn start(
+    site: *mut u8,
+    keep: *mut u8,
+    storage: u32,
+    session_timeout_min: f64,
+    idle_timeout_ms: f64,
+    flags: u32,
+) -> u32 {
+    let site = take(site).unwrap_or_default();
+    let keep = take(keep).unwrap_or_default();
+    if !is_valid_site_id(&site) {
+        return error(
+            2,
+            "stint: option `site` must be a site id like \"example.com\"",
+        );
+    }
+    let started = TRACKER.0.try_borrow().map_or(true, |t| t.is_some());
+    if started || tracking_refused(flags) {
+        return 1;
+    }
+    let config = Config::new(
+        site,
+        &keep,
+        StorageKind::from_code(storage),
+        session_timeout_min,
+        idle_timeout_ms,
+        flags,
+    );
+    let tracker = Tracker::start(Page, config);
+    if let Ok(mut slot) = TRACKER.0.try_borrow_mut() {
+        *slot = Some(tracker);
+    }
+    0
+}
+
+/// Something happened on the page; `code` numbers a [`Signal`].
+#[no_mangle]
+pub extern "C" fn on(code: u32) {
+    if let Some(signal) = Signal::from_code(code) {
+        with_tracker(|t| t.on(signal));
+    }
+}
+
+/// A click activated a link; `href` is a buffer from [`alloc`].
+#[no_mangle]
+pub extern "C" fn click(href: *mut u8) {
+    let href = take(href).unwrap_or_default();
+    with_tracker(|t| t.click(&href));
+}
+
+/// Adds a prop to the custom event being built: `kind` 0 string (`text`), 1 number
+/// (`value`), 2 boolean (`value` ≠ 0). Both buffers are from [`alloc`].
+#[no_mangle]
+pub extern "C" fn prop(key: *mut u8, kind: u32, value: f64, text: *mut u8) {
+    let key = take(key).unwrap_or_default();
+    let text = take(text).unwrap_or_default();
+    let value = match kind {
+        0 => PropValue::Str(text),
+        1 => PropValue::Num(value),
+        _ => PropValue::Bool(value != 0.0),
+    };
+    if let Ok(mut props) = PROPS.0.try_borrow_mut() {
+        props.push((key, value));
+    }
+}
+
+/// Records a custom event named `name` with the props added since the last call. Returns 0,
+/// or 1 with the broken limit passed to `fail`.
+#[no_mangle]
+pub extern "C" fn track(name: *mut u8) -> u32 {
+    let name = take(name).unwrap_or_default();
+    let props = PROPS
+        .0
+        .try_borrow_mut()
+        .map(|mut p| std::mem::take(&mut *p))
+        .unwrap_or_default();
+    // Checked here too, so that a wrong call throws even when nothing is being tracked.
+    let result = check_custom(&name, &props);
+    if result.is_ok() {
+        with_tracker(|t| {
+            let _ = t.track(name, props);
+        });
+    }
+    match result {
+        Ok(()) => 0,
+        Err(problem) => {
+            let mut message = String::from("stint: track() ");
+            message.push_str(problem);
+            error(1, &message)
+        }
+    }
+}
+
+/// The HTTP status a `fetch` fallback got for `body` (0: no answer).
+#[no_mangle]
+pub extern "C" fn answered(body: *mut u8, status: u32) {
+    let body = take(body).unwrap_or_default();
+    with_tracker(|t| t.answered(&body, status));
+}
