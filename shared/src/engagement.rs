@@ -208,5 +208,67 @@ mod tests {
             taken += c.take(now);
             prop_assert!(taken <= high.max(0) as u64);
         }
+
+        /// The tracker's JS entry passes input on at most every `every` ms (leading edge)
+        /// and holds the latest input in between, handing it over before any other call.
+        /// With `every` ≤ the idle timeout that gives exactly the engaged time of passing
+        /// every input: each input held back lies within the idle window of one passed on.
+        #[test]
+        fn coalescing_inputs_as_the_js_entry_does_changes_nothing(
+            idle in 1i64..20_000,
+            every in 1i64..500,
+            steps in proptest::collection::vec((0i64..800, prop_oneof![
+                6 => Just(Step::Input),
+                1 => any::<bool>().prop_map(Step::Visible),
+                1 => any::<bool>().prop_map(Step::Focused),
+                1 => Just(Step::Take),
+            ]), 0..80),
+        ) {
+            let every = every.min(idle);
+            let mut all = EngagementClock::new(0, idle, true, true);
+            let mut coalesced = all.clone();
+            let (mut sent, mut held): (Option<i64>, Option<i64>) = (None, None);
+            let (mut all_taken, mut coalesced_taken) = (0u64, 0u64);
+            let mut now = 0i64;
+            for (gap, step) in steps {
+                now += gap;
+                if let Step::Input = step {
+                    all.input(now);
+                    if sent.is_none_or(|s| now - s >= every) {
+                        if let Some(h) = held.take() {
+                            coalesced.input(h);
+                        }
+                        coalesced.input(now);
+                        sent = Some(now);
+                    } else {
+                        held = Some(now);
+                    }
+                    continue;
+                }
+                if let Some(h) = held.take() {
+                    coalesced.input(h);
+                }
+                match step {
+                    Step::Visible(v) => {
+                        all.set_visible(now, v);
+                        coalesced.set_visible(now, v);
+                    }
+                    Step::Focused(f) => {
+                        all.set_focused(now, f);
+                        coalesced.set_focused(now, f);
+                    }
+                    _ => {
+                        all_taken += all.take(now);
+                        coalesced_taken += coalesced.take(now);
+                    }
+                }
+                prop_assert_eq!(all_taken, coalesced_taken);
+            }
+            if let Some(h) = held.take() {
+                coalesced.input(h);
+            }
+            let end = now + 30_000;
+            prop_assert_eq!(all_taken + all.take(end), coalesced_taken + coalesced.take(end));
+        }
     }
 }

@@ -187,7 +187,7 @@ fn engaged_time_stops_when_idle_and_while_hidden() {
     let mut t = start(&host);
     // Input every 500 ms for 3 s, then hidden 2 s, then visible but idle 3 s.
     for _ in 0..6 {
-        t.on(Signal::Input);
+        t.input(host.0.borrow().mono as i64);
         host.advance(500.0);
     }
     host.0.borrow_mut().visible = false;
@@ -206,7 +206,7 @@ fn engaged_time_stops_when_idle_and_while_hidden() {
 fn a_spa_navigation_closes_the_old_page_first() {
     let host = page(&Storage::default());
     let mut t = start(&host);
-    t.on(Signal::Input);
+    t.input(host.0.borrow().mono as i64);
     host.advance(800.0);
     host.0.borrow_mut().scroll_y = 1000.0;
     t.on(Signal::ScrollFrame);
@@ -305,7 +305,7 @@ fn undelivered_batches_stay_pending_until_settled_and_are_resent_next_load() {
     t.answered(&first, 429);
     t.answered(&first, 0);
     assert!(host.pending().is_some(), "kept for a retry");
-    t.on(Signal::Input);
+    t.input(host.0.borrow().mono as i64);
     host.advance(500.0);
     t.on(Signal::Hide);
     assert_eq!(host.pending().unwrap().lines().count(), 2);
@@ -336,7 +336,7 @@ fn nothing_is_sent_or_stored_before_consent() {
     let storage = Storage::default();
     let host = page(&storage);
     let mut t = Tracker::start(host.clone(), config(StorageKind::Local, true));
-    t.on(Signal::Input);
+    t.input(host.0.borrow().mono as i64);
     host.advance(700.0);
     t.click("https://partner.example/");
     t.on(Signal::Hide);
@@ -407,6 +407,7 @@ fn tabs_sharing_a_session_never_reuse_a_seq_or_page() {
 #[derive(Debug, Clone)]
 enum Step {
     Wait(u16),
+    Input,
     Signal(u8),
     Click(bool),
     Navigate(u8),
@@ -416,7 +417,8 @@ enum Step {
 fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
         (0u16..5000).prop_map(Step::Wait),
-        (0u8..10).prop_map(Step::Signal),
+        Just(Step::Input),
+        (0u8..9).prop_map(Step::Signal),
         any::<bool>().prop_map(Step::Click),
         (0u8..3).prop_map(Step::Navigate),
         (0u16..4000).prop_map(Step::Scroll),
@@ -437,6 +439,7 @@ proptest! {
                     host.advance(f64::from(ms));
                     elapsed += u64::from(ms);
                 }
+                Step::Input => t.input(host.0.borrow().mono as i64),
                 Step::Signal(code) => {
                     let signal = Signal::from_code(u32::from(code)).unwrap();
                     if signal == Signal::Visibility {

@@ -31,8 +31,6 @@ pub enum Signal {
     Restore,
     /// An animation frame after `scroll` events: read the depth once.
     ScrollFrame,
-    /// `pointerdown`, `pointermove`, `keydown`, `wheel`, `touchstart`, `scroll`.
-    Input,
     /// `pushState`, `replaceState`, `popstate`, or `hashchange` under hash routing.
     Navigation,
     /// The flush interval elapsed.
@@ -53,7 +51,6 @@ impl Signal {
             Hide,
             Restore,
             ScrollFrame,
-            Input,
             Navigation,
             Tick,
             Flush,
@@ -151,7 +148,6 @@ impl<H: Host> Tracker<H> {
                 self.begin_page(false);
             }
             Signal::ScrollFrame => self.scroll = self.scroll.max(self.scroll_depth()),
-            Signal::Input => self.clock.input(now),
             Signal::Navigation => self.on_navigation(),
             Signal::Tick => {
                 if self.clock.is_engaged(now) || self.clock.pending() > 0 || !self.queue.is_empty()
@@ -161,6 +157,13 @@ impl<H: Host> Tracker<H> {
             }
             Signal::Grant => self.grant(),
         }
+    }
+
+    /// Input (`pointerdown`, `pointermove`, `keydown`, `wheel`, `touchstart`, `scroll`) at
+    /// `at`, on the `performance.now()` timeline. The JS entry may pass it late, but always
+    /// before any other call, so the clock sees events in order (see `js/stint.js`).
+    pub fn input(&mut self, at: i64) {
+        self.clock.input(at);
     }
 
     /// A click that activated a link with this absolute `href` (the JS entry finds the link

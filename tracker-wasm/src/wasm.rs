@@ -171,6 +171,12 @@ pub extern "C" fn on(code: u32) {
     }
 }
 
+/// Input at `at` ms on the `performance.now()` timeline.
+#[no_mangle]
+pub extern "C" fn input(at: f64) {
+    with_tracker(|t| t.input(at as i64));
+}
+
 /// A click activated a link; `href` is a buffer from [`alloc`].
 #[no_mangle]
 pub extern "C" fn click(href: *mut u8) {
