@@ -199,14 +199,33 @@ impl SessionState {
                     ..
                 } => {
                     let scrubbed = scrub_url(url, &ctx.keep_params);
+                    let referrer = referrer.as_deref().and_then(|r| scrub_url(r, &[]));
                     let page = self.page_mut(event.page);
                     // A page index names one page view; a second pageview for the same index
                     // (a buggy client) keeps the earlier one, so the result is order-free.
-                    if page.entered_at.is_none_or(|t| ts < t) {
+                    // Equal times (common once clocks are clamped to the receive time) are
+                    // broken by content, never by arrival (found by the `session` fuzz target).
+                    let replaces = match page.entered_at {
+                        None => true,
+                        Some(t) => {
+                            (
+                                ts,
+                                scrubbed.as_deref(),
+                                title.as_deref(),
+                                referrer.as_deref(),
+                            ) < (
+                                t,
+                                page.url.as_deref(),
+                                page.title.as_deref(),
+                                page.referrer.as_deref(),
+                            )
+                        }
+                    };
+                    if replaces {
                         page.url = scrubbed;
                         page.title = title.clone();
                         page.entered_at = Some(ts);
-                        page.referrer = referrer.as_deref().and_then(|r| scrub_url(r, &[]));
+                        page.referrer = referrer;
                     }
                 }
                 EventKind::Engage { active_ms, scroll } => {
@@ -499,6 +518,17 @@ mod tests {
         assert_eq!(s.pages[0].active_ms, 4_000);
         assert_eq!(s.pages[0].clicks, 1);
         assert_eq!(s.pages[1].max_scroll, 80);
+    }
+
+    /// Regression (fuzz target `session`): two page views for one index at the same time
+    /// (both clocks clamped to one receive time) kept whichever arrived first.
+    #[test]
+    fn two_pageviews_for_one_page_at_one_time_give_one_answer_in_any_order() {
+        let a = batch(0, vec![pageview(3, T0, "https://demo.local/a")]);
+        let b = batch(1, vec![pageview(3, T0, "https://demo.local/b")]);
+        let ab = fold(&[a.clone(), b.clone()]);
+        assert_eq!(ab, fold(&[b, a]));
+        assert_eq!(ab.summary.entry_page.as_deref(), Some("/a"));
     }
 
     #[test]
