@@ -87,6 +87,10 @@ pub struct BatchContext {
     pub ua_bot: Option<String>,
 }
 
+/// Largest stored state of one session (its summary and pages as JSON). An honest session
+/// of 500 pages needs a few hundred KB at most; a Durable Object row holds 2 MB.
+pub const MAX_STORED_STATE_BYTES: usize = 1024 * 1024;
+
 /// Bot reasons in the order one is shown when several apply.
 const BOT_REASONS: [&str; 4] = [
     crate::classify::bot_reason::HEADLESS,
@@ -153,6 +157,17 @@ impl SessionState {
     pub fn would_exceed_cap(&self, events: usize) -> bool {
         u64::from(self.stored_events) + events as u64
             > u64::from(crate::protocol::MAX_EVENTS_PER_SESSION)
+    }
+
+    /// The state as the session object stores it (one SQLite row), or `None` when it would
+    /// be over [`MAX_STORED_STATE_BYTES`]. Every batch is within the body limit, but 500
+    /// pages of 2048-character URLs, referrers and titles in multi-byte characters add up
+    /// to megabytes — past the 2 MB a Durable Object row may hold, where the write would
+    /// fail on every later batch. Such a batch is refused whole instead, like one past the
+    /// event cap, and the session keeps what it had.
+    pub fn stored_json(&self) -> Option<String> {
+        let json = serde_json::to_string(self).ok()?;
+        (json.len() <= MAX_STORED_STATE_BYTES).then_some(json)
     }
 
     /// Whether any batch has been applied.
@@ -529,6 +544,59 @@ mod tests {
         let ab = fold(&[a.clone(), b.clone()]);
         assert_eq!(ab, fold(&[b, a]));
         assert_eq!(ab.summary.entry_page.as_deref(), Some("/a"));
+    }
+
+    /// Regression (faults test): a session of pages with maximal URLs outgrew the 2 MB a
+    /// Durable Object row holds, and every later batch failed with a 5xx.
+    #[test]
+    fn a_state_past_the_storage_bound_is_refused_and_a_normal_one_is_not() {
+        let wide = "\u{4e00}".repeat(2000);
+        let mut state = SessionState::new("demo", SID);
+        let mut refused_at = None;
+        for seq in 0..250u32 {
+            let mut next = state.clone();
+            next.apply(
+                &batch(
+                    seq,
+                    vec![pageview(
+                        seq,
+                        T0,
+                        &format!("https://demo.local/{wide}?utm_source={wide}"),
+                    )],
+                ),
+                &ctx(),
+            );
+            if next.stored_json().is_none() {
+                refused_at = Some(seq);
+                break;
+            }
+            state = next;
+        }
+        let refused_at = refused_at.expect("the bound is reached");
+        assert!(
+            (40..120).contains(&refused_at),
+            "refused at batch {refused_at}"
+        );
+        let stored = state.stored_json().expect("the last accepted state fits");
+        assert!(stored.len() <= MAX_STORED_STATE_BYTES);
+        // 500 ordinary pages fit easily.
+        let mut honest = SessionState::new("demo", SID);
+        for page in 0..500 {
+            honest.apply(
+                &batch(
+                    page,
+                    vec![pageview(
+                        page,
+                        T0,
+                        &format!("https://demo.local/docs/article-{page}?utm_source=newsletter"),
+                    )],
+                ),
+                &ctx(),
+            );
+        }
+        assert!(honest
+            .stored_json()
+            .is_some_and(|j| j.len() < MAX_STORED_STATE_BYTES / 2));
     }
 
     #[test]
