@@ -28,7 +28,7 @@ commands:
            and print the executions; targets: beacon, classify, url, read_params, session
   load [--seconds N] [--rate N]
            load run against the collector in workerd: beacons/s, errors, p50/p99 latency,
-           workerd memory at start and end (default 60 s)
+           workerd memory at start and end (default 60 s at 25 beacons/s)
 ";
 
 fn main() {
