@@ -18,7 +18,8 @@ usage: cargo xtask <command>
 
 commands:
   dev      build everything and serve collector + demo site on http://127.0.0.1:8787
-  test     every test: fmt, clippy, Rust unit/property, worker in workerd, e2e in Chromium
+  test     every test: fmt, clippy, Rust unit/property, short fuzz runs, worker in workerd,
+           e2e in Chromium
   build    build the tracker package, the demo site and the worker
   pack     build the @stint/tracker npm tarball into target/npm/
   bench    measure and print the tracker's transfer size
@@ -26,7 +27,7 @@ commands:
   fuzz [--seconds N] [TARGET...]
            run the libFuzzer targets of stint-shared (default: all, 60 s each, one core)
            and print the executions; targets: beacon, classify, url, read_params, session
-  load [--seconds N] [--rate N]
+  load [--seconds N] [--rate N] [--session-batches N]
            load run against the collector in workerd: beacons/s, errors, p50/p99 latency,
            workerd memory at start and end (default 60 s at 25 beacons/s)
 ";
