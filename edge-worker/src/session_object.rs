@@ -15,7 +15,7 @@ use stint_shared::classify::UaInfo;
 use stint_shared::json::JsonWriter;
 use stint_shared::protocol::{decode_batch, MAX_EVENTS_PER_SESSION};
 use stint_shared::rate::{TokenBucket, BURST, PER_SECOND};
-use stint_shared::session::{scrub_event, BatchContext, SessionState};
+use stint_shared::session::{scrub_event, BatchContext, SessionState, MAX_STORED_STATE_BYTES};
 use stint_shared::shard::{index_object_for, session_object_name};
 use stint_shared::time::{utc_day, DAY_MS};
 use worker::{
@@ -253,6 +253,43 @@ impl SessionObject {
         }
     }
 
+    /// How many batches are applied: the version of the summary pushed to the index.
+    fn version(&self) -> std::result::Result<i64, ApiError> {
+        Ok(self
+            .sql()
+            .exec("SELECT COUNT(*) AS n FROM applied", None)?
+            .one::<Count>()?
+            .n)
+    }
+
+    /// A retried batch is already stored, but whatever made the client retry (a crash, a
+    /// restart, a failed subrequest) may have struck after its rows were written and before
+    /// the index shard heard of it or the retention alarm was set. Both are redone: the
+    /// upsert is idempotent (the shard keeps the newest version), and the alarm is only set
+    /// when none is.
+    async fn repair_after_retry(&self) -> std::result::Result<(), ApiError> {
+        let Some((state, index_name)) = self.load_state()? else {
+            return Ok(());
+        };
+        let retention = config::retention_ms(&self.env);
+        let day_end = (utc_day(state.summary.started_at) + 1) * DAY_MS;
+        crate::index_object::upsert(
+            &self.env,
+            &index_name,
+            &state.summary,
+            self.version()?,
+            day_end + retention,
+        )
+        .await?;
+        if self.state.storage().get_alarm().await?.is_none() {
+            self.state
+                .storage()
+                .set_alarm(std::time::Duration::from_millis(retention as u64))
+                .await?;
+        }
+        Ok(())
+    }
+
     /// The session's summary, pages and events in the order they happened.
     fn handle_timeline(&self) -> std::result::Result<Response, ApiError> {
         let Some((state, _)) = self.load_state()? else {
@@ -314,6 +351,7 @@ impl SessionObject {
             .one::<Count>()?
             .n;
         if seen > 0 {
+            self.repair_after_retry().await?;
             return json_response(202, &json!({"ok": true, "duplicate": true}));
         }
 
@@ -340,6 +378,12 @@ impl SessionObject {
             ua_bot,
         };
         state.apply(&batch, &ctx);
+        let Some(state_json) = state.stored_json() else {
+            return Err(ApiError::new(
+                429,
+                format!("session: over the storage limit of {MAX_STORED_STATE_BYTES} bytes"),
+            ));
+        };
         let index_name = index_object_for(&batch.site, &batch.sid, state.summary.started_at);
 
         // No await from here until every row of this batch is written.
@@ -363,17 +407,12 @@ impl SessionObject {
             "INSERT INTO applied (seq, received_at) VALUES (?, ?)",
             vec![i64::from(batch.seq).into(), received_at.into()],
         )?;
-        let state_json =
-            serde_json::to_string(&state).map_err(|e| ApiError::internal("session state", e))?;
         sql.exec(
             "INSERT INTO state (id, json, index_name) VALUES (1, ?, ?) \
              ON CONFLICT (id) DO UPDATE SET json = excluded.json, index_name = excluded.index_name",
             vec![state_json.into(), index_name.clone().into()],
         )?;
-        let version = sql
-            .exec("SELECT COUNT(*) AS n FROM applied", None)?
-            .one::<Count>()?
-            .n;
+        let version = self.version()?;
 
         // The batch is stored; the index is refreshed next. A reordered batch can move the
         // session's start to an earlier day: then it leaves the old day's shard.

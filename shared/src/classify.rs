@@ -78,14 +78,23 @@ const BOT_TOKENS: [&str; 42] = [
     "feedfetcher",
 ];
 
-/// Major version after `token` (e.g. `Chrome/126.0` → `126`).
+/// Longest major version taken from a User-Agent. Real ones have at most three digits; a
+/// longer run is not a version, and stored as-is it would let a client write an arbitrary
+/// number into every summary (found by the `classify` fuzz target).
+const MAX_MAJOR_DIGITS: usize = 4;
+
+/// Major version after `token` (e.g. `Chrome/126.0` → `126`); `None` when there is none or
+/// it is longer than [`MAX_MAJOR_DIGITS`].
 fn major_after(ua: &str, token: &str) -> Option<String> {
     let start = ua.find(token)? + token.len();
     let digits: String = ua[start..]
         .chars()
         .take_while(char::is_ascii_digit)
+        .take(MAX_MAJOR_DIGITS + 1)
         .collect();
-    (!digits.is_empty()).then_some(digits)
+    (1..=MAX_MAJOR_DIGITS)
+        .contains(&digits.len())
+        .then_some(digits)
 }
 
 fn with_major(family: &str, major: Option<String>) -> String {
@@ -383,5 +392,21 @@ mod tests {
         ] {
             let _ = classify_user_agent(ua);
         }
+    }
+
+    /// Regression (fuzz target `classify`): a run of digits after a browser token was kept
+    /// whole as the "major version".
+    #[test]
+    fn an_overlong_version_is_not_kept() {
+        let got = classify_user_agent("6OS9\nC:R/REdgA/222222222");
+        assert_eq!(got.browser.as_deref(), Some("Edge"));
+        let got = classify_user_agent(&format!(
+            "Mozilla/5.0 (Linux; Android {}) Chrome/1234.0",
+            "7".repeat(5_000)
+        ));
+        assert_eq!(
+            (got.os.as_deref(), got.browser.as_deref()),
+            (Some("Android"), Some("Chrome 1234"))
+        );
     }
 }

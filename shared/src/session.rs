@@ -87,6 +87,10 @@ pub struct BatchContext {
     pub ua_bot: Option<String>,
 }
 
+/// Largest stored state of one session (its summary and pages as JSON). An honest session
+/// of 500 pages needs a few hundred KB at most; a Durable Object row holds 2 MB.
+pub const MAX_STORED_STATE_BYTES: usize = 1024 * 1024;
+
 /// Bot reasons in the order one is shown when several apply.
 const BOT_REASONS: [&str; 4] = [
     crate::classify::bot_reason::HEADLESS,
@@ -155,6 +159,17 @@ impl SessionState {
             > u64::from(crate::protocol::MAX_EVENTS_PER_SESSION)
     }
 
+    /// The state as the session object stores it (one SQLite row), or `None` when it would
+    /// be over [`MAX_STORED_STATE_BYTES`]. Every batch is within the body limit, but 500
+    /// pages of 2048-character URLs, referrers and titles in multi-byte characters add up
+    /// to megabytes — past the 2 MB a Durable Object row may hold, where the write would
+    /// fail on every later batch. Such a batch is refused whole instead, like one past the
+    /// event cap, and the session keeps what it had.
+    pub fn stored_json(&self) -> Option<String> {
+        let json = serde_json::to_string(self).ok()?;
+        (json.len() <= MAX_STORED_STATE_BYTES).then_some(json)
+    }
+
     /// Whether any batch has been applied.
     pub fn is_empty(&self) -> bool {
         self.summary.started_at == i64::MAX
@@ -199,14 +214,33 @@ impl SessionState {
                     ..
                 } => {
                     let scrubbed = scrub_url(url, &ctx.keep_params);
+                    let referrer = referrer.as_deref().and_then(|r| scrub_url(r, &[]));
                     let page = self.page_mut(event.page);
                     // A page index names one page view; a second pageview for the same index
                     // (a buggy client) keeps the earlier one, so the result is order-free.
-                    if page.entered_at.is_none_or(|t| ts < t) {
+                    // Equal times (common once clocks are clamped to the receive time) are
+                    // broken by content, never by arrival (found by the `session` fuzz target).
+                    let replaces = match page.entered_at {
+                        None => true,
+                        Some(t) => {
+                            (
+                                ts,
+                                scrubbed.as_deref(),
+                                title.as_deref(),
+                                referrer.as_deref(),
+                            ) < (
+                                t,
+                                page.url.as_deref(),
+                                page.title.as_deref(),
+                                page.referrer.as_deref(),
+                            )
+                        }
+                    };
+                    if replaces {
                         page.url = scrubbed;
                         page.title = title.clone();
                         page.entered_at = Some(ts);
-                        page.referrer = referrer.as_deref().and_then(|r| scrub_url(r, &[]));
+                        page.referrer = referrer;
                     }
                 }
                 EventKind::Engage { active_ms, scroll } => {
@@ -499,6 +533,70 @@ mod tests {
         assert_eq!(s.pages[0].active_ms, 4_000);
         assert_eq!(s.pages[0].clicks, 1);
         assert_eq!(s.pages[1].max_scroll, 80);
+    }
+
+    /// Regression (fuzz target `session`): two page views for one index at the same time
+    /// (both clocks clamped to one receive time) kept whichever arrived first.
+    #[test]
+    fn two_pageviews_for_one_page_at_one_time_give_one_answer_in_any_order() {
+        let a = batch(0, vec![pageview(3, T0, "https://demo.local/a")]);
+        let b = batch(1, vec![pageview(3, T0, "https://demo.local/b")]);
+        let ab = fold(&[a.clone(), b.clone()]);
+        assert_eq!(ab, fold(&[b, a]));
+        assert_eq!(ab.summary.entry_page.as_deref(), Some("/a"));
+    }
+
+    /// Regression (faults test): a session of pages with maximal URLs outgrew the 2 MB a
+    /// Durable Object row holds, and every later batch failed with a 5xx.
+    #[test]
+    fn a_state_past_the_storage_bound_is_refused_and_a_normal_one_is_not() {
+        let wide = "\u{4e00}".repeat(2000);
+        let mut state = SessionState::new("demo", SID);
+        let mut refused_at = None;
+        for seq in 0..250u32 {
+            let mut next = state.clone();
+            next.apply(
+                &batch(
+                    seq,
+                    vec![pageview(
+                        seq,
+                        T0,
+                        &format!("https://demo.local/{wide}?utm_source={wide}"),
+                    )],
+                ),
+                &ctx(),
+            );
+            if next.stored_json().is_none() {
+                refused_at = Some(seq);
+                break;
+            }
+            state = next;
+        }
+        let refused_at = refused_at.expect("the bound is reached");
+        assert!(
+            (40..120).contains(&refused_at),
+            "refused at batch {refused_at}"
+        );
+        let stored = state.stored_json().expect("the last accepted state fits");
+        assert!(stored.len() <= MAX_STORED_STATE_BYTES);
+        // 500 ordinary pages fit easily.
+        let mut honest = SessionState::new("demo", SID);
+        for page in 0..500 {
+            honest.apply(
+                &batch(
+                    page,
+                    vec![pageview(
+                        page,
+                        T0,
+                        &format!("https://demo.local/docs/article-{page}?utm_source=newsletter"),
+                    )],
+                ),
+                &ctx(),
+            );
+        }
+        assert!(honest
+            .stored_json()
+            .is_some_and(|j| j.len() < MAX_STORED_STATE_BYTES / 2));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 // Starts the real collector — the built worker in workerd via `wrangler dev`, with SQLite
 // Durable Objects persisted to a fresh temporary folder — on a free port, for one test file.
 import { spawn } from "node:child_process";
-import { cp, mkdir, mkdtemp, readFile, writeFile, rm } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readdir, readFile, writeFile, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import http from "node:http";
 import { tmpdir } from "node:os";
@@ -77,27 +77,34 @@ async function startProxy(upstreamPort, stats) {
   return server;
 }
 
-export async function startCollector({ token = TOKEN, sites, vars = {} } = {}) {
+/**
+ * Extra options: `reuse` — a stopped or killed collector whose folder (config, assets and
+ * persisted state) this one starts on, as a restart would; `detached` — run wrangler and
+ * workerd in a process group of their own, so `kill()` can SIGKILL them all at once.
+ */
+export async function startCollector({ token = TOKEN, sites, vars = {}, reuse = null, detached = false } = {}) {
   const port = await freePort();
   const stats = { proxyRetries: 0, failures: [] };
   const proxy = await startProxy(port, stats);
   const origin = `http://127.0.0.1:${proxy.address().port}`;
-  const dir = await mkdtemp(join(tmpdir(), "stint-collector-"));
-  // The built site plus the test fixtures (under /fixtures/) as static assets.
-  const assets = join(dir, "site");
-  await cp(join(ROOT, "target/site"), assets, { recursive: true });
-  await cp(join(ROOT, "tests/fixtures"), join(assets, "fixtures"), { recursive: true });
-  // A copy of the real wrangler.toml with absolute paths, so this instance has its own
-  // .dev.vars, assets and state folder.
-  const toml = (await readFile(join(ROOT, "edge-worker/wrangler.toml"), "utf8"))
-    .replace('main = "build/index.js"', `main = "${join(ROOT, "edge-worker/build/index.js")}"`)
-    .replace('directory = "../target/site"', `directory = "${assets}"`);
-  // The config sits in a folder of its own: wrangler watches it, and state written beside it
-  // would restart the worker mid-test (answered 503 while it restarts).
+  const dir = reuse ? reuse.dir : await mkdtemp(join(tmpdir(), "stint-collector-"));
   const configDir = join(dir, "config");
-  await mkdir(configDir);
-  await writeFile(join(configDir, "wrangler.toml"), toml);
-  if (token !== null) await writeFile(join(configDir, ".dev.vars"), `READ_TOKEN=${token}\n`);
+  if (!reuse) {
+    // The built site plus the test fixtures (under /fixtures/) as static assets.
+    const assets = join(dir, "site");
+    await cp(join(ROOT, "target/site"), assets, { recursive: true });
+    await cp(join(ROOT, "tests/fixtures"), join(assets, "fixtures"), { recursive: true });
+    // A copy of the real wrangler.toml with absolute paths, so this instance has its own
+    // .dev.vars, assets and state folder.
+    const toml = (await readFile(join(ROOT, "edge-worker/wrangler.toml"), "utf8"))
+      .replace('main = "build/index.js"', `main = "${join(ROOT, "edge-worker/build/index.js")}"`)
+      .replace('directory = "../target/site"', `directory = "${assets}"`);
+    // The config sits in a folder of its own: wrangler watches it, and state written beside it
+    // would restart the worker mid-test (answered 503 while it restarts).
+    await mkdir(configDir);
+    await writeFile(join(configDir, "wrangler.toml"), toml);
+    if (token !== null) await writeFile(join(configDir, ".dev.vars"), `READ_TOKEN=${token}\n`);
+  }
   sites ??= { demo: { origins: [origin, `http://localhost:${proxy.address().port}`], keep_params: [] } };
 
   const stateDir = join(dir, "state");
@@ -107,7 +114,7 @@ export async function startCollector({ token = TOKEN, sites, vars = {} } = {}) {
     ["dev", "--config", join(configDir, "wrangler.toml"), "--ip", "127.0.0.1", "--port", String(port),
       "--persist-to", stateDir, "--var", `SITES:${JSON.stringify(sites)}`, "--show-interactive-dev-session=false",
       ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`])],
-    { cwd: configDir, env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" }, stdio: ["ignore", "pipe", "pipe"] },
+    { cwd: configDir, env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" }, stdio: ["ignore", "pipe", "pipe"], detached },
   );
   child.stdout.on("data", (d) => logs.push(d.toString()));
   child.stderr.on("data", (d) => logs.push(d.toString()));
@@ -131,8 +138,19 @@ export async function startCollector({ token = TOKEN, sites, vars = {} } = {}) {
     origin,
     port,
     stats,
+    dir,
     stateDir,
     logs,
+    /** SIGKILL to wrangler and workerd together (needs `detached`), as a crash would. */
+    async kill() {
+      if (!detached) throw new Error("kill() needs startCollector({ detached: true })");
+      if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid, "SIGKILL");
+      await exited;
+      proxy.closeAllConnections();
+      await new Promise((ok) => proxy.close(ok));
+    },
+    /** The processes running this collector (wrangler, workerd…), with their memory. */
+    processes: () => descendants(child.pid),
     /** fetch against this collector. */
     fetch: (path, init) => fetch(origin + path, init),
     /** GET a read-API path with the bearer token; returns {status, body}. */
@@ -147,9 +165,11 @@ export async function startCollector({ token = TOKEN, sites, vars = {} } = {}) {
       if (stats.proxyRetries > 0) {
         console.log(`# note: wrangler dev asked for ${stats.proxyRetries} request(s) to be sent again ("worker restarted mid-request")`);
       }
-      proxy.closeAllConnections();
-      await new Promise((ok) => proxy.close(ok));
-      if (child.exitCode === null) {
+      if (proxy.listening) {
+        proxy.closeAllConnections();
+        await new Promise((ok) => proxy.close(ok));
+      }
+      if (child.exitCode === null && child.signalCode === null) {
         child.kill("SIGTERM");
         const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
         await exited;
@@ -158,6 +178,39 @@ export async function startCollector({ token = TOKEN, sites, vars = {} } = {}) {
       if (!keep) await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * `pid` and every process below it, from /proc: `{pid, command, rssKb}`. Used to find
+ * workerd under wrangler and read its resident memory.
+ */
+export async function descendants(pid) {
+  const parents = new Map();
+  for (const entry of await readdir("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = await readFile(`/proc/${entry}/stat`, "utf8");
+      // The command is in parentheses and may hold spaces; fields after it are fixed.
+      const close = stat.lastIndexOf(")");
+      const command = stat.slice(stat.indexOf("(") + 1, close);
+      const ppid = Number(stat.slice(close + 2).split(" ")[1]);
+      parents.set(Number(entry), { ppid, command });
+    } catch {}
+  }
+  const out = [];
+  const walk = async (p) => {
+    const info = parents.get(p);
+    if (!info) return;
+    let rssKb = 0;
+    try {
+      const status = await readFile(`/proc/${p}/status`, "utf8");
+      rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    } catch {}
+    out.push({ pid: p, command: info.command, rssKb });
+    for (const [child, i] of parents) if (i.ppid === p) await walk(child);
+  };
+  await walk(pid);
+  return out;
 }
 
 /** Polls `check` until it returns a truthy value or `ms` pass. */

@@ -6,6 +6,7 @@
 
 mod bench;
 mod build;
+mod fuzz;
 mod tools;
 
 use anyhow::{bail, Context, Result};
@@ -17,11 +18,18 @@ usage: cargo xtask <command>
 
 commands:
   dev      build everything and serve collector + demo site on http://127.0.0.1:8787
-  test     every test: fmt, clippy, Rust unit/property, worker in workerd, e2e in Chromium
+  test     every test: fmt, clippy, Rust unit/property, short fuzz runs, worker in workerd,
+           e2e in Chromium
   build    build the tracker package, the demo site and the worker
   pack     build the @stint/tracker npm tarball into target/npm/
   bench    measure and print the tracker's transfer size
   deploy-check  build, then `wrangler deploy --dry-run`: the bundle that would be uploaded, and its size
+  fuzz [--seconds N] [TARGET...]
+           run the libFuzzer targets of stint-shared (default: all, 60 s each, one core)
+           and print the executions; targets: beacon, classify, url, read_params, session
+  load [--seconds N] [--rate N] [--session-batches N]
+           load run against the collector in workerd: beacons/s, errors, p50/p99 latency,
+           workerd memory at start and end (default 60 s at 25 beacons/s)
 ";
 
 fn main() {
@@ -49,6 +57,12 @@ fn run() -> Result<()> {
         Some("bench") => {
             tools::ensure_build_tools(&root)?;
             bench::run(&root)
+        }
+        Some("fuzz") => fuzz::command(&root, &args[1..]),
+        Some("load") => {
+            tools::ensure_build_tools(&root)?;
+            build::all(&root)?;
+            load(&root, &args[1..])
         }
         Some("deploy-check") => {
             tools::ensure_build_tools(&root)?;
@@ -147,6 +161,19 @@ fn deploy_check(root: &Path) -> Result<()> {
     Ok(())
 }
 
+/// `cargo xtask load`: `tests/support/load.mjs` against a fresh collector.
+fn load(root: &Path, args: &[String]) -> Result<()> {
+    step("load run against the collector in workerd (tests/support/load.mjs)");
+    run_cmd(
+        Command::new("node")
+            .current_dir(root)
+            .arg("tests/support/load.mjs")
+            .args(args)
+            .env("STINT_ROOT", root)
+            .env("WRANGLER_SEND_METRICS", "false"),
+    )
+}
+
 fn test(root: &Path) -> Result<()> {
     let started = std::time::Instant::now();
     tools::ensure_build_tools(root)?;
@@ -194,6 +221,14 @@ fn test(root: &Path) -> Result<()> {
         "-p",
         "stint-tracker",
     ]))?;
+    step("short fuzz runs (every target of shared/fuzz, a few seconds each)");
+    run_cmd(Command::new("cargo").current_dir(root).args([
+        "fmt",
+        "--manifest-path",
+        "shared/fuzz/Cargo.toml",
+        "--check",
+    ]))?;
+    fuzz::run_targets(root, &fuzz::TARGETS, fuzz::Budget::Seconds(4))?;
 
     build::all(root)?;
     let tarball = build::pack(root)?;

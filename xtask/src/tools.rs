@@ -8,6 +8,8 @@ use std::process::Command;
 /// Must equal the `wasm-bindgen` crate version in Cargo.lock, to the patch.
 pub const WASM_BINDGEN_VERSION: &str = "0.2.130";
 pub const WORKER_BUILD_VERSION: &str = "0.8.7";
+/// `cargo fuzz`, for the libFuzzer targets in `shared/fuzz/`.
+pub const CARGO_FUZZ_VERSION: &str = "0.13.2";
 
 fn cargo_bin(name: &str) -> PathBuf {
     let home = std::env::var_os("CARGO_HOME")
@@ -55,6 +57,11 @@ fn ensure_cargo_tool(binary: &str, krate: &str, version: &str, locked: bool) -> 
         cmd.arg("--locked");
     }
     run_cmd(&mut cmd)
+}
+
+/// cargo-fuzz, pinned, installed with its own lockfile when missing.
+pub fn ensure_cargo_fuzz() -> Result<()> {
+    ensure_cargo_tool("cargo-fuzz", "cargo-fuzz", CARGO_FUZZ_VERSION, true)
 }
 
 /// The nightly that builds the shipped tracker with `panic=immediate-abort` and a rebuilt

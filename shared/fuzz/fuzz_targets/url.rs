@@ -1,0 +1,43 @@
+//! The collector scrubs every URL it stores. Whatever the input: no fragment, no userinfo
+//! and no query parameter outside `utm_*` and the kept list survive; scrubbing twice
+//! changes nothing; the helpers that read scrubbed URLs never panic.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use stint_shared::url::{host_of, is_kept_param, page_of, query_param, scrub_url, split_url};
+
+fuzz_target!(|input: (&str, Vec<String>)| {
+    let (url, keep) = input;
+    let Some(scrubbed) = scrub_url(url, &keep) else {
+        assert!(split_url(url).is_none());
+        return;
+    };
+    let parts = split_url(&scrubbed).expect("a scrubbed URL is an http(s) URL");
+    assert!(!scrubbed.contains('#'), "{scrubbed:?} keeps a fragment");
+    assert!(!parts.host.contains('@'), "{scrubbed:?} keeps userinfo");
+    assert!(parts.path.starts_with('/'));
+    for pair in parts.query.split('&').filter(|p| !p.is_empty()) {
+        let name = pair.split('=').next().unwrap_or("");
+        assert!(
+            is_kept_param(name, &keep),
+            "{name:?} survived in {scrubbed:?}"
+        );
+    }
+    assert_eq!(
+        scrub_url(&scrubbed, &keep).as_deref(),
+        Some(scrubbed.as_str()),
+        "not idempotent"
+    );
+    assert_eq!(host_of(&scrubbed), host_of(url));
+    assert!(
+        scrubbed.len() <= url.len() + 1,
+        "{url:?} grew to {scrubbed:?}"
+    );
+    let page = page_of(&scrubbed);
+    assert!(page.starts_with('/'));
+    for name in ["utm_source", "utm_medium", "utm_campaign"] {
+        if let Some(value) = query_param(&scrubbed, name) {
+            assert!(!value.contains('&'));
+        }
+    }
+});
