@@ -1,8 +1,9 @@
 // A steady load on the collector: honest sessions beaconing at a fixed rate (open loop: the
 // next beacon leaves on schedule, not when the last answer came), for a fixed time. Reports
-// beacons/s, errors, latency percentiles and workerd's resident memory over the run.
+// beacons/s, errors, latency percentiles and workerd's resident memory over the run; then
+// the honest load's latency alone and beside one session flooding (flood isolation).
 //
-//   node tests/support/load.mjs [--seconds 60] [--rate 25] [--session-batches 20]
+//   node tests/support/load.mjs [--seconds 60] [--rate 25] [--session-batches 20] [--flood-rate 100]
 //   (or `cargo xtask load …`)
 //
 // Also a module: `runLoad(collector, options)` for tests that need traffic in the background.
@@ -39,7 +40,7 @@ async function workerdRssKb(collector) {
  * Returns {sent, accepted, errors, skipped, resent, errorSamples, seconds, rate, p50, p99, max,
  * rss: [{t, kb}]}.
  */
-export async function runLoad(collector, { seconds = 60, rate = 25, maxInFlight = 64, sessionBatches = 20, onTick } = {}) {
+export async function runLoad(collector, { seconds = 60, rate = 25, maxInFlight = 64, sessionBatches = 20, onTick, floodRate = 0 } = {}) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: maxInFlight });
   const sessionsNeeded = Math.ceil(rate * 2) + 1;
   const sessions = Array.from({ length: sessionsNeeded }, () => ({ sid: randomUUID(), seq: 0, page: 0 }));
@@ -81,6 +82,25 @@ export async function runLoad(collector, { seconds = 60, rate = 25, maxInFlight 
 
   const begin = performance.now();
   const pending = [];
+  // A flood: one session sending `floodRate` batches a second, far past its limit of 2/s,
+  // beside the honest traffic. Its answers are counted apart by status.
+  const flood = { sent: 0, statuses: {} };
+  let flooding = floodRate > 0;
+  const floodDone = (async () => {
+    const victim = { sid: randomUUID(), seq: 0, page: 0 };
+    const floodPending = [];
+    for (let i = 0; flooding; i++) {
+      const due = begin + (i * 1000) / floodRate;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      if (!flooding) break;
+      flood.sent++;
+      floodPending.push(postOnce(nextBatch(victim, Date.now())).then((r) => {
+        flood.statuses[r.status] = (flood.statuses[r.status] ?? 0) + 1;
+      }));
+    }
+    await Promise.all(floodPending);
+  })();
   let nextSample = 10_000;
   for (let i = 0; ; i++) {
     const due = begin + (i * 1000) / rate;
@@ -110,12 +130,14 @@ export async function runLoad(collector, { seconds = 60, rate = 25, maxInFlight 
     }));
   }
   await Promise.all(pending);
+  flooding = false;
+  await floodDone;
   const elapsed = (performance.now() - begin) / 1000;
   rss.push({ t: Math.round(elapsed), kb: await workerdRssKb(collector) });
   agent.destroy();
   latencies.sort((a, b) => a - b);
   return {
-    sent, accepted, errors, skipped, resent, errorSamples, seconds: elapsed,
+    sent, accepted, errors, skipped, resent, errorSamples, seconds: elapsed, flood,
     rate: accepted / elapsed, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), max: latencies.at(-1), rss,
   };
 }
@@ -132,6 +154,8 @@ async function main() {
   console.log(`==> starting a fresh collector (wrangler dev, workerd) for a ${seconds} s load at ${rate} beacons/s`);
   const collector = await startCollector();
   let result;
+  const isolation = [];
+  const floodRate = arg("flood-rate", 100);
   try {
     // Warm-up: the first objects and the worker's first instantiation are not the steady state.
     await runLoad(collector, { seconds: 5, rate: Math.min(rate, 20) });
@@ -139,6 +163,16 @@ async function main() {
       seconds, rate, sessionBatches,
       onTick: (t) => console.log(`  ${String(t.t).padStart(3)} s  sent ${t.sent}  accepted ${t.accepted}  errors ${t.errors}  workerd RSS ${(t.rssKb / 1024).toFixed(1)} MiB`),
     });
+    // Flood isolation: the same honest load without, with, and again without one session
+    // flooding at `--flood-rate` batches/s; six 10 s phases, alternating, so drift hits both.
+    console.log(`==> flood isolation: honest load at ${rate}/s, alternately alone and beside one session sending ${floodRate} batches/s`);
+    for (let round = 0; round < 6; round++) {
+      const flooded = round % 2 === 1;
+      const r = await runLoad(collector, { seconds: 10, rate, sessionBatches, floodRate: flooded ? floodRate : 0 });
+      isolation.push({ flooded, ...r });
+      const statuses = Object.entries(r.flood.statuses).map(([k, v]) => `${v}×${k}`).join(" ");
+      console.log(`  ${flooded ? "with flood   " : "without flood"}  honest p50 ${r.p50.toFixed(1)} ms  p99 ${r.p99.toFixed(1)} ms  errors ${r.errors}${flooded ? `  flood: ${r.flood.sent} sent, ${statuses}` : ""}`);
+    }
   } finally {
     await collector.stop();
   }
@@ -157,9 +191,20 @@ async function main() {
   console.log(`  errors            ${result.errors}${result.errorSamples.length ? `  e.g. ${result.errorSamples.join(" | ")}` : ""}`);
   console.log(`  latency           p50 ${result.p50.toFixed(1)} ms   p99 ${result.p99.toFixed(1)} ms   max ${result.max.toFixed(1)} ms`);
   console.log(`  workerd RSS       start ${mib(startRss)} MiB   at ${third.t} s ${mib(third.kb)} MiB   end ${mib(endRss)} MiB   (every 10 s: ${result.rss.map((r) => mib(r.kb)).join(", ")})`);
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const alone = isolation.filter((r) => !r.flooded);
+  const beside = isolation.filter((r) => r.flooded);
+  const floodStatuses = {};
+  for (const r of beside) for (const [k, v] of Object.entries(r.flood.statuses)) floodStatuses[k] = (floodStatuses[k] ?? 0) + v;
+  const honestErrors = isolation.reduce((n, r) => n + r.errors, 0);
+  console.log(`  flood isolation   honest p50 alone ${median(alone.map((r) => r.p50)).toFixed(1)} ms, beside the flood ${median(beside.map((r) => r.p50)).toFixed(1)} ms` +
+    ` (p99 ${median(alone.map((r) => r.p99)).toFixed(1)} / ${median(beside.map((r) => r.p99)).toFixed(1)} ms); honest errors ${honestErrors};` +
+    ` flood answers ${Object.entries(floodStatuses).map(([k, v]) => `${v}×${k}`).join(" ")}`);
+  const floodLeaked = Object.keys(floodStatuses).some((k) => k !== "202" && k !== "429");
   const grew = endRss > third.kb * 1.2;
-  if (result.errors > 0 || result.skipped > 0 || grew) {
-    console.log(`  FAILED: ${result.errors} errors, ${result.skipped} beacons not sent on time${grew ? ", memory still growing (more than 20% over the last third)" : ""}`);
+  if (result.errors > 0 || result.skipped > 0 || grew || honestErrors > 0 || floodLeaked) {
+    console.log(`  FAILED: ${result.errors} errors, ${result.skipped} beacons not sent on time${grew ? ", memory still growing (more than 20% over the last third)" : ""}` +
+      `${honestErrors ? `, ${honestErrors} honest beacons refused during the isolation phases` : ""}${floodLeaked ? ", the flood got answers other than 202/429" : ""}`);
     process.exit(1);
   }
   console.log(`  ok: no errors, every beacon sent on schedule, memory levelled off (${(((endRss - third.kb) / third.kb) * 100).toFixed(0)}% over the last third)`);
