@@ -20,7 +20,7 @@ commands:
   test     every test: fmt, clippy, Rust unit/property, worker in workerd, e2e in Chromium
   build    build the tracker package, the demo site and the worker
   pack     build the @stint/tracker npm tarball into target/npm/
-  bench    measure and print the tracker's transfer size
+  bench    measure size, main-thread cost, ingest and read latency beside peers; write BENCHMARKS.md
   deploy-check  build, then `wrangler deploy --dry-run`: the bundle that would be uploaded, and its size
 ";
 
@@ -121,6 +121,17 @@ fn dev(root: &Path) -> Result<()> {
 /// uploaded (offline), and reports the upload size against Workers' limits.
 fn deploy_check(root: &Path) -> Result<()> {
     step("wrangler deploy --dry-run (nothing is uploaded)");
+    let size = worker_upload_size(root)?;
+    println!("  worker bundle: {size}");
+    println!(
+        "  (Workers allow 3 MiB gzip on the free plan, 10 MiB paid; Stint's budget is 400 KB gzip)"
+    );
+    Ok(())
+}
+
+/// Runs `wrangler deploy --dry-run` on the built worker and returns wrangler's upload size,
+/// e.g. `612.30 KiB / gzip: 201.77 KiB`.
+pub fn worker_upload_size(root: &Path) -> Result<String> {
     let out = Command::new(root.join("node_modules/.bin/wrangler"))
         .current_dir(root.join("edge-worker"))
         .args(["deploy", "--dry-run", "--outdir"])
@@ -137,14 +148,7 @@ fn deploy_check(root: &Path) -> Result<()> {
         .lines()
         .find(|l| l.contains("Total Upload"))
         .context("wrangler printed no `Total Upload` line")?;
-    println!(
-        "  worker bundle: {}",
-        size.trim().trim_start_matches("Total Upload: ")
-    );
-    println!(
-        "  (Workers allow 3 MiB gzip on the free plan, 10 MiB paid; Stint's budget is 400 KB gzip)"
-    );
-    Ok(())
+    Ok(size.trim().trim_start_matches("Total Upload: ").to_string())
 }
 
 fn test(root: &Path) -> Result<()> {
