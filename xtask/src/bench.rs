@@ -60,7 +60,14 @@ fn bundle_peers(root: &Path) -> Result<()> {
 fn first_line_of(cmd: &mut Command) -> String {
     cmd.output()
         .ok()
-        .map(|o| String::from_utf8_lossy(&o.stdout).lines().next().unwrap_or("").trim().to_string())
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_string()
+        })
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "unknown".into())
 }
@@ -127,7 +134,11 @@ fn upload_kb(size: &str) -> Option<(f64, f64)> {
     let kib = |s: &str| -> Option<f64> {
         let s = s.trim();
         let n: f64 = s.split_whitespace().next()?.parse().ok()?;
-        let factor = if s.contains("MiB") { 1024.0 * 1024.0 } else { 1024.0 };
+        let factor = if s.contains("MiB") {
+            1024.0 * 1024.0
+        } else {
+            1024.0
+        };
         Some(n * factor / 1000.0)
     };
     let (raw, gzip) = size.split_once("/ gzip:")?;
@@ -252,7 +263,9 @@ fn render(root: &Path, r: &Value, upload: &str, wall_s: u64) -> String {
     ));
     d.push_str(&format!(
         "| worker bundle | ≤ 400 KB gzip | {} gzip | {} |\n\n",
-        bundle.map(|(_, g)| format!("{g:.0} KB")).unwrap_or(upload.into()),
+        bundle
+            .map(|(_, g)| format!("{g:.0} KB"))
+            .unwrap_or(upload.into()),
         verdict(bundle.map(|(_, g)| g <= 400.0))
     ));
     d.push_str(
@@ -336,7 +349,11 @@ fn render(root: &Path, r: &Value, upload: &str, wall_s: u64) -> String {
         ));
     }
     d.push_str("\n| Stint ÷ peer | ready | load: script | interaction: script | script, load + interaction | task, load + interaction |\n|---|---:|---:|---:|---:|---:|\n");
-    let task = |t: &str| bt(t, "loadTaskMs").zip(bt(t, "interactTaskMs")).map(|(a, b)| a + b);
+    let task = |t: &str| {
+        bt(t, "loadTaskMs")
+            .zip(bt(t, "interactTaskMs"))
+            .map(|(a, b)| a + b)
+    };
     for (key, label) in [
         ("plausible", "Plausible"),
         ("snowplow", "Snowplow"),
@@ -381,7 +398,9 @@ fn render(root: &Path, r: &Value, upload: &str, wall_s: u64) -> String {
         num(r, "/config/concurrency").unwrap_or(0.0),
         num(r, "/config/ingestSeconds").unwrap_or(0.0),
         num(r, "/config/dayCapSeconds").unwrap_or(0.0),
-        r.pointer("/ingest/day").and_then(Value::as_str).unwrap_or("—"),
+        r.pointer("/ingest/day")
+            .and_then(Value::as_str)
+            .unwrap_or("—"),
     ));
     d.push_str("| phase | distinct sessions | beacons | seconds | beacons/s | p50 | p99 | errors | workerd CPU per beacon | workerd cores busy |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for p in &ingest_phases {
@@ -423,16 +442,24 @@ fn render(root: &Path, r: &Value, upload: &str, wall_s: u64) -> String {
     d.push_str(&format!(
         "## 4. Read path\n\nOn the day the ingest filled ({} sessions in `GET /api/stats`'s \
          answer), requests one after another with the read token:\n\n",
-        day_sessions.map(|n| format!("{n:.0}")).unwrap_or("—".into())
+        day_sessions
+            .map(|n| format!("{n:.0}"))
+            .unwrap_or("—".into())
     ));
     d.push_str("| request | requests | first | p50 | p99 | max | workerd CPU per request |\n|---|---:|---:|---:|---:|---:|---:|\n");
     for (key, label) in [
-        ("list", "`GET /api/sessions?…&limit=50` (first page of the day)"),
+        (
+            "list",
+            "`GET /api/sessions?…&limit=50` (first page of the day)",
+        ),
         ("listPage2", "the same, second page (cursor)"),
         ("stats", "`GET /api/stats` for the day"),
         ("timeline", "`GET /api/sessions/<sid>` (timeline)"),
     ] {
-        let p = r.pointer(&format!("/read/{key}")).cloned().unwrap_or(Value::Null);
+        let p = r
+            .pointer(&format!("/read/{key}"))
+            .cloned()
+            .unwrap_or(Value::Null);
         if p.is_null() {
             continue;
         }
