@@ -70,18 +70,11 @@ fn active_ms_bucket_sql() -> String {
 }
 
 /// The tallies (`bot, dim, value, n`) of the sessions in a CTE named `r` with
-/// `session_stats`' columns; the names are `stint_shared::stats::tally`'s.
+/// `session_stats`' columns; the names are `stint_shared::stats::tally`'s. One row per
+/// session and dimension, by a join with the list of dimensions (Durable Objects' SQLite
+/// allows only a few terms in a compound SELECT, so no `UNION ALL` chain).
 fn contributions_sql() -> String {
-    let mut sql = format!(
-        "SELECT bot, 'sessions' AS dim, '' AS value, 1 AS n FROM r \
-         UNION ALL SELECT bot, 'pageviews', '', pageviews FROM r \
-         UNION ALL SELECT bot, 'bounces', '', bounce FROM r \
-         UNION ALL SELECT bot, 'active_ms_total', '', active_ms FROM r \
-         UNION ALL SELECT bot, 'active_ms', CAST({} AS TEXT), 1 FROM r \
-         UNION ALL SELECT bot, 'hour', CAST(started_at / 3600000 * 3600000 AS TEXT), 1 FROM r",
-        active_ms_bucket_sql()
-    );
-    for column in [
+    let labels = [
         "entry_page",
         "referrer_host",
         "channel",
@@ -89,12 +82,35 @@ fn contributions_sql() -> String {
         "device",
         "browser",
         "os",
-    ] {
-        sql.push_str(&format!(
-            " UNION ALL SELECT bot, '{column}', {column}, 1 FROM r WHERE {column} IS NOT NULL"
-        ));
+    ];
+    let mut value = format!(
+        "CASE d.value WHEN 'active_ms' THEN CAST({} AS TEXT) \
+         WHEN 'hour' THEN CAST(started_at / 3600000 * 3600000 AS TEXT)",
+        active_ms_bucket_sql()
+    );
+    for column in labels {
+        value.push_str(&format!(" WHEN '{column}' THEN {column}"));
     }
-    sql
+    value.push_str(" ELSE '' END");
+    let dims: Vec<String> = [
+        "sessions",
+        "pageviews",
+        "bounces",
+        "active_ms_total",
+        "active_ms",
+        "hour",
+    ]
+    .iter()
+    .chain(labels.iter())
+    .map(|d| format!("\"{d}\""))
+    .collect();
+    format!(
+        "SELECT bot, dim, value, n FROM (SELECT bot, d.value AS dim, {value} AS value, \
+         CASE d.value WHEN 'pageviews' THEN pageviews WHEN 'bounces' THEN bounce \
+         WHEN 'active_ms_total' THEN active_ms ELSE 1 END AS n \
+         FROM r, json_each('[{}]') AS d) WHERE value IS NOT NULL",
+        dims.join(",")
+    )
 }
 
 /// Adds `sign` × the tallies of the `session_stats` rows matching `condition` to
