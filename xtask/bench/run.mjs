@@ -6,8 +6,8 @@
 // Steps: transfer sizes (gzip -9 and brotli q11) · main-thread cost in Chromium · ingest at
 // 1k, 10k and 100k distinct sessions · read path on the day those sessions filled.
 // Knobs (environment): STINT_BENCH_RUNS (browser runs per tracker, 10), STINT_BENCH_INGEST_S
-// (seconds per steady ingest phase, 30), STINT_BENCH_DAY_SESSIONS (sessions of the big phase,
-// 100000), STINT_BENCH_DAY_CAP_S (time cap of that phase, 420), STINT_BENCH_CONCURRENCY
+// (seconds of the steady ingest phase, 30), STINT_BENCH_DAY_SESSIONS (sessions the day is
+// filled to, 100000), STINT_BENCH_DAY_CAP_S (time cap of the filling, 240), STINT_BENCH_CONCURRENCY
 // (requests in flight, 32), STINT_BENCH_STEPS (comma list of size,browser,ingest,read).
 import { readFile, writeFile, mkdir } from "node:fs/promises";
 import { gzipSync, brotliCompressSync, constants } from "node:zlib";
@@ -21,7 +21,7 @@ const env = (name, fallback) => (process.env[name] ? Number(process.env[name]) :
 const RUNS = env("STINT_BENCH_RUNS", 10);
 const INGEST_S = env("STINT_BENCH_INGEST_S", 30);
 const DAY_SESSIONS = env("STINT_BENCH_DAY_SESSIONS", 100_000);
-const DAY_CAP_S = env("STINT_BENCH_DAY_CAP_S", 420);
+const DAY_CAP_S = env("STINT_BENCH_DAY_CAP_S", 240);
 const CONCURRENCY = env("STINT_BENCH_CONCURRENCY", 32);
 const STEPS = (process.env.STINT_BENCH_STEPS ?? "size,browser,ingest,read").split(",");
 const DAY_MS = 86_400_000;
@@ -68,23 +68,24 @@ function dayWindow(now) {
   };
 }
 
-async function ingestPhase(collector, { name, pool, durationMs, maxBeacons }) {
-  step(`ingest: ${name} (${CONCURRENCY} in flight${maxBeacons < Infinity ? `, ${maxBeacons} beacons` : ""}, at most ${Math.round(durationMs / 1000)} s)`);
+async function ingestPhase(collector, { name, source, durationMs, maxBeacons = Infinity, sessions = () => null, concurrency = CONCURRENCY }) {
+  step(`ingest: ${name} (${concurrency} in flight${maxBeacons < Infinity ? `, up to ${maxBeacons} beacons` : ""}, at most ${Math.round(durationMs / 1000)} s)`);
   const cpu0 = collector.cpu();
   const result = await runLoad({
     url: `${collector.origin}/collect`,
     origin: collector.origin,
-    source: pool,
-    concurrency: CONCURRENCY,
+    source,
+    concurrency,
     durationMs,
     maxBeacons,
-    onProgress: (p) => log(`  ${name}: ${p.beacons} beacons in ${(p.elapsedMs / 1000).toFixed(0)} s (${Math.round(p.beacons / (p.elapsedMs / 1000))}/s), ${pool.created} sessions`),
+    onProgress: (p) => log(`  ${name}: ${p.beacons} beacons in ${(p.elapsedMs / 1000).toFixed(0)} s (${Math.round(p.beacons / (p.elapsedMs / 1000))}/s)`),
   });
   const cpu1 = collector.cpu();
   const workerdCpuMs = cpu1.workerdMs - cpu0.workerdMs;
   const out = {
     name,
-    sessions: pool.created,
+    concurrency,
+    sessions: sessions(),
     beacons: result.beacons,
     accepted: result.accepted,
     errors: result.errorCount,
@@ -99,26 +100,40 @@ async function ingestPhase(collector, { name, pool, durationMs, maxBeacons }) {
     cpuMsPerBeacon: result.beacons ? Math.round((workerdCpuMs / result.beacons) * 100) / 100 : null,
     cpuCoresBusy: round1(workerdCpuMs / result.elapsedMs),
   };
-  log(`  ${name}: ${out.beacons} beacons, ${out.perSecond}/s, p50 ${out.p50Ms} ms, p99 ${out.p99Ms} ms, ${out.errors} errors, workerd ${out.cpuMsPerBeacon} CPU-ms/beacon`);
-  if (out.errors) log(`  ${name}: first errors: ${out.errorSample.join(" | ")}`);
+  log(`  ${name}: ${out.beacons} requests, ${out.perSecond}/s, p50 ${out.p50Ms} ms, p99 ${out.p99Ms} ms, ${out.errors} non-2xx, workerd ${out.cpuMsPerBeacon} CPU-ms each`);
+  if (out.errors) log(`  ${name}: first non-2xx: ${out.errorSample.join(" | ")}`);
   return out;
 }
 
-async function ingest(collector, window) {
+/**
+ * The phases: the local runtime's floor (a malformed beacon the worker refuses at once), a
+ * steady 1k-session phase, then new sessions only (one first beacon each) until the day
+ * holds 10k and then DAY_SESSIONS sessions, or the time cap stops it.
+ */
+async function ingest(collector, window, readSmall) {
   const phases = [];
-  const pools = [];
-  const plan = [
-    { name: "1k sessions", size: 1_000, durationMs: INGEST_S * 1000, maxBeacons: Infinity },
-    { name: "10k sessions", size: 10_000, durationMs: INGEST_S * 1000, maxBeacons: Infinity },
-    { name: `${DAY_SESSIONS / 1000}k sessions`, size: DAY_SESSIONS, durationMs: DAY_CAP_S * 1000, maxBeacons: DAY_SESSIONS },
-  ];
-  let seed = 1;
-  for (const p of plan) {
-    const pool = new SessionPool({ size: p.size, site: "demo", windowStart: window.windowStart, windowEnd: window.windowEnd, seed: seed++ });
-    pools.push(pool);
-    phases.push(await ingestPhase(collector, { ...p, pool }));
+  const floor = { nextBody: () => "{" };
+  phases.push({ kind: "floor", ...(await ingestPhase(collector, { name: "floor: malformed beacon, answered 400 by the worker", source: floor, durationMs: 10_000 })) });
+  const steady = new SessionPool({ size: 1_000, site: "demo", windowStart: window.windowStart, windowEnd: window.windowEnd, seed: 1 });
+  phases.push(await ingestPhase(collector, { name: "steady: 1k sessions, round-robin", source: steady, durationMs: INGEST_S * 1000, sessions: () => steady.created }));
+  // Service time without queueing: one request at a time, continuing the same sessions.
+  phases.push({ kind: "serial", ...(await ingestPhase(collector, { name: "steady: 1k sessions, 1 in flight", source: steady, durationMs: 10_000, sessions: () => steady.created, concurrency: 1 })) });
+  const small = readSmall ? await readSmall([steady]) : null;
+  const fresh = new SessionPool({ size: DAY_SESSIONS, site: "demo", windowStart: window.windowStart, windowEnd: window.windowEnd, seed: 2 });
+  const capEnds = performance.now() + DAY_CAP_S * 1000;
+  for (const target of [10_000, DAY_SESSIONS]) {
+    const want = target - steady.created - fresh.created;
+    const left = capEnds - performance.now();
+    if (want <= 0 || left <= 1000) continue;
+    const before = fresh.created;
+    const phase = await ingestPhase(collector, {
+      name: `new sessions: day ${Math.round((steady.created + before) / 1000)}k → ${target / 1000}k`,
+      source: fresh, durationMs: left, maxBeacons: want, sessions: () => fresh.created - before,
+    });
+    phase.daySessionsAfter = steady.created + fresh.created;
+    phases.push(phase);
   }
-  return { phases, pools };
+  return { phases, pools: [steady, fresh], small };
 }
 
 async function timed(collector, path, { times, capMs }) {
@@ -141,25 +156,28 @@ async function timed(collector, path, { times, capMs }) {
   };
 }
 
-async function readPath(collector, window, pools) {
-  step("read path on the filled day");
+async function readPath(collector, window, pools, { label = "the filled day", scale = 1 } = {}) {
+  step(`read path on ${label}`);
   const range = `site=demo&from=${window.dayStart}&to=${window.dayEnd}`;
-  const stats = await timed(collector, `/api/stats?${range}`, { times: 30, capMs: 90_000 });
+  const stats = await timed(collector, `/api/stats?${range}`, { times: Math.ceil(30 * scale), capMs: 90_000 });
   const daySessions = stats.last?.status === 200 ? JSON.parse(stats.last.body).sessions : null;
   log(`  stats: ${daySessions} sessions in the day; p50 ${stats.p50Ms} ms, p99 ${stats.p99Ms} ms over ${stats.requests}`);
-  const list = await timed(collector, `/api/sessions?${range}&limit=50`, { times: 100, capMs: 60_000 });
+  // A filtered request cannot use the tallies: it counts the shard's rows in range.
+  const statsFiltered = await timed(collector, `/api/stats?${range}&channel=search`, { times: Math.ceil(10 * scale), capMs: 60_000 });
+  log(`  stats, filtered: p50 ${statsFiltered.p50Ms} ms, p99 ${statsFiltered.p99Ms} ms over ${statsFiltered.requests}`);
+  const list = await timed(collector, `/api/sessions?${range}&limit=50`, { times: Math.ceil(100 * scale), capMs: 60_000 });
   const listed = list.last?.status === 200 ? JSON.parse(list.last.body).sessions.length : null;
   log(`  list 50: p50 ${list.p50Ms} ms, p99 ${list.p99Ms} ms over ${list.requests} (${listed} listed)`);
   // A second page, through the cursor the first page returned.
   const cursor = list.last?.status === 200 ? JSON.parse(list.last.body).next_cursor : null;
   const list2 = cursor
-    ? await timed(collector, `/api/sessions?${range}&limit=50&cursor=${encodeURIComponent(cursor)}`, { times: 50, capMs: 30_000 })
+    ? await timed(collector, `/api/sessions?${range}&limit=50&cursor=${encodeURIComponent(cursor)}`, { times: Math.ceil(50 * scale), capMs: 30_000 })
     : null;
   const sids = pools.flatMap((p) => p.sessions.slice(0, 40).map((s) => s.sid));
-  const timeline = await timed(collector, (i) => `/api/sessions/${sids[i % sids.length]}?site=demo`, { times: 100, capMs: 60_000 });
+  const timeline = await timed(collector, (i) => `/api/sessions/${sids[i % sids.length]}?site=demo`, { times: Math.ceil(100 * scale), capMs: 60_000 });
   log(`  timeline: p50 ${timeline.p50Ms} ms, p99 ${timeline.p99Ms} ms over ${timeline.requests}`);
   const strip = ({ last, ...rest }) => rest;
-  return { daySessions, day: new Date(window.dayStart).toISOString().slice(0, 10), stats: strip(stats), list: strip(list), listPage2: list2 && strip(list2), timeline: strip(timeline) };
+  return { daySessions, day: new Date(window.dayStart).toISOString().slice(0, 10), stats: strip(stats), statsFiltered: strip(statsFiltered), list: strip(list), listPage2: list2 && strip(list2), timeline: strip(timeline) };
 }
 
 async function main() {
@@ -187,8 +205,12 @@ async function main() {
       }
       if (STEPS.includes("ingest") || STEPS.includes("read")) {
         const window = dayWindow(Date.now());
-        const { phases, pools } = await ingest(collector, window);
+        const readSmall = STEPS.includes("read")
+          ? (pools) => readPath(collector, window, pools, { label: "the day after the steady phase", scale: 0.3 })
+          : null;
+        const { phases, pools, small } = await ingest(collector, window, readSmall);
         results.ingest = { phases, day: new Date(window.dayStart).toISOString().slice(0, 10) };
+        if (small) results.readSmall = small;
         if (STEPS.includes("read")) results.read = await readPath(collector, window, pools);
       }
     } finally {
