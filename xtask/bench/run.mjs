@@ -125,10 +125,9 @@ async function ingest(collector, window, readSmall) {
     const want = target - steady.created - fresh.created;
     const left = capEnds - performance.now();
     if (want <= 0 || left <= 1000) continue;
-    const before = fresh.created;
     const phase = await ingestPhase(collector, {
-      name: `new sessions: day ${Math.round((steady.created + before) / 1000)}k → ${target / 1000}k`,
-      source: fresh, durationMs: left, maxBeacons: want, sessions: () => fresh.created - before,
+      name: `new sessions: day ${(steady.created + fresh.created).toLocaleString("en")} → ${target.toLocaleString("en")}`,
+      source: fresh, durationMs: left, maxBeacons: want, sessions: () => steady.created + fresh.created,
     });
     phase.daySessionsAfter = steady.created + fresh.created;
     phases.push(phase);
