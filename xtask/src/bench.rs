@@ -145,6 +145,27 @@ fn upload_kb(size: &str) -> Option<(f64, f64)> {
     Some((kib(raw)?, kib(gzip)?))
 }
 
+/// Writes `BENCHMARKS.md` again from the last run's figures (`target/bench/`), without
+/// measuring: for changing the document's wording.
+pub fn render_only(root: &Path) -> Result<()> {
+    let results: Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("target/bench/results.json"))
+            .context("reading target/bench/results.json (run `cargo xtask bench` first)")?,
+    )?;
+    let meta: Value = serde_json::from_str(&std::fs::read_to_string(
+        root.join("target/bench/run.json"),
+    )?)?;
+    let upload = meta["upload"].as_str().unwrap_or("—").to_string();
+    let wall_s = meta["wall_s"].as_u64().unwrap_or(0);
+    let date = meta["date"].as_str().unwrap_or("—").to_string();
+    std::fs::write(
+        root.join("BENCHMARKS.md"),
+        render(root, &results, &upload, wall_s, &date),
+    )?;
+    step("rewrote BENCHMARKS.md from target/bench/");
+    Ok(())
+}
+
 pub fn run(root: &Path) -> Result<()> {
     let started = Instant::now();
     build::all(root)?;
@@ -166,7 +187,12 @@ pub fn run(root: &Path) -> Result<()> {
             .context("reading target/bench/results.json")?,
     )?;
     let wall = started.elapsed();
-    let doc = render(root, &results, &upload, wall.as_secs());
+    let date = first_line_of(Command::new("date").args(["-u", "+%Y-%m-%d %H:%M UTC"]));
+    std::fs::write(
+        root.join("target/bench/run.json"),
+        serde_json::json!({ "upload": upload, "wall_s": wall.as_secs(), "date": date }).to_string(),
+    )?;
+    let doc = render(root, &results, &upload, wall.as_secs(), &date);
     std::fs::write(root.join("BENCHMARKS.md"), &doc)?;
     step(&format!(
         "wrote BENCHMARKS.md — whole bench took {}m{:02}s",
@@ -176,8 +202,7 @@ pub fn run(root: &Path) -> Result<()> {
     Ok(())
 }
 
-fn render(root: &Path, r: &Value, upload: &str, wall_s: u64) -> String {
-    let date = first_line_of(Command::new("date").args(["-u", "+%Y-%m-%d %H:%M UTC"]));
+fn render(root: &Path, r: &Value, upload: &str, wall_s: u64, date: &str) -> String {
     let chromium = first_line_of(Command::new("/usr/bin/chromium").arg("--version"));
     let node = first_line_of(Command::new("node").arg("--version"));
     let wrangler = first_line_of(
@@ -251,20 +276,28 @@ fn render(root: &Path, r: &Value, upload: &str, wall_s: u64) -> String {
         ms(p99),
         verdict(rate.zip(p99).map(|(r, p)| r >= 2000.0 && p <= 50.0))
     ));
+    let target_day = num(r, "/config/daySessions").unwrap_or(100_000.0);
+    let short_of_target = day_sessions.is_some_and(|d| d < target_day);
     let day = day_sessions
         .map(|n| format!("{n:.0}-session day"))
         .unwrap_or("day".into());
+    // A read target is for a 100k-session day; below that the verdict says at what size.
+    let read_verdict = |ok: Option<bool>| match (ok, short_of_target) {
+        (Some(true), true) => format!("met at {day} (100k: §5)"),
+        (Some(false), true) => format!("**missed** at {day}"),
+        _ => verdict(ok).to_string(),
+    };
     d.push_str(&format!(
         "| list 50 sessions, {day} | ≤ 50 ms | p50 {}, p99 {} | {} |\n",
         ms(list_p50),
         ms(num(r, "/read/list/p99Ms")),
-        verdict(list_p50.map(|x| x <= 50.0))
+        read_verdict(list_p50.map(|x| x <= 50.0))
     ));
     d.push_str(&format!(
         "| stats, {day} | ≤ 200 ms | p50 {}, p99 {} | {} |\n",
         ms(stats_p50),
         ms(num(r, "/read/stats/p99Ms")),
-        verdict(stats_p50.map(|x| x <= 200.0))
+        read_verdict(stats_p50.map(|x| x <= 200.0))
     ));
     d.push_str(&format!(
         "| worker bundle | ≤ 400 KB gzip | {} gzip | {} |\n\n",
@@ -274,7 +307,8 @@ fn render(root: &Path, r: &Value, upload: &str, wall_s: u64) -> String {
         verdict(bundle.map(|(_, g)| g <= 400.0))
     ));
     d.push_str(
-        "Latency targets are judged on the median of repeated requests; p99 is shown beside it.\n\n",
+        "Latency targets are judged on the median of repeated requests; p99 is shown beside it \
+         (with 30 requests the p99 is the slowest one, usually the first, cold request).\n\n",
     );
 
     // 1. Size.
@@ -508,6 +542,17 @@ fn render(root: &Path, r: &Value, upload: &str, wall_s: u64) -> String {
     d
 }
 
+/// The stats measurement from before the tallies, kept because the code it measured is gone.
+const BEFORE_TALLIES: &str = "*Before the tallies* (measured once on 2026-11-23, same \
+     machine, with the worker of commit 6f81244, which parsed every stored summary of the day \
+     on each stats request: `STINT_BENCH_STEPS=ingest,read STINT_BENCH_INGEST_S=15 \
+     STINT_BENCH_DAY_SESSIONS=4000 STINT_BENCH_DAY_CAP_S=60 node xtask/bench/run.mjs .`): \
+     `GET /api/stats` took 37.5 ms p50 on a 1,000-session day and 65.4 ms on 3,830 sessions, \
+     about 10 ms more per 1,000 sessions, so roughly 1 s for a 100k-session day, five times \
+     the 200 ms target. Ingest then cost 13.6 ms of workerd CPU per beacon (58.7 beacons/s, 32 \
+     in flight), so keeping the tallies costs little next to the runtime's own per-request \
+     work (compare the steady phase above; single runs differ by ±20% here).\n";
+
 /// Section 5: where time and bytes go, what bounds each figure, what would move it. Written
 /// beside the renderer so its figures come from the same run; the reasoning is from reading
 /// the code paths (ARCHITECTURE.md) and from the floor and filtered measurements above.
@@ -550,6 +595,9 @@ fn analysis(r: &Value, bundle: Option<(f64, f64)>) -> String {
     let reached_target = day.is_some_and(|d| d >= target_day);
     let b = |t: &str, f: &str| n(&format!("/browser/trackers/{t}/{f}"));
     let ratio_of = |a: Option<f64>, b: Option<f64>| ratio(a, b);
+    // Share of the ~1,450 possible engaged-time buckets a shard of the big day has filled, if
+    // its sessions' engaged times are spread evenly over them (a coupon-collector estimate).
+    let saturation = day.map(|d| 1.0 - (-(d / 4.0) / 1450.0).exp());
     let mut a = String::from("## 5. Analysis\n\n");
     a.push_str(&format!(
         "**Bytes.** Stint ships {} KB gzip ({} KB of WebAssembly, {} KB of JS entry and glue), \
@@ -570,10 +618,10 @@ fn analysis(r: &Value, bundle: Option<(f64, f64)>) -> String {
         f0(bundle.map(|(_, g)| g)),
     ));
     a.push_str(&format!(
-        "**Main thread.** Loading is cheap for Stint: {} ms of script until ready against \
+        "**Main thread.** Loading costs Stint little script time: {} ms until ready against \
          Plausible's {} ms, Snowplow's {} ms and PostHog's {} ms — the module is compiled off \
          the main thread and `init` does little, while the peers parse and run 6–370 KB of \
-         JavaScript. Interaction is where Stint's time goes: {} ms of script over 200 scroll \
+         JavaScript; its time to ready ({} ms, Plausible {} ms) is the wasm fetch and compile. Interaction is where Stint's time goes: {} ms of script over 200 scroll \
          steps and 50 clicks, against Plausible's {} ms and Snowplow's {} ms. Every `scroll`, \
          `wheel`, `pointermove`, `pointerdown`, `keydown` and `click` crosses from JS into \
          wasm through a wasm-bindgen closure (`tracker-wasm/src/lib.rs`), because the \
@@ -587,6 +635,8 @@ fn analysis(r: &Value, bundle: Option<(f64, f64)>) -> String {
         f1(b("plausible", "loadScriptMs")),
         f1(b("snowplow", "loadScriptMs")),
         f1(b("posthog", "loadScriptMs")),
+        f0(b("stint", "readyMs")),
+        f0(b("plausible", "readyMs")),
         f1(b("stint", "interactScriptMs")),
         f1(b("plausible", "interactScriptMs")),
         f1(b("snowplow", "interactScriptMs")),
@@ -641,25 +691,45 @@ fn analysis(r: &Value, bundle: Option<(f64, f64)>) -> String {
     a.push_str(&format!(
         "**Read path.** {fill_note} `GET /api/stats` for a whole day reads each shard's \
          pre-aggregated tallies (implemented for this benchmark: before, every shard parsed \
-         every summary of the day in wasm, linear in sessions): {} ms p50 on the {}-session day \
-         against {} ms on the small one. Its cost is set by the number of distinct values \
-         (entry pages, referrers, engaged-time buckets, hours), not by sessions, so a \
-         100k-session day answers in about the same time. The filtered request shows the \
+         every summary of the day in wasm, linear in sessions — see below): {} ms p50 on the {}-session day \
+         against {} ms on the small one. Its cost is set by the number of tally rows, \
+         not by sessions: distinct entry pages, referrers, hours and, above all, engaged-time \
+         buckets (three significant digits: at most 900 per decade of engaged time per shard). \
+         It rose from the small day to the big one as those buckets filled; with this \
+         benchmark's traffic (first beacons carry 0.5–14.5 s of engaged time, at most ~1,450 \
+         buckets) a shard of ~{} sessions already holds ~{}% of the buckets it can ever have, so \
+         a 100k-session day adds at most ~{}% more rows: expect about {} ms, under the 200 ms \
+         target. Real traffic whose engaged times span a wider range fills more buckets (up \
+         to ~900 per decade) and costs proportionally more; two significant digits would cap \
+         that at a tenth, at 5% precision for the median. The filtered request shows the \
          unaggregated alternative: counting the day's rows in SQL took {} ms p50 here and grows \
-         linearly with the day (a 100k-session day has ~{}× these rows), which the tallies avoid for the common unfiltered \
-         request. The listing ({} ms p50, {} ms of CPU) is four index-shard subrequests in \
+         linearly with the day (a 100k-session day has ~{}× these rows, so ~{} ms), which the tallies avoid for the \
+         common unfiltered request; filtered stats would need tallies keyed by the filter \
+         values too. The listing ({} ms p50, {} ms of CPU) is four index-shard subrequests in \
          parallel, each an indexed `ORDER BY started_at DESC, id DESC LIMIT 50` (independent of \
-         the day's size), plus parsing and merging 200 summaries in the worker; most of its \
+         the day's size: {} ms p50 on the small day, so ~{} ms expected at 100k, at the \
+         target's edge), plus parsing and merging 200 summaries in the worker; most of its \
          time is the local runtime's per-subrequest cost seen in the floor. What would move \
          it: shards returning only the fields the list shows, and asking one shard first when \
-         a day is busy enough that one shard fills the page.\n",
+         a day is busy enough that one shard fills the page.\n\n{BEFORE_TALLIES}",
         f1(n("/read/stats/p50Ms")),
         f0(day),
         f1(n("/readSmall/stats/p50Ms")),
+        f0(day.map(|d| d / 4.0)),
+        f0(saturation.map(|x| x * 100.0)),
+        f0(saturation.map(|x| (1.0 / x.max(0.01) - 1.0) * 100.0)),
+        f0(n("/read/stats/p50Ms")
+            .zip(saturation)
+            .map(|(p, x)| p / x.max(0.01))),
         f1(n("/read/statsFiltered/p50Ms")),
         f0(day.map(|d| 100_000.0 / d)),
+        f0(day
+            .zip(n("/read/statsFiltered/p50Ms"))
+            .map(|(d, p)| p * 100_000.0 / d)),
         f1(n("/read/list/p50Ms")),
         f0(n("/read/list/workerdCpuMsPerRequest")),
+        f1(n("/readSmall/list/p50Ms")),
+        f0(n("/read/list/p50Ms")),
     ));
     a
 }

@@ -21,6 +21,7 @@ commands:
   build    build the tracker package, the demo site and the worker
   pack     build the @stint/tracker npm tarball into target/npm/
   bench    measure size, main-thread cost, ingest and read latency beside peers; write BENCHMARKS.md
+           (`bench --render-only`: rewrite BENCHMARKS.md from the last run's figures)
   deploy-check  build, then `wrangler deploy --dry-run`: the bundle that would be uploaded, and its size
 ";
 
@@ -45,6 +46,9 @@ fn run() -> Result<()> {
             tools::ensure_build_tools(&root)?;
             build::tracker(&root)?;
             build::pack(&root).map(drop)
+        }
+        Some("bench") if args.get(1).map(String::as_str) == Some("--render-only") => {
+            bench::render_only(&root)
         }
         Some("bench") => {
             tools::ensure_build_tools(&root)?;
