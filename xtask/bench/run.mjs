@@ -7,7 +7,8 @@
 // 1k, 10k and 100k distinct sessions · read path on the day those sessions filled.
 // Knobs (environment): STINT_BENCH_RUNS (browser runs per tracker, 10), STINT_BENCH_INGEST_S
 // (seconds of the steady ingest phase, 30), STINT_BENCH_DAY_SESSIONS (sessions the day is
-// filled to, 100000), STINT_BENCH_DAY_CAP_S (time cap of the filling, 240), STINT_BENCH_CONCURRENCY
+// filled to, 100000), STINT_BENCH_DAY_CAP_S (time cap of the filling, 200: keeps a fresh clone's
+// build plus the bench under 15 minutes), STINT_BENCH_CONCURRENCY
 // (requests in flight, 32), STINT_BENCH_STEPS (comma list of size,browser,ingest,read).
 import { readFile, writeFile, mkdir } from "node:fs/promises";
 import { gzipSync, brotliCompressSync, constants } from "node:zlib";
@@ -21,7 +22,7 @@ const env = (name, fallback) => (process.env[name] ? Number(process.env[name]) :
 const RUNS = env("STINT_BENCH_RUNS", 10);
 const INGEST_S = env("STINT_BENCH_INGEST_S", 30);
 const DAY_SESSIONS = env("STINT_BENCH_DAY_SESSIONS", 100_000);
-const DAY_CAP_S = env("STINT_BENCH_DAY_CAP_S", 240);
+const DAY_CAP_S = env("STINT_BENCH_DAY_CAP_S", 200);
 const CONCURRENCY = env("STINT_BENCH_CONCURRENCY", 32);
 const STEPS = (process.env.STINT_BENCH_STEPS ?? "size,browser,ingest,read").split(",");
 const DAY_MS = 86_400_000;

@@ -216,7 +216,9 @@ fn render(root: &Path, r: &Value, upload: &str, wall_s: u64, date: &str) -> Stri
     let mut d = String::new();
     d.push_str("# Benchmarks\n\n");
     d.push_str(&format!(
-        "Written by `cargo xtask bench` on {date}, in {}m{:02}s including the build.\n\
+        "Written by `cargo xtask bench` on {date}, in {}m{:02}s including the build (already \
+         compiled here; on a fresh clone the first compile of tracker and worker took 4m31s on \
+         this machine).\n\
          Machine: {cpu}, {cores} cores (shared with other work), {mem:.0} GB RAM; {chromium}; \
          Node {node}; wrangler {wrangler}.\n\n\
          Timings on this shared machine drift from run to run: compare medians and the ratios \
