@@ -4,6 +4,14 @@
 //! Session objects push their summary here after each new batch, with a version (the number
 //! of batches applied); an older version never overwrites a newer one, so two pushes that
 //! cross on the network leave the newest summary in place.
+//!
+//! Three tables: `sessions` (the summaries, for listing), `session_stats` (the figures
+//! `GET /api/stats` counts, one narrow row per session) and `day_tallies` (those figures
+//! pre-aggregated: per bot flag, dimension and value, how many sessions or how much). Every
+//! upsert takes the session's old row out of the tallies and puts the new one in, in the same
+//! synchronous run of statements, so the tallies always equal a count over `session_stats`.
+//! Stats for a range that holds the whole shard and has no filter read the tallies (a few
+//! hundred rows, however many sessions); anything else counts `session_stats` rows in range.
 
 use crate::error::{json_response, ApiError};
 use serde::Deserialize;
@@ -17,11 +25,105 @@ use worker::{
     SqlStorageValue, State,
 };
 
-const SCHEMA: [&str; 2] = [
+const SCHEMA: [&str; 6] = [
     "CREATE TABLE IF NOT EXISTS sessions (id TEXT PRIMARY KEY, started_at INTEGER NOT NULL, \
      bot INTEGER NOT NULL, version INTEGER NOT NULL, summary TEXT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS sessions_by_start ON sessions (started_at DESC, id DESC)",
+    "CREATE TABLE IF NOT EXISTS session_stats (id TEXT PRIMARY KEY, started_at INTEGER NOT NULL, \
+     bot INTEGER NOT NULL, channel TEXT, country TEXT, device TEXT, browser TEXT, os TEXT, \
+     entry_page TEXT, referrer_host TEXT, active_ms INTEGER NOT NULL, \
+     pageviews INTEGER NOT NULL, bounce INTEGER NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS session_stats_by_start ON session_stats (started_at)",
+    "CREATE TABLE IF NOT EXISTS day_tallies (bot INTEGER NOT NULL, dim TEXT NOT NULL, \
+     value TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (bot, dim, value)) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY)",
 ];
+
+/// Shards written before the tallies existed fill them from their summaries once.
+const TALLIES_MIGRATION: &str = "tallies-v1";
+
+/// A `session_stats` row from the stored summary of the same session.
+const STATS_FROM_SUMMARY: &str = "INSERT OR REPLACE INTO session_stats \
+     SELECT id, started_at, bot, json_extract(summary, '$.channel'), \
+     json_extract(summary, '$.country'), json_extract(summary, '$.device'), \
+     json_extract(summary, '$.browser'), json_extract(summary, '$.os'), \
+     json_extract(summary, '$.entry_page'), json_extract(summary, '$.referrer_host'), \
+     COALESCE(json_extract(summary, '$.active_ms'), 0), \
+     COALESCE(json_extract(summary, '$.pageviews'), 0), \
+     COALESCE(json_extract(summary, '$.bounce'), 0) FROM sessions";
+
+/// `stint_shared::stats::active_ms_bucket` in SQL: exact below 1000, then three significant
+/// digits, rounded half up.
+fn active_ms_bucket_sql() -> String {
+    let mut sql = String::from("CASE WHEN active_ms < 1000 THEN active_ms");
+    let mut step: u64 = 10;
+    while step <= 1_000_000_000_000 {
+        sql.push_str(&format!(
+            " WHEN active_ms < {} THEN (active_ms + {}) / {step} * {step}",
+            step * 1000,
+            step / 2
+        ));
+        step *= 10;
+    }
+    sql.push_str(" ELSE active_ms END");
+    sql
+}
+
+/// The tallies (`bot, dim, value, n`) of the sessions in a CTE named `r` with
+/// `session_stats`' columns; the names are `stint_shared::stats::tally`'s. One row per
+/// session and dimension, by a join with the list of dimensions (Durable Objects' SQLite
+/// allows only a few terms in a compound SELECT, so no `UNION ALL` chain).
+fn contributions_sql() -> String {
+    let labels = [
+        "entry_page",
+        "referrer_host",
+        "channel",
+        "country",
+        "device",
+        "browser",
+        "os",
+    ];
+    let mut value = format!(
+        "CASE d.value WHEN 'active_ms' THEN CAST({} AS TEXT) \
+         WHEN 'hour' THEN CAST(started_at / 3600000 * 3600000 AS TEXT)",
+        active_ms_bucket_sql()
+    );
+    for column in labels {
+        value.push_str(&format!(" WHEN '{column}' THEN {column}"));
+    }
+    value.push_str(" ELSE '' END");
+    let dims: Vec<String> = [
+        "sessions",
+        "pageviews",
+        "bounces",
+        "active_ms_total",
+        "active_ms",
+        "hour",
+    ]
+    .iter()
+    .chain(labels.iter())
+    .map(|d| format!("\"{d}\""))
+    .collect();
+    format!(
+        "SELECT bot, dim, value, n FROM (SELECT bot, d.value AS dim, {value} AS value, \
+         CASE d.value WHEN 'pageviews' THEN pageviews WHEN 'bounces' THEN bounce \
+         WHEN 'active_ms_total' THEN active_ms ELSE 1 END AS n \
+         FROM r, json_each('[{}]') AS d) WHERE value IS NOT NULL",
+        dims.join(",")
+    )
+}
+
+/// Adds `sign` × the tallies of the `session_stats` rows matching `condition` to
+/// `day_tallies`.
+fn tally_sql(condition: &str) -> String {
+    format!(
+        "WITH r AS (SELECT * FROM session_stats WHERE {condition}) \
+         INSERT INTO day_tallies (bot, dim, value, n) \
+         SELECT bot, dim, value, SUM(n) * ? FROM ({}) WHERE true GROUP BY bot, dim, value \
+         ON CONFLICT (bot, dim, value) DO UPDATE SET n = n + excluded.n",
+        contributions_sql()
+    )
+}
 
 /// Where a listing page starts: strictly before this `(started_at, id)`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,6 +146,10 @@ const FILTER_SQL: &str = "(? IS NULL OR json_extract(summary, '$.channel') = ?) 
      AND (? IS NULL OR json_extract(summary, '$.country') = ?) \
      AND (? IS NULL OR json_extract(summary, '$.device') = ?)";
 
+/// The same filters on `session_stats`' columns.
+const STATS_FILTER_SQL: &str = "(? IS NULL OR channel = ?) AND (? IS NULL OR country = ?) \
+     AND (? IS NULL OR device = ?)";
+
 #[derive(Deserialize, Default)]
 struct FilterBody {
     channel: Option<String>,
@@ -52,6 +158,10 @@ struct FilterBody {
 }
 
 impl FilterBody {
+    fn is_empty(&self) -> bool {
+        self.channel.is_none() && self.country.is_none() && self.device.is_none()
+    }
+
     fn bindings(&self) -> Vec<SqlStorageValue> {
         [&self.channel, &self.country, &self.device]
             .into_iter()
@@ -193,6 +303,24 @@ struct SummaryRow {
     summary: String,
 }
 
+#[derive(Deserialize)]
+struct TallyRow {
+    dim: String,
+    value: String,
+    n: i64,
+}
+
+#[derive(Deserialize)]
+struct Bounds {
+    lo: Option<i64>,
+    hi: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct Count {
+    n: i64,
+}
+
 impl DurableObject for SessionIndex {
     fn new(state: State, _env: Env) -> Self {
         let sql = state.storage().sql();
@@ -200,6 +328,9 @@ impl DurableObject for SessionIndex {
             if let Err(e) = sql.exec(statement, None) {
                 worker::console_error!("index schema: {e}");
             }
+        }
+        if let Err(e) = migrate_to_tallies(&sql) {
+            worker::console_error!("index tallies migration: {}", e.message);
         }
         SessionIndex {
             state,
@@ -225,6 +356,28 @@ impl DurableObject for SessionIndex {
         };
         answer.or_else(ApiError::into_response)
     }
+}
+
+/// Fills `session_stats` and `day_tallies` from the summaries of a shard written before they
+/// existed; once (a row in `migrations` says it is done).
+fn migrate_to_tallies(sql: &worker::SqlStorage) -> std::result::Result<(), ApiError> {
+    let done = sql
+        .exec(
+            "SELECT COUNT(*) AS n FROM migrations WHERE name = ?",
+            vec![TALLIES_MIGRATION.into()],
+        )?
+        .one::<Count>()?
+        .n;
+    if done == 0 {
+        sql.exec(STATS_FROM_SUMMARY, None)?;
+        sql.exec("DELETE FROM day_tallies", None)?;
+        sql.exec(&tally_sql("true"), vec![1i64.into()])?;
+        sql.exec(
+            "INSERT INTO migrations (name) VALUES (?)",
+            vec![TALLIES_MIGRATION.into()],
+        )?;
+    }
+    Ok(())
 }
 
 fn parse<'a, T: Deserialize<'a>>(body: &'a str) -> std::result::Result<T, ApiError> {
@@ -263,15 +416,35 @@ impl SessionIndex {
                 json.into(),
             ],
         )?;
+        self.refresh_tallies(&summary.id)?;
         json_response(200, &json!({"ok": true}))
+    }
+
+    /// Re-derives one session's `session_stats` row from its stored summary, moving its
+    /// tallies from the old row to the new one. Synchronous: commits with the upsert.
+    fn refresh_tallies(&self, id: &str) -> std::result::Result<(), ApiError> {
+        let sql = self.state.storage().sql();
+        sql.exec(&tally_sql("id = ?"), vec![id.into(), (-1i64).into()])?;
+        sql.exec(
+            &format!("{STATS_FROM_SUMMARY} WHERE id = ?"),
+            vec![id.into()],
+        )?;
+        sql.exec(&tally_sql("id = ?"), vec![id.into(), 1i64.into()])?;
+        Ok(())
     }
 
     fn handle_remove(&self, body: &str) -> std::result::Result<Response, ApiError> {
         let RemoveBody { id } = parse(body)?;
-        self.state
-            .storage()
-            .sql()
-            .exec("DELETE FROM sessions WHERE id = ?", vec![id.into()])?;
+        let sql = self.state.storage().sql();
+        sql.exec(
+            &tally_sql("id = ?"),
+            vec![id.clone().into(), (-1i64).into()],
+        )?;
+        sql.exec(
+            "DELETE FROM session_stats WHERE id = ?",
+            vec![id.clone().into()],
+        )?;
+        sql.exec("DELETE FROM sessions WHERE id = ?", vec![id.into()])?;
         json_response(200, &json!({"ok": true}))
     }
 
@@ -316,19 +489,40 @@ impl SessionIndex {
 
     fn handle_stats(&self, body: &str) -> std::result::Result<Response, ApiError> {
         let q: StatsBody = parse(body)?;
-        let mut bindings: Vec<SqlStorageValue> =
-            vec![q.from.into(), q.to.into(), i64::from(q.include_bots).into()];
-        bindings.extend(q.filters.bindings());
-        let query = format!(
-            "SELECT summary FROM sessions \
-             WHERE started_at >= ? AND started_at < ? AND (bot = 0 OR ?) AND {FILTER_SQL}"
-        );
-        let rows = self.summaries(&query, bindings)?;
+        let sql = self.state.storage().sql();
+        let bounds = sql
+            .exec(
+                "SELECT MIN(started_at) AS lo, MAX(started_at) AS hi FROM session_stats",
+                None,
+            )?
+            .one::<Bounds>()?;
+        let whole_shard = match (bounds.lo, bounds.hi) {
+            (Some(lo), Some(hi)) => q.from <= lo && hi < q.to,
+            _ => true,
+        };
+        let rows: Vec<TallyRow> = if whole_shard && q.filters.is_empty() {
+            // Every session here is in range: the pre-aggregated tallies are the answer.
+            sql.exec(
+                "SELECT dim, value, SUM(n) AS n FROM day_tallies WHERE (bot = 0 OR ?) \
+                 GROUP BY dim, value HAVING SUM(n) != 0",
+                vec![i64::from(q.include_bots).into()],
+            )?
+            .to_array()?
+        } else {
+            let mut bindings: Vec<SqlStorageValue> =
+                vec![q.from.into(), q.to.into(), i64::from(q.include_bots).into()];
+            bindings.extend(q.filters.bindings());
+            let query = format!(
+                "WITH r AS (SELECT * FROM session_stats WHERE started_at >= ? AND started_at < ? \
+                 AND (bot = 0 OR ?) AND {STATS_FILTER_SQL}) \
+                 SELECT dim, value, SUM(n) AS n FROM ({}) WHERE true GROUP BY dim, value",
+                contributions_sql()
+            );
+            sql.exec(&query, bindings)?.to_array()?
+        };
         let mut acc = StatsAccumulator::default();
         for row in rows {
-            if let Ok(summary) = serde_json::from_str::<SessionSummary>(&row.summary) {
-                acc.add(&summary);
-            }
+            acc.add_tally(&row.dim, &row.value, row.n.max(0) as u64);
         }
         let json = serde_json::to_value(&acc).map_err(|e| ApiError::internal("index stats", e))?;
         json_response(200, &json)

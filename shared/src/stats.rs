@@ -1,6 +1,12 @@
 //! Site totals for `GET /api/stats`, computed in two steps so no object sees every session:
 //! each index shard folds its sessions into a [`StatsAccumulator`], the worker merges the
 //! shards' accumulators and [`StatsAccumulator::finish`]es them.
+//!
+//! An accumulator is a set of tallies (see [`tally`]): counts and sums that add up across
+//! sessions and shards. That is what lets an index shard keep them pre-aggregated as
+//! sessions arrive and answer a whole day's totals without reading every session. The one
+//! figure that does not add up, the median engaged time, is kept as a distribution of
+//! [`active_ms_bucket`]s, which stays small.
 
 use crate::session::SessionSummary;
 use crate::time::HOUR_MS;
@@ -16,8 +22,13 @@ pub struct StatsAccumulator {
     pub sessions: u64,
     pub pageviews: u64,
     pub bounces: u64,
-    /// Engaged milliseconds of every session (for the median).
-    pub active_ms: Vec<u64>,
+    /// Engaged milliseconds of every session added up (for the mean, exact).
+    #[serde(default)]
+    pub active_ms_total: u64,
+    /// Engaged time → sessions, by [`active_ms_bucket`] (for the median): three significant
+    /// digits, so a shard's distribution stays a few hundred entries however many sessions
+    /// it holds.
+    pub active_ms: BTreeMap<u64, u64>,
     pub entry_pages: BTreeMap<String, u64>,
     pub referrers: BTreeMap<String, u64>,
     pub channels: BTreeMap<String, u64>,
@@ -86,12 +97,58 @@ fn top(map: &BTreeMap<String, u64>) -> Vec<Count> {
     all
 }
 
+/// Engaged time as the median counts it: exact below a second, three significant digits
+/// above (rounded half up), so the median is within 0.5% of the exact one. The index shards'
+/// SQL (`edge-worker/src/index_object.rs`, `ACTIVE_MS_BUCKET`) applies the same rule.
+pub fn active_ms_bucket(ms: u64) -> u64 {
+    let mut step = 1;
+    while ms >= step * 1000 {
+        step *= 10;
+    }
+    (ms + step / 2) / step * step
+}
+
+/// Names of the tallies an index shard keeps per session (`dim` column): each session adds 1
+/// to `sessions`, its own figure to `pageviews`, `bounces` and `active_ms_total`, and 1 to
+/// one value of every other dimension it has.
+pub mod tally {
+    pub const SESSIONS: &str = "sessions";
+    pub const PAGEVIEWS: &str = "pageviews";
+    pub const BOUNCES: &str = "bounces";
+    pub const ACTIVE_MS_TOTAL: &str = "active_ms_total";
+    pub const ACTIVE_MS: &str = "active_ms";
+    pub const HOUR: &str = "hour";
+    pub const ENTRY_PAGE: &str = "entry_page";
+    pub const REFERRER_HOST: &str = "referrer_host";
+    pub const CHANNEL: &str = "channel";
+    pub const COUNTRY: &str = "country";
+    pub const DEVICE: &str = "device";
+    pub const BROWSER: &str = "browser";
+    pub const OS: &str = "os";
+}
+
+/// The `i`-th smallest value (from 0) of a distribution given as value → count.
+fn nth_value(distribution: &BTreeMap<u64, u64>, i: u64) -> u64 {
+    let mut seen = 0;
+    for (value, count) in distribution {
+        seen += count;
+        if seen > i {
+            return *value;
+        }
+    }
+    0
+}
+
 impl StatsAccumulator {
     pub fn add(&mut self, s: &SessionSummary) {
         self.sessions += 1;
         self.pageviews += u64::from(s.pageviews);
         self.bounces += u64::from(s.bounce);
-        self.active_ms.push(s.active_ms);
+        self.active_ms_total += s.active_ms;
+        *self
+            .active_ms
+            .entry(active_ms_bucket(s.active_ms))
+            .or_default() += 1;
         bump(&mut self.entry_pages, s.entry_page.as_deref());
         bump(&mut self.referrers, s.referrer_host.as_deref());
         bump(&mut self.channels, s.channel.as_deref());
@@ -105,11 +162,46 @@ impl StatsAccumulator {
             .or_default() += 1;
     }
 
+    /// Adds `n` to one tally (`dim`, `value`), as an index shard stores or computes them
+    /// (see [`tally`]). Unknown dimensions and unparsable numbers are ignored.
+    pub fn add_tally(&mut self, dim: &str, value: &str, n: u64) {
+        let map = match dim {
+            tally::SESSIONS => return self.sessions += n,
+            tally::PAGEVIEWS => return self.pageviews += n,
+            tally::BOUNCES => return self.bounces += n,
+            tally::ACTIVE_MS_TOTAL => return self.active_ms_total += n,
+            tally::ACTIVE_MS => {
+                if let Ok(ms) = value.parse::<u64>() {
+                    *self.active_ms.entry(ms).or_default() += n;
+                }
+                return;
+            }
+            tally::HOUR => {
+                if let Ok(hour) = value.parse::<i64>() {
+                    *self.per_hour.entry(hour).or_default() += n;
+                }
+                return;
+            }
+            tally::ENTRY_PAGE => &mut self.entry_pages,
+            tally::REFERRER_HOST => &mut self.referrers,
+            tally::CHANNEL => &mut self.channels,
+            tally::COUNTRY => &mut self.countries,
+            tally::DEVICE => &mut self.devices,
+            tally::BROWSER => &mut self.browsers,
+            tally::OS => &mut self.oses,
+            _ => return,
+        };
+        *map.entry(value.to_string()).or_default() += n;
+    }
+
     pub fn merge(&mut self, other: StatsAccumulator) {
         self.sessions += other.sessions;
         self.pageviews += other.pageviews;
         self.bounces += other.bounces;
-        self.active_ms.extend(other.active_ms);
+        self.active_ms_total += other.active_ms_total;
+        for (k, v) in other.active_ms {
+            *self.active_ms.entry(k).or_default() += v;
+        }
         for (mine, theirs) in [
             (&mut self.entry_pages, other.entry_pages),
             (&mut self.referrers, other.referrers),
@@ -128,20 +220,19 @@ impl StatsAccumulator {
         }
     }
 
-    pub fn finish(mut self) -> Stats {
-        self.active_ms.sort_unstable();
-        let n = self.active_ms.len();
+    pub fn finish(self) -> Stats {
+        let n: u64 = self.active_ms.values().sum();
         let median = match n {
             0 => 0,
-            _ if n % 2 == 1 => self.active_ms[n / 2],
-            _ => (self.active_ms[n / 2 - 1] + self.active_ms[n / 2]) / 2,
+            _ if n % 2 == 1 => nth_value(&self.active_ms, n / 2),
+            _ => (nth_value(&self.active_ms, n / 2 - 1) + nth_value(&self.active_ms, n / 2)) / 2,
         };
-        let total: u64 = self.active_ms.iter().sum();
+        let total = self.active_ms_total;
         Stats {
             sessions: self.sessions,
             pageviews: self.pageviews,
             median_active_ms: median,
-            mean_active_ms: if n == 0 { 0 } else { total / n as u64 },
+            mean_active_ms: total.checked_div(n).unwrap_or(0),
             bounce_rate: if self.sessions == 0 {
                 0.0
             } else {
@@ -223,12 +314,77 @@ mod tests {
     }
 
     #[test]
+    fn engaged_time_buckets_keep_three_digits() {
+        for (ms, bucket) in [
+            (0, 0),
+            (999, 999),
+            (1_000, 1_000),
+            (1_004, 1_000),
+            (1_005, 1_010),
+            (4_000, 4_000),
+            (12_345, 12_300),
+            (99_950, 100_000),
+            (3_600_000, 3_600_000),
+            (3_654_321, 3_650_000),
+        ] {
+            assert_eq!(active_ms_bucket(ms), bucket, "{ms}");
+        }
+    }
+
+    /// Tallies as a shard stores them give the same totals as adding the summaries.
+    #[test]
+    fn tallies_equal_added_summaries() {
+        let summaries = [
+            summary(0, 1000, 1, "/"),
+            summary(1, 5000, 3, "/docs"),
+            summary(2, 12_345, 2, "/"),
+        ];
+        let mut added = StatsAccumulator::default();
+        let mut tallied = StatsAccumulator::default();
+        for s in &summaries {
+            added.add(s);
+            let hour = (s.started_at.div_euclid(HOUR_MS) * HOUR_MS).to_string();
+            let ms = active_ms_bucket(s.active_ms).to_string();
+            for (dim, value, n) in [
+                (tally::SESSIONS, "", 1),
+                (tally::PAGEVIEWS, "", u64::from(s.pageviews)),
+                (tally::BOUNCES, "", u64::from(s.bounce)),
+                (tally::ACTIVE_MS_TOTAL, "", s.active_ms),
+                (tally::ACTIVE_MS, ms.as_str(), 1),
+                (tally::HOUR, hour.as_str(), 1),
+                (tally::ENTRY_PAGE, s.entry_page.as_deref().unwrap(), 1),
+                (tally::CHANNEL, "direct", 1),
+                ("not-a-dimension", "x", 7),
+            ] {
+                tallied.add_tally(dim, value, n);
+            }
+        }
+        assert_eq!(tallied, added);
+    }
+
+    #[test]
     fn nothing_is_zeros_not_a_division_by_zero() {
         let s = StatsAccumulator::default().finish();
         assert_eq!((s.sessions, s.median_active_ms, s.bounce_rate), (0, 0, 0.0));
     }
 
     proptest! {
+        /// The distribution gives the median of the bucketed values and the exact mean.
+        #[test]
+        fn median_and_mean_match_a_sorted_list(actives in proptest::collection::vec(0u64..5_000, 1..60)) {
+            let mut acc = StatsAccumulator::default();
+            for (i, a) in actives.iter().enumerate() {
+                acc.add(&summary(i as u64, *a, 1, "/"));
+            }
+            let mut sorted: Vec<u64> = actives.iter().map(|a| active_ms_bucket(*a)).collect();
+            sorted.sort_unstable();
+            let n = sorted.len();
+            let median = if n % 2 == 1 { sorted[n / 2] } else { (sorted[n / 2 - 1] + sorted[n / 2]) / 2 };
+            let s = acc.finish();
+            prop_assert_eq!(s.median_active_ms, median);
+            prop_assert_eq!(s.mean_active_ms, actives.iter().sum::<u64>() / n as u64);
+        }
+
         /// Shards may split sessions any way: merged partials equal one accumulator.
         #[test]
         fn merging_shards_equals_one_pass(actives in proptest::collection::vec(0u64..100_000, 0..40), split in any::<u64>()) {

@@ -22,7 +22,8 @@ commands:
            e2e in Chromium
   build    build the tracker package, the demo site and the worker
   pack     build the @stint/tracker npm tarball into target/npm/
-  bench    measure and print the tracker's transfer size
+  bench    measure size, main-thread cost, ingest and read latency beside peers; write BENCHMARKS.md
+           (`bench --render-only`: rewrite BENCHMARKS.md from the last run's figures)
   deploy-check  build, then `wrangler deploy --dry-run`: the bundle that would be uploaded, and its size
   fuzz [--seconds N] [TARGET...]
            run the libFuzzer targets of stint-shared (default: all, 60 s each, one core)
@@ -53,6 +54,9 @@ fn run() -> Result<()> {
             tools::ensure_build_tools(&root)?;
             build::tracker(&root)?;
             build::pack(&root).map(drop)
+        }
+        Some("bench") if args.get(1).map(String::as_str) == Some("--render-only") => {
+            bench::render_only(&root)
         }
         Some("bench") => {
             tools::ensure_build_tools(&root)?;
@@ -135,6 +139,17 @@ fn dev(root: &Path) -> Result<()> {
 /// uploaded (offline), and reports the upload size against Workers' limits.
 fn deploy_check(root: &Path) -> Result<()> {
     step("wrangler deploy --dry-run (nothing is uploaded)");
+    let size = worker_upload_size(root)?;
+    println!("  worker bundle: {size}");
+    println!(
+        "  (Workers allow 3 MiB gzip on the free plan, 10 MiB paid; Stint's budget is 400 KB gzip)"
+    );
+    Ok(())
+}
+
+/// Runs `wrangler deploy --dry-run` on the built worker and returns wrangler's upload size,
+/// e.g. `612.30 KiB / gzip: 201.77 KiB`.
+pub fn worker_upload_size(root: &Path) -> Result<String> {
     let out = Command::new(root.join("node_modules/.bin/wrangler"))
         .current_dir(root.join("edge-worker"))
         .args(["deploy", "--dry-run", "--outdir"])
@@ -151,14 +166,7 @@ fn deploy_check(root: &Path) -> Result<()> {
         .lines()
         .find(|l| l.contains("Total Upload"))
         .context("wrangler printed no `Total Upload` line")?;
-    println!(
-        "  worker bundle: {}",
-        size.trim().trim_start_matches("Total Upload: ")
-    );
-    println!(
-        "  (Workers allow 3 MiB gzip on the free plan, 10 MiB paid; Stint's budget is 400 KB gzip)"
-    );
-    Ok(())
+    Ok(size.trim().trim_start_matches("Total Upload: ").to_string())
 }
 
 /// `cargo xtask load`: `tests/support/load.mjs` against a fresh collector.

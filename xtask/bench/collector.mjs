@@ -1,0 +1,129 @@
+// The collector under benchmark: the built worker in workerd via `wrangler dev`, with fresh
+// SQLite Durable Object state in a temporary folder, talked to directly (no proxy in front,
+// so every answer and every millisecond measured is workerd's own).
+import { spawn } from "node:child_process";
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export const READ_TOKEN = "bench-read-token";
+
+export function freePort() {
+  return new Promise((ok, fail) => {
+    const srv = createServer();
+    srv.on("error", fail);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => ok(port));
+    });
+  });
+}
+
+/** CPU time (user + system, ms) a process has used so far, from /proc/<pid>/stat. */
+export function cpuMs(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command name (which may contain spaces) start after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14, 15)
+    return (ticks * 1000) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return 0;
+  }
+}
+
+/** Every descendant of `root` as {pid, comm}. */
+async function descendants(root) {
+  const children = new Map();
+  for (const name of await readdir("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
+      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (!children.has(ppid)) children.set(ppid, []);
+      children.get(ppid).push({ pid: Number(name), comm });
+    } catch {}
+  }
+  const found = [];
+  const walk = (pid) => {
+    for (const child of children.get(pid) ?? []) {
+      found.push(child);
+      walk(child.pid);
+    }
+  };
+  walk(root);
+  return found;
+}
+
+/**
+ * Starts `wrangler dev` on a free port. `origins` are the extra Origins allowed to send for
+ * the `demo` site (the benchmark page's server). Resolves once the worker answers.
+ */
+export async function startCollector({ root, origins = [] }) {
+  const port = await freePort();
+  const origin = `http://127.0.0.1:${port}`;
+  const dir = await mkdtemp(join(tmpdir(), "stint-bench-"));
+  const configDir = join(dir, "config");
+  await mkdir(configDir);
+  const toml = (await readFile(join(root, "edge-worker/wrangler.toml"), "utf8"))
+    .replace('main = "build/index.js"', `main = "${join(root, "edge-worker/build/index.js")}"`)
+    .replace('directory = "../target/site"', `directory = "${join(root, "target/site")}"`);
+  await writeFile(join(configDir, "wrangler.toml"), toml);
+  await writeFile(join(configDir, ".dev.vars"), `READ_TOKEN=${READ_TOKEN}\n`);
+  const sites = { demo: { origins: [origin, ...origins], keep_params: [] } };
+  const logs = [];
+  const child = spawn(
+    join(root, "node_modules/.bin/wrangler"),
+    ["dev", "--config", join(configDir, "wrangler.toml"), "--ip", "127.0.0.1", "--port", String(port),
+      "--persist-to", join(dir, "state"), "--var", `SITES:${JSON.stringify(sites)}`,
+      "--show-interactive-dev-session=false", "--log-level", "warn"],
+    { cwd: configDir, env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", CI: "true" }, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  child.stdout.on("data", (d) => logs.push(d.toString()));
+  child.stderr.on("data", (d) => logs.push(d.toString()));
+  const exited = new Promise((ok) => child.on("exit", ok));
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`wrangler dev exited early:\n${logs.join("")}`);
+    try {
+      const r = await fetch(`${origin}/api/sessions?site=demo`, { headers: { authorization: `Bearer ${READ_TOKEN}` } });
+      if (r.ok) break;
+    } catch {}
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new Error(`wrangler dev did not answer within 90 s:\n${logs.join("")}`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const processes = await descendants(child.pid);
+  const workerd = processes.filter((p) => p.comm === "workerd").map((p) => p.pid);
+  return {
+    origin,
+    logs,
+    stateDir: join(dir, "state"),
+    /** CPU ms used so far by workerd, and by wrangler's own node process. */
+    cpu: () => ({
+      workerdMs: workerd.reduce((sum, pid) => sum + cpuMs(pid), 0),
+      wranglerMs: cpuMs(child.pid),
+    }),
+    workerdPids: workerd,
+    async read(path) {
+      const t0 = performance.now();
+      const r = await fetch(origin + path, { headers: { authorization: `Bearer ${READ_TOKEN}` } });
+      const text = await r.text();
+      return { status: r.status, ms: performance.now() - t0, body: text };
+    },
+    async stop() {
+      if (child.exitCode === null) {
+        child.kill("SIGTERM");
+        const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
+        await exited;
+        clearTimeout(timer);
+      }
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,230 @@
+// The measuring half of `cargo xtask bench` (the Rust half builds, bundles and writes
+// BENCHMARKS.md from what this prints to target/bench/results.json).
+//
+//   node xtask/bench/run.mjs <repo root>
+//
+// Steps: transfer sizes (gzip -9 and brotli q11) · main-thread cost in Chromium · ingest at
+// 1k, 10k and 100k distinct sessions · read path on the day those sessions filled.
+// Knobs (environment): STINT_BENCH_RUNS (browser runs per tracker, 10), STINT_BENCH_INGEST_S
+// (seconds of the steady ingest phase, 30), STINT_BENCH_DAY_SESSIONS (sessions the day is
+// filled to, 100000), STINT_BENCH_DAY_CAP_S (time cap of the filling, 200: keeps a fresh clone's
+// build plus the bench under 15 minutes), STINT_BENCH_CONCURRENCY
+// (requests in flight, 32), STINT_BENCH_STEPS (comma list of size,browser,ingest,read).
+import { readFile, writeFile, mkdir } from "node:fs/promises";
+import { gzipSync, brotliCompressSync, constants } from "node:zlib";
+import { join, resolve } from "node:path";
+import { startCollector } from "./collector.mjs";
+import { mainThreadBench, startPageServer } from "./browser.mjs";
+import { SessionPool, runLoad, percentile } from "./load.mjs";
+
+const root = resolve(process.argv[2] ?? ".");
+const env = (name, fallback) => (process.env[name] ? Number(process.env[name]) : fallback);
+const RUNS = env("STINT_BENCH_RUNS", 10);
+const INGEST_S = env("STINT_BENCH_INGEST_S", 30);
+const DAY_SESSIONS = env("STINT_BENCH_DAY_SESSIONS", 100_000);
+const DAY_CAP_S = env("STINT_BENCH_DAY_CAP_S", 200);
+const CONCURRENCY = env("STINT_BENCH_CONCURRENCY", 32);
+const STEPS = (process.env.STINT_BENCH_STEPS ?? "size,browser,ingest,read").split(",");
+const DAY_MS = 86_400_000;
+
+const log = (line) => console.log(line);
+const step = (line) => console.log(`==> ${line}`);
+const round1 = (x) => (x == null ? null : Math.round(x * 10) / 10);
+
+async function sizeOf(files) {
+  let raw = 0, gzip = 0, brotli = 0;
+  for (const file of files) {
+    const bytes = await readFile(file);
+    raw += bytes.length;
+    gzip += gzipSync(bytes, { level: 9 }).length;
+    brotli += brotliCompressSync(bytes, {
+      params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: bytes.length },
+    }).length;
+  }
+  return { raw, gzip, brotli };
+}
+
+async function sizes() {
+  step("transfer sizes (gzip -9, brotli q11)");
+  const pkg = join(root, "target/npm/package");
+  const bench = join(root, "target/bench");
+  const out = {
+    stint_wasm: await sizeOf([join(pkg, "stint.wasm")]),
+    stint_js: await sizeOf([join(pkg, "stint.min.js")]),
+    stint: await sizeOf([join(pkg, "stint.wasm"), join(pkg, "stint.min.js")]),
+  };
+  for (const peer of ["plausible", "snowplow", "posthog"]) out[peer] = await sizeOf([join(bench, `${peer}.min.js`)]);
+  for (const [name, s] of Object.entries(out)) log(`  ${name.padEnd(12)} ${s.raw} raw  ${s.gzip} gzip  ${s.brotli} brotli`);
+  return out;
+}
+
+/** The UTC day the load fills, and the part of it a client clock may claim (within a day of now). */
+function dayWindow(now) {
+  const day = Math.floor((now - 12 * 3_600_000) / DAY_MS);
+  const dayStart = day * DAY_MS;
+  return {
+    day, dayStart, dayEnd: dayStart + DAY_MS,
+    windowStart: Math.max(dayStart, now - 23 * 3_600_000),
+    windowEnd: Math.min(dayStart + DAY_MS, now - 60_000),
+  };
+}
+
+async function ingestPhase(collector, { name, source, durationMs, maxBeacons = Infinity, sessions = () => null, concurrency = CONCURRENCY }) {
+  step(`ingest: ${name} (${concurrency} in flight${maxBeacons < Infinity ? `, up to ${maxBeacons} beacons` : ""}, at most ${Math.round(durationMs / 1000)} s)`);
+  const cpu0 = collector.cpu();
+  const result = await runLoad({
+    url: `${collector.origin}/collect`,
+    origin: collector.origin,
+    source,
+    concurrency,
+    durationMs,
+    maxBeacons,
+    onProgress: (p) => log(`  ${name}: ${p.beacons} beacons in ${(p.elapsedMs / 1000).toFixed(0)} s (${Math.round(p.beacons / (p.elapsedMs / 1000))}/s)`),
+  });
+  const cpu1 = collector.cpu();
+  const workerdCpuMs = cpu1.workerdMs - cpu0.workerdMs;
+  const out = {
+    name,
+    concurrency,
+    sessions: sessions(),
+    beacons: result.beacons,
+    accepted: result.accepted,
+    errors: result.errorCount,
+    errorsByStatus: result.errors,
+    errorSample: result.sample,
+    seconds: round1(result.elapsedMs / 1000),
+    perSecond: round1(result.perSecond),
+    p50Ms: round1(result.p50Ms),
+    p99Ms: round1(result.p99Ms),
+    workerdCpuMs: Math.round(workerdCpuMs),
+    wranglerCpuMs: Math.round(cpu1.wranglerMs - cpu0.wranglerMs),
+    cpuMsPerBeacon: result.beacons ? Math.round((workerdCpuMs / result.beacons) * 100) / 100 : null,
+    cpuCoresBusy: round1(workerdCpuMs / result.elapsedMs),
+  };
+  log(`  ${name}: ${out.beacons} requests, ${out.perSecond}/s, p50 ${out.p50Ms} ms, p99 ${out.p99Ms} ms, ${out.errors} non-2xx, workerd ${out.cpuMsPerBeacon} CPU-ms each`);
+  if (out.errors) log(`  ${name}: first non-2xx: ${out.errorSample.join(" | ")}`);
+  return out;
+}
+
+/**
+ * The phases: the local runtime's floor (a malformed beacon the worker refuses at once), a
+ * steady 1k-session phase, then new sessions only (one first beacon each) until the day
+ * holds 10k and then DAY_SESSIONS sessions, or the time cap stops it.
+ */
+async function ingest(collector, window, readSmall) {
+  const phases = [];
+  const floor = { nextBody: () => "{" };
+  phases.push({ kind: "floor", ...(await ingestPhase(collector, { name: "floor: malformed beacon, answered 400 by the worker", source: floor, durationMs: 10_000 })) });
+  const steady = new SessionPool({ size: 1_000, site: "demo", windowStart: window.windowStart, windowEnd: window.windowEnd, seed: 1 });
+  phases.push(await ingestPhase(collector, { name: "steady: 1k sessions, round-robin", source: steady, durationMs: INGEST_S * 1000, sessions: () => steady.created }));
+  // Service time without queueing: one request at a time, continuing the same sessions.
+  phases.push({ kind: "serial", ...(await ingestPhase(collector, { name: "steady: 1k sessions, 1 in flight", source: steady, durationMs: 10_000, sessions: () => steady.created, concurrency: 1 })) });
+  const small = readSmall ? await readSmall([steady]) : null;
+  const fresh = new SessionPool({ size: DAY_SESSIONS, site: "demo", windowStart: window.windowStart, windowEnd: window.windowEnd, seed: 2 });
+  const capEnds = performance.now() + DAY_CAP_S * 1000;
+  for (const target of [10_000, DAY_SESSIONS]) {
+    const want = target - steady.created - fresh.created;
+    const left = capEnds - performance.now();
+    if (want <= 0 || left <= 1000) continue;
+    const phase = await ingestPhase(collector, {
+      name: `new sessions: day ${(steady.created + fresh.created).toLocaleString("en")} → ${target.toLocaleString("en")}`,
+      source: fresh, durationMs: left, maxBeacons: want, sessions: () => steady.created + fresh.created,
+    });
+    phase.daySessionsAfter = steady.created + fresh.created;
+    phases.push(phase);
+  }
+  return { phases, pools: [steady, fresh], small };
+}
+
+async function timed(collector, path, { times, capMs }) {
+  const ms = [];
+  const statuses = {};
+  let last = null;
+  const cpu0 = collector.cpu().workerdMs;
+  const started = performance.now();
+  for (let i = 0; i < times && performance.now() - started < capMs; i++) {
+    const r = await collector.read(typeof path === "function" ? path(i) : path);
+    ms.push(r.ms);
+    statuses[r.status] = (statuses[r.status] ?? 0) + 1;
+    last = r;
+  }
+  const cpu = collector.cpu().workerdMs - cpu0;
+  const sorted = [...ms].sort((a, b) => a - b);
+  return {
+    requests: ms.length, statuses, firstMs: round1(ms[0]), p50Ms: round1(percentile(sorted, 50)), p99Ms: round1(percentile(sorted, 99)),
+    maxMs: round1(sorted.at(-1)), workerdCpuMsPerRequest: Math.round(cpu / ms.length), last,
+  };
+}
+
+async function readPath(collector, window, pools, { label = "the filled day", scale = 1 } = {}) {
+  step(`read path on ${label}`);
+  const range = `site=demo&from=${window.dayStart}&to=${window.dayEnd}`;
+  const stats = await timed(collector, `/api/stats?${range}`, { times: Math.ceil(30 * scale), capMs: 90_000 });
+  const daySessions = stats.last?.status === 200 ? JSON.parse(stats.last.body).sessions : null;
+  log(`  stats: ${daySessions} sessions in the day; p50 ${stats.p50Ms} ms, p99 ${stats.p99Ms} ms over ${stats.requests}`);
+  // A filtered request cannot use the tallies: it counts the shard's rows in range.
+  const statsFiltered = await timed(collector, `/api/stats?${range}&channel=search`, { times: Math.ceil(10 * scale), capMs: 60_000 });
+  log(`  stats, filtered: p50 ${statsFiltered.p50Ms} ms, p99 ${statsFiltered.p99Ms} ms over ${statsFiltered.requests}`);
+  const list = await timed(collector, `/api/sessions?${range}&limit=50`, { times: Math.ceil(100 * scale), capMs: 60_000 });
+  const listed = list.last?.status === 200 ? JSON.parse(list.last.body).sessions.length : null;
+  log(`  list 50: p50 ${list.p50Ms} ms, p99 ${list.p99Ms} ms over ${list.requests} (${listed} listed)`);
+  // A second page, through the cursor the first page returned.
+  const cursor = list.last?.status === 200 ? JSON.parse(list.last.body).next_cursor : null;
+  const list2 = cursor
+    ? await timed(collector, `/api/sessions?${range}&limit=50&cursor=${encodeURIComponent(cursor)}`, { times: Math.ceil(50 * scale), capMs: 30_000 })
+    : null;
+  const sids = pools.flatMap((p) => p.sessions.slice(0, 40).map((s) => s.sid));
+  const timeline = await timed(collector, (i) => `/api/sessions/${sids[i % sids.length]}?site=demo`, { times: Math.ceil(100 * scale), capMs: 60_000 });
+  log(`  timeline: p50 ${timeline.p50Ms} ms, p99 ${timeline.p99Ms} ms over ${timeline.requests}`);
+  const strip = ({ last, ...rest }) => rest;
+  return { daySessions, day: new Date(window.dayStart).toISOString().slice(0, 10), stats: strip(stats), statsFiltered: strip(statsFiltered), list: strip(list), listPage2: list2 && strip(list2), timeline: strip(timeline) };
+}
+
+async function main() {
+  const started = performance.now();
+  const results = { steps: STEPS, config: { runs: RUNS, ingestSeconds: INGEST_S, daySessions: DAY_SESSIONS, dayCapSeconds: DAY_CAP_S, concurrency: CONCURRENCY } };
+  if (STEPS.includes("size")) results.sizes = await sizes();
+  const needsCollector = STEPS.some((s) => ["browser", "ingest", "read"].includes(s));
+  if (needsCollector) {
+    const page = await startPageServer({
+      pageFile: join(root, "xtask/bench/page/page.html"),
+      trackerDir: join(root, "target/npm/package"),
+      peersDir: join(root, "target/bench/browser"),
+    });
+    step("starting the collector (wrangler dev, fresh state)");
+    const collector = await startCollector({ root, origins: [page.origin] });
+    log(`  collector ${collector.origin}, workerd pid(s) ${collector.workerdPids.join(", ") || "not found"}`);
+    try {
+      if (STEPS.includes("browser")) {
+        step(`main-thread cost in Chromium (${RUNS} runs × 5 pages, interleaved)`);
+        results.browser = await mainThreadBench({ pageOrigin: page.origin, stintCollector: collector.origin, runs: RUNS, log });
+        results.browser.sinkReceived = { ...page.received };
+        for (const [t, m] of Object.entries(results.browser.trackers)) {
+          log(`  ${t.padEnd(10)} ready ${round1(m.readyMs)} ms, load script ${round1(m.loadScriptMs)} ms, interaction script ${round1(m.interactScriptMs)} ms`);
+        }
+      }
+      if (STEPS.includes("ingest") || STEPS.includes("read")) {
+        const window = dayWindow(Date.now());
+        const readSmall = STEPS.includes("read")
+          ? (pools) => readPath(collector, window, pools, { label: "the day after the steady phase", scale: 0.3 })
+          : null;
+        const { phases, pools, small } = await ingest(collector, window, readSmall);
+        results.ingest = { phases, day: new Date(window.dayStart).toISOString().slice(0, 10) };
+        if (small) results.readSmall = small;
+        if (STEPS.includes("read")) results.read = await readPath(collector, window, pools);
+      }
+    } finally {
+      await collector.stop();
+      await page.close();
+    }
+  }
+  results.seconds = Math.round((performance.now() - started) / 1000);
+  await mkdir(join(root, "target/bench"), { recursive: true });
+  await writeFile(join(root, "target/bench/results.json"), JSON.stringify(results, null, 2));
+  step(`measurements written to target/bench/results.json (${results.seconds} s)`);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
