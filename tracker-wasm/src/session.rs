@@ -107,9 +107,12 @@ impl Session {
         }
     }
 
-    pub fn alloc_seq(&mut self, host: &impl Host, store: Store) -> u32 {
+    /// The next batch number; the batch being sent at `now` is also the session's latest
+    /// activity. One storage read and one write.
+    pub fn alloc_seq(&mut self, host: &impl Host, store: Store, now: i64) -> u32 {
         self.sync(host, store);
         self.next_seq += 1;
+        self.last_activity = self.last_activity.max(now);
         self.save(host, store);
         self.next_seq - 1
     }
@@ -119,12 +122,6 @@ impl Session {
         self.next_page += 1;
         self.save(host, store);
         self.next_page - 1
-    }
-
-    pub fn touch(&mut self, host: &impl Host, store: Store, now: i64) {
-        self.sync(host, store);
-        self.last_activity = self.last_activity.max(now);
-        self.save(host, store);
     }
 
     pub fn save(&self, host: &impl Host, store: Store) {

@@ -298,9 +298,8 @@ impl<H: Host> Tracker<H> {
             return;
         }
         let events = std::mem::take(&mut self.queue);
-        let seq = self.session.alloc_seq(&self.host, self.store);
         let now = self.wall();
-        self.session.touch(&self.host, self.store, now);
+        let seq = self.session.alloc_seq(&self.host, self.store, now);
         let batch = Batch {
             site: self.config.site.clone(),
             sid: self.session.id.clone(),
@@ -315,8 +314,14 @@ impl<H: Host> Tracker<H> {
     /// on the same page.
     fn rotate_if_expired(&mut self) {
         let now = self.wall();
+        let timeout = self.config.session_timeout_ms;
+        // Storage is read only when this tab's own view says the session has expired:
+        // another tab of the session may have kept it alive since.
+        if !self.session.expired(now, timeout) {
+            return;
+        }
         self.session.sync(&self.host, self.store);
-        if self.session.expired(now, self.config.session_timeout_ms) {
+        if self.session.expired(now, timeout) {
             self.flush();
             self.session = Session::fresh(&self.host, now);
             self.session.save(&self.host, self.store);

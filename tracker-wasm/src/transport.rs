@@ -1,9 +1,11 @@
 //! Delivering batches so that none is lost to a closing tab or a flaky network.
 //!
-//! Each batch is written to the pending list (`stint.queue`) before it is sent, and removed
-//! once the browser has taken it: `sendBeacon` queued it, or the `fetch(…, {keepalive})`
-//! fallback got an answer that retrying cannot change. Whatever is still pending is sent
-//! again on the next page load; `(sid, seq)` makes a resent batch count once.
+//! Each batch goes to `sendBeacon` first; once the browser has queued it, it is the browser's
+//! to deliver, even after the page is gone. When `sendBeacon` refuses (a body over its quota,
+//! a browser without it), the batch is written to the pending list (`stint.queue`) and sent
+//! with `fetch(…, {keepalive})`, and removed once an answer settles it. Whatever is still
+//! pending is sent again on the next page load; `(sid, seq)` makes a resent batch count
+//! once. The common path touches no storage.
 
 use crate::host::{Host, Key};
 use crate::session::{load, save, Store};
@@ -31,8 +33,11 @@ fn without(pending: &str, body: &str) -> String {
     left
 }
 
-/// Sends one batch body, keeping it pending until the browser has taken it.
+/// Sends one batch body; keeps it pending if the browser does not take it at once.
 pub fn send(host: &impl Host, store: Store, body: &str) {
+    if host.send(body) {
+        return;
+    }
     let mut pending = without(&read(host, store), "");
     // Past the bound the oldest batches go: the list only grows while the collector is
     // unreachable.
@@ -44,9 +49,6 @@ pub fn send(host: &impl Host, store: Store, body: &str) {
     }
     pending.push_str(body);
     save(host, store, Key::Pending, &pending);
-    if host.send(body) {
-        forget(host, store, body);
-    }
 }
 
 /// Removes a delivered batch from the pending list.
