@@ -635,10 +635,13 @@ fn analysis(r: &Value, bundle: Option<(f64, f64)>) -> String {
          `performance.now()` in JavaScript, and at most one call into the module per 200 ms \
          passes it on (the latest held input is handed over before any other call, exact by \
          the property test in `shared/src/engagement.rs`); the scroll depth is read once per \
-         animation frame, and a click on a link is one call. What bounds the rest is the \
-         browser's own event dispatch to passive listeners, which every tracker pays per \
-         listener; what would move it is listening to fewer event types (e.g. dropping \
-         `pointermove`, at the cost of counting a reader who only moves the mouse as idle). \
+         animation frame, and a click on a link is one call. Not profiled further; the likely \
+         rest is each outbound or download click's immediate send (a `localStorage` read and \
+         write for the `seq` counter that tabs share, the batch's JSON, `sendBeacon`; about two \
+         thirds of the 50 clicks) and the browser's dispatch to more listener types than \
+         Plausible's. What would move it: a per-tab `seq` range so a send touches no storage, \
+         and fewer event types (dropping `pointermove` would count a reader who only moves the \
+         mouse as idle). \
          Medians over interleaved runs; single runs on this shared machine vary by \
          tens of percent, so the ratios are the figure to read.\n\n",
         f1(b("stint", "loadScriptMs")),
