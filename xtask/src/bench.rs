@@ -215,10 +215,28 @@ fn render(root: &Path, r: &Value, upload: &str, wall_s: u64, date: &str) -> Stri
         .unwrap_or(1);
     let mut d = String::new();
     d.push_str("# Benchmarks\n\n");
+    // Knobs set away from their defaults are part of the command that produced the figures.
+    let knobs: Vec<String> = [
+        ("STINT_BENCH_RUNS", "/config/runs", 10.0),
+        ("STINT_BENCH_INGEST_S", "/config/ingestSeconds", 30.0),
+        ("STINT_BENCH_DAY_SESSIONS", "/config/daySessions", 100_000.0),
+        ("STINT_BENCH_DAY_CAP_S", "/config/dayCapSeconds", 200.0),
+        ("STINT_BENCH_CONCURRENCY", "/config/concurrency", 32.0),
+    ]
+    .iter()
+    .filter_map(|(name, path, default)| {
+        num(r, path)
+            .filter(|v| v != default)
+            .map(|v| format!("{name}={v}"))
+    })
+    .collect();
+    let command = if knobs.is_empty() {
+        String::from("cargo xtask bench")
+    } else {
+        format!("{} cargo xtask bench", knobs.join(" "))
+    };
     d.push_str(&format!(
-        "Written by `cargo xtask bench` on {date}, in {}m{:02}s including the build (already \
-         compiled here; on a fresh clone the first compile of tracker and worker took 4m31s on \
-         this machine).\n\
+        "Written by `{command}` on {date}, in {}m{:02}s including the build.\n\
          Machine: {cpu}, {cores} cores (shared with other work), {mem:.0} GB RAM; {chromium}; \
          Node {node}; wrangler {wrangler}.\n\n\
          Timings on this shared machine drift from run to run: compare medians and the ratios \
