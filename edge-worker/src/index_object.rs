@@ -445,6 +445,9 @@ impl SessionIndex {
             vec![id.clone().into()],
         )?;
         sql.exec("DELETE FROM sessions WHERE id = ?", vec![id.into()])?;
+        // Tallies the session alone made (its entry page, referrer, …) are now 0: they go
+        // too, so an erased session's values do not outlive it as empty counters.
+        sql.exec("DELETE FROM day_tallies WHERE n = 0", None)?;
         json_response(200, &json!({"ok": true}))
     }
 
