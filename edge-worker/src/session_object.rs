@@ -262,6 +262,20 @@ impl SessionObject {
             .n)
     }
 
+    /// Pushes the session's summary (at `version` batches applied) to its index shard, which
+    /// keeps it until the end of the session's start day plus the retention period.
+    async fn push_to_index(
+        &self,
+        index_name: &str,
+        state: &SessionState,
+        version: i64,
+    ) -> std::result::Result<(), ApiError> {
+        let day_end = (utc_day(state.summary.started_at) + 1) * DAY_MS;
+        let expires_at = day_end + config::retention_ms(&self.env);
+        crate::index_object::upsert(&self.env, index_name, &state.summary, version, expires_at)
+            .await
+    }
+
     /// A retried batch is already stored, but whatever made the client retry (a crash, a
     /// restart, a failed subrequest) may have struck after its rows were written and before
     /// the index shard heard of it or the retention alarm was set. Both are redone: the
@@ -271,16 +285,9 @@ impl SessionObject {
         let Some((state, index_name)) = self.load_state()? else {
             return Ok(());
         };
+        self.push_to_index(&index_name, &state, self.version()?)
+            .await?;
         let retention = config::retention_ms(&self.env);
-        let day_end = (utc_day(state.summary.started_at) + 1) * DAY_MS;
-        crate::index_object::upsert(
-            &self.env,
-            &index_name,
-            &state.summary,
-            self.version()?,
-            day_end + retention,
-        )
-        .await?;
         if self.state.storage().get_alarm().await?.is_none() {
             self.state
                 .storage()
@@ -419,16 +426,8 @@ impl SessionObject {
         if let Some(old) = old_index.filter(|old| *old != index_name) {
             crate::index_object::remove(&self.env, &old, &batch.sid).await?;
         }
+        self.push_to_index(&index_name, &state, version).await?;
         let retention = config::retention_ms(&self.env);
-        let day_end = (utc_day(state.summary.started_at) + 1) * DAY_MS;
-        crate::index_object::upsert(
-            &self.env,
-            &index_name,
-            &state.summary,
-            version,
-            day_end + retention,
-        )
-        .await?;
         if is_new {
             // One alarm per session, set when it is created — not on every beacon.
             self.state
