@@ -185,3 +185,40 @@ test("a session whose state would outgrow a stored row is refused with a 4xx, ke
     await collector.stop();
   }
 });
+
+// An erasure rewrites the session's index shard from scratch (see edge-worker/src/purge.rs).
+// Locally the reset hits the disk before the rewrite does, so the purge first leaves a copy
+// of what the shard keeps with a second object. `STINT_FAULTS=purge-after-reset` stops the
+// purge right after the reset — the shard as a crash at that moment would leave it — and the
+// copy must bring every other session back, field for field, with the totals.
+test("an erasure stopped right after its shard's reset loses no other session: its copy brings them back", async () => {
+  const collector = await startCollector({ vars: { STINT_FAULTS: "purge-after-reset" } });
+  const list = async () => (await collector.read("/api/sessions?site=demo&bots=include&limit=200")).body.sessions;
+  const totals = async () => (await collector.read("/api/stats?site=demo&bots=include")).body;
+  try {
+    const sids = Array.from({ length: 24 }, () => newSid());
+    for (const sid of sids) {
+      for (const seq of [0, 1]) assert.equal((await send(collector, batchFor(sid, seq))).status, 202);
+    }
+    const before = await list();
+    assert.equal(before.length, sids.length);
+    const statsBefore = await totals();
+    const victim = sids[0];
+
+    const r = await collector.fetch(`/api/sessions/${victim}?site=demo`, { method: "DELETE", headers: { authorization: "Bearer test-read-token" } });
+    assert.ok(r.status >= 500, `the injected fault answers ${r.status}`);
+    const during = await list();
+    assert.ok(during.length < sids.length - 1, `the victim's shard was emptied (${during.length} listed)`);
+
+    await eventually(async () => (await list()).length === sids.length - 1, { ms: 60_000, what: "the copy to be merged back" });
+    assert.deepEqual(await list(), before.filter((s) => s.id !== victim));
+    const statsAfter = await totals();
+    assert.equal(statsAfter.sessions, statsBefore.sessions - 1);
+    assert.equal(statsAfter.pageviews, statsBefore.pageviews - 2);
+    // The erasure failed, so the victim's own object still has it (a retry would erase it).
+    assert.equal((await timeline(collector, victim)).session.pageviews, 2);
+    console.log(`# purge stopped after the reset: ${sids.length - 1 - during.length} sessions were missing, all back from the copy`);
+  } finally {
+    await collector.stop();
+  }
+});

@@ -77,28 +77,70 @@ test("no IP, User-Agent, cookie, fragment or unkept query parameter is persisted
   await rm(join(collector.stateDir, ".."), { recursive: true, force: true });
 });
 
-// FIXME(issue 7): only the session object's own files are scanned. The index shard deletes
-// the erased summary's row, but SQLite keeps the old page in the shard's write-ahead log
-// until a checkpoint, and a Durable Object cannot force one (nor set secure_delete); the
-// index must stop holding anything beyond what a listing needs before this can cover it.
-test("an erased session leaves no trace in its session object's persisted state", async () => {
+// Erasure on request must leave nothing: not in the session's object, and not in its index
+// shard, whose SQLite files would keep a deleted row's bytes in free space and in the
+// write-ahead log (the shard rewrites itself without the session; see `handle_purge`). The
+// erased session has several batches, so older versions of its summary were written too, and
+// shares its shard with others, which must come through the erasure intact.
+test("an erased session leaves no trace in any persisted file, and its shard keeps the rest", async () => {
   const collector = await startCollector();
   const marker = `StintErased${randomBytes(6).toString("hex")}`;
   const sid = newSid();
+  const day = "site=demo&bots=include&limit=200";
+  let before;
   try {
-    assert.equal((await send(collector, batch({ sid, events: [pageview({ url: `https://demo.local/${marker}`, title: marker })] }))).status, 202);
-    // A session that stays, so the state is not simply empty.
-    assert.equal((await send(collector, batch())).status, 202);
+    const t0 = Date.now();
+    const pages = [0, 1, 2].map((page) => pageview({
+      page,
+      ts: t0 + page * 1000,
+      url: `https://demo.local/${marker}/p${page}?utm_source=${marker}`,
+      title: `${marker} title`,
+      ref: page === 0 ? `https://${marker.toLowerCase()}.example/from` : undefined,
+    }));
+    for (const [seq, event] of pages.entries()) {
+      const events = [event, { type: "custom", ts: event.ts + 10, page: seq, name: "signup", props: { plan: marker } }];
+      assert.equal((await send(collector, batch({ sid, seq, events }))).status, 202);
+    }
+    // Twenty others on the same day: with four shards per day, the erased session's shard
+    // holds some of them.
+    const others = [];
+    for (let i = 0; i < 20; i++) {
+      const other = newSid();
+      others.push(other);
+      assert.equal((await send(collector, batch({ sid: other, events: [pageview({ url: `https://demo.local/keep${i}` })] }))).status, 202);
+    }
+    before = await collector.read(`/api/sessions?${day}`);
+    assert.equal(before.body.sessions.length, 21);
+    const statsBefore = (await collector.read("/api/stats?site=demo&bots=include")).body;
+    assert.ok(statsBefore.top_pages.some((p) => p.value.includes(marker)), "the erased session's entry page is counted before");
+
     const r = await collector.fetch(`/api/sessions/${sid}?site=demo`, { method: "DELETE", headers: { authorization: "Bearer test-read-token" } });
     assert.equal(r.status, 204);
+
+    // The rest is intact: the same summaries, field for field, and totals less one session.
+    const after = await collector.read(`/api/sessions?${day}`);
+    assert.deepEqual(after.body.sessions, before.body.sessions.filter((s) => s.id !== sid));
+    const statsAfter = (await collector.read("/api/stats?site=demo&bots=include")).body;
+    assert.equal(statsAfter.sessions, statsBefore.sessions - 1);
+    assert.equal(statsAfter.pageviews, statsBefore.pageviews - 3);
+    assert.ok(!JSON.stringify(statsAfter).includes(marker), "no total names the erased session's pages or referrer");
+    assert.deepEqual(statsAfter.devices, statsBefore.devices.map((d) => ({ ...d, sessions: d.sessions - (d.value === before.body.sessions.find((s) => s.id === sid).device ? 1 : 0) })).filter((d) => d.sessions > 0));
+    assert.equal((await collector.read(`/api/sessions/${sid}?site=demo`)).status, 404);
+    // …and the shard still takes new sessions.
+    assert.equal((await send(collector, batch())).status, 202);
   } finally {
     await collector.stop({ keep: true });
   }
-  const sessionFiles = (await filesUnder(collector.stateDir)).filter((f) => f.includes("SessionObject"));
-  assert.ok(sessionFiles.length > 0, "session objects' files exist");
-  for (const file of sessionFiles) {
+  const files = await filesUnder(collector.stateDir);
+  assert.ok(files.some((f) => f.includes("SessionIndex")) && files.some((f) => f.includes("SessionObject")), "both kinds of object have files");
+  let bytes = 0;
+  for (const file of files) {
     const content = await readFile(file);
-    assert.equal(content.indexOf(Buffer.from(marker)), -1, `erased data found in ${file}`);
+    bytes += content.length;
+    for (const trace of [marker, marker.toLowerCase(), sid]) {
+      assert.equal(content.indexOf(Buffer.from(trace)), -1, `${trace} found in ${file}`);
+    }
   }
+  assert.ok(bytes > 10_000, `scanned ${bytes} bytes of state`);
   await rm(join(collector.stateDir, ".."), { recursive: true, force: true });
 });

@@ -40,3 +40,12 @@ pub fn dashboard_origins(env: &Env) -> Vec<String> {
         .and_then(|v| serde_json::from_str::<Vec<String>>(&v.to_string()).ok())
         .unwrap_or_default()
 }
+
+/// Whether a test asked for the named fault (`STINT_FAULTS`, comma-separated; unset in
+/// `wrangler.toml`, so never in a deployment). `purge-after-reset` stops an index purge right
+/// after its reset, leaving the shard as a crash at that moment would.
+pub fn fault(env: &Env, name: &str) -> bool {
+    env.var("STINT_FAULTS")
+        .map(|v| v.to_string().split(',').any(|f| f.trim() == name))
+        .unwrap_or(false)
+}

@@ -25,7 +25,7 @@ use worker::{
     SqlStorageValue, State,
 };
 
-const SCHEMA: [&str; 6] = [
+const SCHEMA: [&str; 9] = [
     "CREATE TABLE IF NOT EXISTS sessions (id TEXT PRIMARY KEY, started_at INTEGER NOT NULL, \
      bot INTEGER NOT NULL, version INTEGER NOT NULL, summary TEXT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS sessions_by_start ON sessions (started_at DESC, id DESC)",
@@ -37,13 +37,20 @@ const SCHEMA: [&str; 6] = [
     "CREATE TABLE IF NOT EXISTS day_tallies (bot INTEGER NOT NULL, dim TEXT NOT NULL, \
      value TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (bot, dim, value)) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY)",
+    // The nonce of the purge that last rewrote this shard (see `purge`).
+    "CREATE TABLE IF NOT EXISTS purges (nonce TEXT PRIMARY KEY)",
+    // Only in a `<shard>/held` object: the copy a purge keeps until its rewrite is written.
+    "CREATE TABLE IF NOT EXISTS held (k INTEGER PRIMARY KEY CHECK (k = 1), \
+     shard TEXT NOT NULL, nonce TEXT NOT NULL, alarm INTEGER)",
+    "CREATE TABLE IF NOT EXISTS held_rows (id TEXT PRIMARY KEY, started_at INTEGER NOT NULL, \
+     bot INTEGER NOT NULL, version INTEGER NOT NULL, summary TEXT NOT NULL)",
 ];
 
 /// Shards written before the tallies existed fill them from their summaries once.
 const TALLIES_MIGRATION: &str = "tallies-v1";
 
 /// A `session_stats` row from the stored summary of the same session.
-const STATS_FROM_SUMMARY: &str = "INSERT OR REPLACE INTO session_stats \
+pub(crate) const STATS_FROM_SUMMARY: &str = "INSERT OR REPLACE INTO session_stats \
      SELECT id, started_at, bot, json_extract(summary, '$.channel'), \
      json_extract(summary, '$.country'), json_extract(summary, '$.device'), \
      json_extract(summary, '$.browser'), json_extract(summary, '$.os'), \
@@ -115,7 +122,7 @@ fn contributions_sql() -> String {
 
 /// Adds `sign` × the tallies of the `session_stats` rows matching `condition` to
 /// `day_tallies`.
-fn tally_sql(condition: &str) -> String {
+pub(crate) fn tally_sql(condition: &str) -> String {
     format!(
         "WITH r AS (SELECT * FROM session_stats WHERE {condition}) \
          INSERT INTO day_tallies (bot, dim, value, n) \
@@ -174,7 +181,7 @@ fn filter_json(f: &Filters) -> Value {
     json!({ "channel": f.channel, "country": f.country, "device": f.device })
 }
 
-async fn call(
+pub(crate) async fn call(
     env: &Env,
     object: &str,
     method: Method,
@@ -214,9 +221,30 @@ pub async fn upsert(
         .map(drop)
 }
 
-pub async fn remove(env: &Env, object: &str, sid: &str) -> std::result::Result<(), ApiError> {
-    let body = json!({ "id": sid }).to_string();
-    call(env, object, Method::Post, "/remove", Some(body))
+/// How a session leaves its index shard.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Removal {
+    /// The row is deleted. SQLite keeps the deleted bytes in free space and in the
+    /// write-ahead log until they are reused; for retention, where the shard's whole day is
+    /// dropped within a day anyway.
+    Delete,
+    /// The row is deleted and the shard's database rewritten without it, so no byte of the
+    /// session stays in its files: erasure on request, and a session moving to another day.
+    Purge,
+}
+
+pub async fn remove(
+    env: &Env,
+    object: &str,
+    sid: &str,
+    how: Removal,
+) -> std::result::Result<(), ApiError> {
+    let body = json!({ "id": sid, "shard": object }).to_string();
+    let path = match how {
+        Removal::Delete => "/remove",
+        Removal::Purge => "/purge",
+    };
+    call(env, object, Method::Post, path, Some(body))
         .await
         .map(drop)
 }
@@ -260,10 +288,13 @@ pub async fn list(
 
 #[durable_object]
 pub struct SessionIndex {
-    state: State,
+    pub(crate) state: State,
+    pub(crate) env: Env,
+    /// Set while a purge runs: purges of one shard run one at a time (see `purge`).
+    pub(crate) purging: Cell<bool>,
     /// Whether this instance has made sure the shard's expiry alarm exists (checked once per
     /// instance, so upserts do not each touch the alarm).
-    alarm_checked: Cell<bool>,
+    pub(crate) alarm_checked: Cell<bool>,
 }
 
 #[derive(Deserialize)]
@@ -322,25 +353,30 @@ struct Count {
 }
 
 impl DurableObject for SessionIndex {
-    fn new(state: State, _env: Env) -> Self {
+    fn new(state: State, env: Env) -> Self {
         let sql = state.storage().sql();
-        for statement in SCHEMA {
-            if let Err(e) = sql.exec(statement, None) {
-                worker::console_error!("index schema: {e}");
-            }
+        if let Err(e) = create_schema(&sql) {
+            worker::console_error!("index schema: {}", e.message);
         }
         if let Err(e) = migrate_to_tallies(&sql) {
             worker::console_error!("index tallies migration: {}", e.message);
         }
         SessionIndex {
             state,
+            env,
+            purging: Cell::new(false),
             alarm_checked: Cell::new(false),
         }
     }
 
-    /// The shard's day has left the retention period: drop it whole.
+    /// In a `<shard>/held` object, time to check a purge's copy; in a shard, its day has
+    /// left the retention period: drop it whole.
     async fn alarm(&self) -> Result<Response> {
-        self.state.storage().delete_all().await?;
+        match self.check_held_copy().await {
+            Ok(true) => {}
+            Ok(false) => self.state.storage().delete_all().await?,
+            Err(e) => worker::console_error!("index alarm: {}", e.message),
+        }
         Response::empty()
     }
 
@@ -350,12 +386,24 @@ impl DurableObject for SessionIndex {
         let answer = match path.as_str() {
             "/upsert" => self.handle_upsert(&body).await,
             "/remove" => self.handle_remove(&body),
+            "/purge" => self.handle_purge(&body).await,
+            "/restore" => self.handle_restore(&body).await,
+            "/hold" => self.handle_hold(&body).await,
+            "/take" => self.handle_take(),
+            "/release" => self.handle_release().await,
             "/list" => self.handle_list(&body),
             "/stats" => self.handle_stats(&body),
             _ => Err(ApiError::not_found("no such index operation")),
         };
         answer.or_else(ApiError::into_response)
     }
+}
+
+pub(crate) fn create_schema(sql: &worker::SqlStorage) -> std::result::Result<(), ApiError> {
+    for statement in SCHEMA {
+        sql.exec(statement, None)?;
+    }
+    Ok(())
 }
 
 /// Fills `session_stats` and `day_tallies` from the summaries of a shard written before they
@@ -380,7 +428,7 @@ fn migrate_to_tallies(sql: &worker::SqlStorage) -> std::result::Result<(), ApiEr
     Ok(())
 }
 
-fn parse<'a, T: Deserialize<'a>>(body: &'a str) -> std::result::Result<T, ApiError> {
+pub(crate) fn parse<'a, T: Deserialize<'a>>(body: &'a str) -> std::result::Result<T, ApiError> {
     serde_json::from_str(body).map_err(|e| ApiError::bad_request(format!("index request: {e}")))
 }
 

@@ -11,6 +11,7 @@ mod collect;
 mod config;
 mod error;
 mod index_object;
+mod purge;
 mod read_api;
 mod session_object;
 

@@ -8,6 +8,7 @@
 
 use crate::config;
 use crate::error::{json_response, ApiError};
+use crate::index_object::Removal;
 use serde::Deserialize;
 use serde_json::json;
 use std::cell::RefCell;
@@ -121,7 +122,7 @@ impl DurableObject for SessionObject {
                     (last + retention - now) as u64,
                 ))
                 .await?;
-        } else if let Err(e) = self.erase_everywhere().await {
+        } else if let Err(e) = self.erase_everywhere(Removal::Delete).await {
             worker::console_error!("retention: {}", e.message);
             // Try again later rather than lose track of expired data.
             self.state
@@ -215,22 +216,23 @@ impl SessionObject {
     }
 
     async fn handle_erase(&self) -> std::result::Result<Response, ApiError> {
-        if self.erase_everywhere().await? {
+        if self.erase_everywhere(Removal::Purge).await? {
             Ok(Response::empty()?.with_status(204))
         } else {
             Err(ApiError::not_found("session: unknown session"))
         }
     }
 
-    /// Removes the session from its index shard, then every row and the alarm of this
-    /// object. `false` when there was no session.
-    async fn erase_everywhere(&self) -> std::result::Result<bool, ApiError> {
+    /// Removes the session from its index shard (`how`: purged on request, deleted for
+    /// retention), then every row and the alarm of this object. `false` when there was no
+    /// session.
+    async fn erase_everywhere(&self, how: Removal) -> std::result::Result<bool, ApiError> {
         let Some((state, index_name)) = self.load_state()? else {
             self.state.storage().delete_all().await?;
             self.ensure_schema();
             return Ok(false);
         };
-        crate::index_object::remove(&self.env, &index_name, &state.summary.id).await?;
+        crate::index_object::remove(&self.env, &index_name, &state.summary.id, how).await?;
         self.state.storage().delete_alarm().await?;
         self.state.storage().delete_all().await?;
         // The object may receive a late beacon of the same session: keep its tables.
@@ -422,9 +424,10 @@ impl SessionObject {
         let version = self.version()?;
 
         // The batch is stored; the index is refreshed next. A reordered batch can move the
-        // session's start to an earlier day: then it leaves the old day's shard.
+        // session's start to an earlier day: then it leaves the old day's shard, purged, so
+        // that an erasure later finds nothing of it there.
         if let Some(old) = old_index.filter(|old| *old != index_name) {
-            crate::index_object::remove(&self.env, &old, &batch.sid).await?;
+            crate::index_object::remove(&self.env, &old, &batch.sid, Removal::Purge).await?;
         }
         self.push_to_index(&index_name, &state, version).await?;
         let retention = config::retention_ms(&self.env);
