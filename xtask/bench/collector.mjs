@@ -110,9 +110,9 @@ export async function startCollector({ root, origins = [] }) {
       wranglerMs: cpuMs(child.pid),
     }),
     workerdPids: workerd,
-    async read(path) {
+    async read(path, method = "GET") {
       const t0 = performance.now();
-      const r = await fetch(origin + path, { headers: { authorization: `Bearer ${READ_TOKEN}` } });
+      const r = await fetch(origin + path, { method, headers: { authorization: `Bearer ${READ_TOKEN}` } });
       const text = await r.text();
       return { status: r.status, ms: performance.now() - t0, body: text };
     },

@@ -136,14 +136,14 @@ async function ingest(collector, window, readSmall) {
   return { phases, pools: [steady, fresh], small };
 }
 
-async function timed(collector, path, { times, capMs }) {
+async function timed(collector, path, { times, capMs, method = "GET" }) {
   const ms = [];
   const statuses = {};
   let last = null;
   const cpu0 = collector.cpu().workerdMs;
   const started = performance.now();
   for (let i = 0; i < times && performance.now() - started < capMs; i++) {
-    const r = await collector.read(typeof path === "function" ? path(i) : path);
+    const r = await collector.read(typeof path === "function" ? path(i) : path, method);
     ms.push(r.ms);
     statuses[r.status] = (statuses[r.status] ?? 0) + 1;
     last = r;
@@ -155,6 +155,9 @@ async function timed(collector, path, { times, capMs }) {
     maxMs: round1(sorted.at(-1)), workerdCpuMsPerRequest: Math.round(cpu / ms.length), last,
   };
 }
+
+/** Sessions erased so far by the read path's erase measurement. */
+const erased = new Set();
 
 async function readPath(collector, window, pools, { label = "the filled day", scale = 1 } = {}) {
   step(`read path on ${label}`);
@@ -176,8 +179,15 @@ async function readPath(collector, window, pools, { label = "the filled day", sc
   const sids = pools.flatMap((p) => p.sessions.slice(0, 40).map((s) => s.sid));
   const timeline = await timed(collector, (i) => `/api/sessions/${sids[i % sids.length]}?site=demo`, { times: Math.ceil(100 * scale), capMs: 60_000 });
   log(`  timeline: p50 ${timeline.p50Ms} ms, p99 ${timeline.p99Ms} ms over ${timeline.requests}`);
+  // Last, as it changes the day: erasure rewrites the session's shard (a quarter of the day).
+  const victims = pools.flatMap((p) => p.sessions.slice(40).map((s) => s.sid)).filter((sid) => !erased.has(sid));
+  const erase = await timed(collector, (i) => {
+    erased.add(victims[i]);
+    return `/api/sessions/${victims[i]}?site=demo`;
+  }, { times: Math.min(victims.length, Math.ceil(6 * scale)), capMs: 120_000, method: "DELETE" });
+  log(`  erase: p50 ${erase.p50Ms} ms, p99 ${erase.p99Ms} ms over ${erase.requests} (statuses ${JSON.stringify(erase.statuses)})`);
   const strip = ({ last, ...rest }) => rest;
-  return { daySessions, day: new Date(window.dayStart).toISOString().slice(0, 10), stats: strip(stats), statsFiltered: strip(statsFiltered), list: strip(list), listPage2: list2 && strip(list2), timeline: strip(timeline) };
+  return { daySessions, day: new Date(window.dayStart).toISOString().slice(0, 10), stats: strip(stats), statsFiltered: strip(statsFiltered), list: strip(list), listPage2: list2 && strip(list2), timeline: strip(timeline), erase: strip(erase) };
 }
 
 async function main() {

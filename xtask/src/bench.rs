@@ -509,7 +509,10 @@ fn render(root: &Path, r: &Value, upload: &str, wall_s: u64, date: &str) -> Stri
          twice: after the steady phase ({} sessions) and after the filling ({} sessions, as \
          `GET /api/stats` counts them; bots excluded). The filtered stats request \
          (`&channel=search`) cannot use the pre-aggregated tallies and counts every session \
-         row of the day: it shows what an unaggregated count costs at this size.\n\n",
+         row of the day: it shows what an unaggregated count costs at this size. The erase \
+         row comes last, on sessions not read before, one after another: each erasure \
+         rewrites the session's index shard (a quarter of the day) so that none of its bytes \
+         stay in the files.\n\n",
         small_sessions
             .map(|n| format!("{n:.0}"))
             .unwrap_or("—".into()),
@@ -529,6 +532,10 @@ fn render(root: &Path, r: &Value, upload: &str, wall_s: u64, date: &str) -> Stri
             "`GET /api/stats` for the day, `channel=search`",
         ),
         ("timeline", "`GET /api/sessions/<sid>` (timeline)"),
+        (
+            "erase",
+            "`DELETE /api/sessions/<sid>` (purge: its shard rewritten)",
+        ),
     ] {
         let p = r
             .pointer(&format!("/read/{key}"))
