@@ -8,9 +8,11 @@
 //! back — `session_stats` and `day_tallies` derived afresh, the expiry alarm re-armed — in
 //! one synchronous run, so that the reset and the rewrite commit as one implicit transaction.
 //!
-//! On Cloudflare that commit is atomic. In local workerd the reset deletes the files at once
-//! and the rewrite reaches disk at the commit, so a crash in between would empty the shard.
-//! Against that, the shard first hands a copy of what it keeps to a second object of the
+//! The runtime commits the rewrite with the reset's own commit (workerd's `ActorSqlite`
+//! folds a `deleteAll()` into the implicit transaction that follows it in the same turn),
+//! but in local workerd the reset deletes the files at once and the rewrite reaches disk only
+//! at that commit, so a crash in between would empty the shard; whether Cloudflare's storage
+//! makes the two one atomic write could not be checked here. Against that, the shard first hands a copy of what it keeps to a second object of the
 //! same class, `<shard>/held`, which sets an alarm; the rewrite records the purge's nonce in
 //! `purges`, and the shard then releases the copy. A copy still held when its alarm rings,
 //! or when the shard's next purge begins, is merged back unless the shard has its nonce
