@@ -372,11 +372,13 @@ impl DurableObject for SessionIndex {
     /// In a `<shard>/held` object, time to check a purge's copy; in a shard, its day has
     /// left the retention period: drop it whole.
     async fn alarm(&self) -> Result<Response> {
-        match self.check_held_copy().await {
-            Ok(true) => {}
-            Ok(false) => self.state.storage().delete_all().await?,
-            Err(e) => worker::console_error!("index alarm: {}", e.message),
-        }
+        let done = match self.check_held_copy().await {
+            Ok(true) => Ok(()),
+            Ok(false) => self.empty_out().await,
+            Err(e) => Err(e),
+        };
+        // A failed alarm is retried by the runtime.
+        done.map_err(|e| worker::Error::RustError(format!("index alarm: {}", e.message)))?;
         Response::empty()
     }
 
@@ -433,6 +435,13 @@ pub(crate) fn parse<'a, T: Deserialize<'a>>(body: &'a str) -> std::result::Resul
 }
 
 impl SessionIndex {
+    /// Deletes the object's database, files and alarm included, and makes its tables again:
+    /// the instance lives on and may be asked for more (a late upsert, another purge).
+    pub(crate) async fn empty_out(&self) -> std::result::Result<(), ApiError> {
+        self.state.storage().delete_all().await?;
+        create_schema(&self.state.storage().sql())
+    }
+
     async fn handle_upsert(&self, body: &str) -> std::result::Result<Response, ApiError> {
         let UpsertBody {
             version,

@@ -314,7 +314,7 @@ impl SessionIndex {
 
     /// `POST /release` on a copy: the rewrite is written; the copy goes, files and all.
     pub(crate) async fn handle_release(&self) -> Result<Response, ApiError> {
-        self.state.storage().delete_all().await?;
+        self.empty_out().await?;
         json_response(200, &json!({"ok": true}))
     }
 
@@ -327,7 +327,7 @@ impl SessionIndex {
         let shard = held.shard.clone();
         let body = serde_json::to_string(&held).map_err(|e| ApiError::internal("index copy", e))?;
         match call(&self.env, &shard, Method::Post, "/restore", Some(body)).await {
-            Ok(_) => self.state.storage().delete_all().await?,
+            Ok(_) => self.empty_out().await?,
             Err(e) => {
                 worker::console_error!(
                     "index copy: shard not reached, trying again: {}",
