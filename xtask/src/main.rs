@@ -236,6 +236,15 @@ fn test(root: &Path) -> Result<()> {
         "shared/fuzz/Cargo.toml",
         "--check",
     ]))?;
+    run_cmd(Command::new("cargo").current_dir(root).args([
+        "clippy",
+        "--manifest-path",
+        "shared/fuzz/Cargo.toml",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
     fuzz::run_targets(root, &fuzz::TARGETS, fuzz::Budget::Seconds(4))?;
 
     build::all(root)?;
