@@ -436,9 +436,11 @@ pub(crate) fn parse<'a, T: Deserialize<'a>>(body: &'a str) -> std::result::Resul
 
 impl SessionIndex {
     /// Deletes the object's database, files and alarm included, and makes its tables again:
-    /// the instance lives on and may be asked for more (a late upsert, another purge).
+    /// the instance lives on and may be asked for more (a late upsert, which must then set
+    /// the expiry alarm anew; another purge).
     pub(crate) async fn empty_out(&self) -> std::result::Result<(), ApiError> {
         self.state.storage().delete_all().await?;
+        self.alarm_checked.set(false);
         create_schema(&self.state.storage().sql())
     }
 

@@ -6,18 +6,19 @@
 //! `secure_delete` nor force a checkpoint. `deleteAll()` is the one operation that replaces
 //! the files. So a purge reads the rows the shard keeps, calls `deleteAll()` and writes them
 //! back — `session_stats` and `day_tallies` derived afresh, the expiry alarm re-armed — in
-//! one synchronous run, so that the reset and the rewrite commit as one implicit transaction.
+//! one synchronous run, so that the rewrite goes out with the reset's own commit (workerd's
+//! `ActorSqlite` folds a `deleteAll()` into the implicit transaction that follows it in the
+//! same turn).
 //!
-//! The runtime commits the rewrite with the reset's own commit (workerd's `ActorSqlite`
-//! folds a `deleteAll()` into the implicit transaction that follows it in the same turn),
-//! but in local workerd the reset deletes the files at once and the rewrite reaches disk only
-//! at that commit, so a crash in between would empty the shard; whether Cloudflare's storage
-//! makes the two one atomic write could not be checked here. Against that, the shard first hands a copy of what it keeps to a second object of the
-//! same class, `<shard>/held`, which sets an alarm; the rewrite records the purge's nonce in
-//! `purges`, and the shard then releases the copy. A copy still held when its alarm rings,
-//! or when the shard's next purge begins, is merged back unless the shard has its nonce
-//! (newest version wins, as for upserts). Purges of one shard run one at a time, so a copy
-//! never holds a session that an earlier purge erased.
+//! In local workerd, though, the reset deletes the files at once and the rewrite reaches disk
+//! only at that commit, so a crash in between would empty the shard; whether Cloudflare's
+//! storage makes the two one atomic write could not be checked here. Against that, the shard
+//! first hands a copy of what it keeps to a second object of the same class,
+//! `<shard>/held`, which sets an alarm; the rewrite records the purge's nonce in `purges`,
+//! and the shard then releases the copy. A copy still held when its alarm rings, or when the
+//! shard's next purge begins, is merged back unless the shard has its nonce (newest version
+//! wins, as for upserts). Purges of one shard run one at a time, so a copy never holds a
+//! session that an earlier purge erased.
 
 use crate::config;
 use crate::error::{json_response, ApiError};
@@ -30,7 +31,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::Poll;
 use std::time::Duration;
-use worker::{Delay, Method, Response, SqlStorage};
+use worker::{Delay, Method, Response, SqlStorage, SqlStorageValue};
 
 /// How long a copy waits before making sure its shard was rewritten.
 const HOLD_CHECK: Duration = Duration::from_secs(15);
@@ -43,6 +44,19 @@ struct SessionRow {
     bot: i64,
     version: i64,
     summary: String,
+}
+
+impl SessionRow {
+    /// The row's values in column order, for `INSERT … (id, started_at, bot, version, summary)`.
+    fn into_bindings(self) -> Vec<SqlStorageValue> {
+        vec![
+            self.id.into(),
+            self.started_at.into(),
+            self.bot.into(),
+            self.version.into(),
+            self.summary.into(),
+        ]
+    }
 }
 
 #[derive(Deserialize)]
@@ -95,13 +109,7 @@ fn merge_rows(sql: &SqlStorage, rows: Vec<SessionRow>) -> Result<(), ApiError> {
              ON CONFLICT (id) DO UPDATE SET started_at = excluded.started_at, bot = excluded.bot, \
              version = excluded.version, summary = excluded.summary \
              WHERE excluded.version > sessions.version",
-            vec![
-                row.id.into(),
-                row.started_at.into(),
-                row.bot.into(),
-                row.version.into(),
-                row.summary.into(),
-            ],
+            row.into_bindings(),
         )?;
     }
     Ok(())
@@ -264,13 +272,7 @@ impl SessionIndex {
         for row in held.rows {
             sql.exec(
                 "INSERT INTO held_rows (id, started_at, bot, version, summary) VALUES (?, ?, ?, ?, ?)",
-                vec![
-                    row.id.into(),
-                    row.started_at.into(),
-                    row.bot.into(),
-                    row.version.into(),
-                    row.summary.into(),
-                ],
+                row.into_bindings(),
             )?;
         }
         sql.exec(
