@@ -21,6 +21,10 @@ pub const MAX_PROPS: usize = 20;
 /// Extension to SPEC: prop keys and string values are bounded too.
 pub const MAX_PROP_KEY_CHARS: usize = 64;
 pub const MAX_PROP_VALUE_CHARS: usize = 256;
+/// Extension to SPEC: numeric prop values lie within ±10^15. Beyond that a number is no longer
+/// an exact integer for JavaScript and JSON readers, the wire's six decimals mean nothing, and
+/// the encoder would need an exponent form that does not survive a decode unchanged.
+pub const MAX_PROP_NUMBER: f64 = 1e15;
 pub const MAX_SITE_CHARS: usize = 64;
 pub const MAX_EVENTS_PER_SESSION: u32 = 10_000;
 pub const MAX_PAGEVIEWS_PER_SESSION: u32 = 500;
@@ -226,7 +230,10 @@ pub fn check_custom(name: &str, props: &[(String, PropValue)]) -> Result<(), &'s
             PropValue::Str(s) if char_count(s) > MAX_PROP_VALUE_CHARS => {
                 return Err("props: string values must be at most 256 characters")
             }
-            PropValue::Num(n) if !n.is_finite() => return Err("props: numbers must be finite"),
+            // `!(… <= …)` is true for NaN too.
+            PropValue::Num(n) if !(n.abs() <= MAX_PROP_NUMBER) => {
+                return Err("props: numbers must be finite and within ±1e15")
+            }
             _ => {}
         }
     }
@@ -441,8 +448,13 @@ mod decode {
                 }
                 Value::Bool(b) => PropValue::Bool(*b),
                 Value::Number(n) => match n.as_f64() {
-                    Some(f) if f.is_finite() => PropValue::Num(f),
-                    _ => return Err(DecodeError::invalid(at, "must be a finite number")),
+                    Some(f) if f.abs() <= MAX_PROP_NUMBER => PropValue::Num(f),
+                    _ => {
+                        return Err(DecodeError::invalid(
+                            at,
+                            "must be a finite number within ±1e15",
+                        ))
+                    }
                 },
                 _ => {
                     return Err(DecodeError::invalid(

@@ -220,3 +220,49 @@ fn only_text_and_json_bodies_are_accepted() {
         assert!(!is_accepted_content_type(refused), "{refused}");
     }
 }
+
+/// Found by `cargo xtask fuzz` (target `beacon`, 2026-12-02): a 125-digit prop number was
+/// accepted, and its encoding (an exponent form reached by repeated division) moved by a few
+/// units in the last digits on every decode and encode, so what the tracker's encoder wrote
+/// and what the collector read back disagreed. Numbers are bounded to ±1e15 now, where the
+/// encoding is plain digits and stable.
+#[test]
+fn prop_numbers_beyond_1e15_are_refused_and_those_within_encode_stably() {
+    let custom = |n: &str| {
+        body(&format!(
+            r#"{{"type":"custom","ts":120007001,"page":0,"name":"up","props":{{"an":"o","n":{n},"ok":true}}}}"#
+        ))
+    };
+    let fuzzed = format!("16285006252571717362{}0", "2".repeat(104));
+    assert_eq!(fuzzed.len(), 125);
+    for refused in [
+        fuzzed.as_str(),
+        "1000000000000001",
+        "-1.0000000000001e15",
+        "1e300",
+    ] {
+        rejects(&custom(refused), "events[0].props.n");
+    }
+    for n in [
+        "1e15",
+        "-1e15",
+        "999999999999999.5",
+        "123456789.123456789",
+        "-0.0000005",
+        "987654321012345",
+    ] {
+        let batch = decode_batch(custom(n).as_bytes()).unwrap();
+        let once = batch.to_json();
+        let again = decode_batch(once.as_bytes()).unwrap().to_json();
+        assert_eq!(again, once, "{n} drifts");
+    }
+
+    use stint_shared::protocol::{check_custom, PropValue};
+    let prop = |n: f64| [("n".to_string(), PropValue::Num(n))];
+    assert!(check_custom("x", &prop(1e15)).is_ok());
+    assert!(check_custom("x", &prop(-1e15)).is_ok());
+    assert!(check_custom("x", &prop(1.000_000_000_000_1e15))
+        .unwrap_err()
+        .contains("1e15"));
+    assert!(check_custom("x", &prop(f64::INFINITY)).is_err());
+}

@@ -5,9 +5,9 @@
 
 use libfuzzer_sys::fuzz_target;
 use stint_shared::protocol::{
-    decode_batch, is_uuid_v4, is_valid_site_id, DecodeError, EventKind, MAX_BODY_BYTES,
+    decode_batch, is_uuid_v4, is_valid_site_id, DecodeError, EventKind, PropValue, MAX_BODY_BYTES,
     MAX_CUSTOM_NAME_CHARS, MAX_EVENTS_PER_BATCH, MAX_PAGEVIEWS_PER_SESSION, MAX_PROPS,
-    MAX_TITLE_CHARS, MAX_URL_CHARS,
+    MAX_PROP_NUMBER, MAX_TITLE_CHARS, MAX_URL_CHARS,
 };
 use stint_shared::url::split_url;
 
@@ -45,6 +45,11 @@ fuzz_target!(|body: &[u8]| {
             EventKind::Custom { name, props } => {
                 assert!(!name.is_empty() && name.chars().count() <= MAX_CUSTOM_NAME_CHARS);
                 assert!(props.len() <= MAX_PROPS);
+                for (_, value) in props {
+                    if let PropValue::Num(n) = value {
+                        assert!(n.abs() <= MAX_PROP_NUMBER);
+                    }
+                }
             }
         }
     }
