@@ -230,8 +230,7 @@ pub fn check_custom(name: &str, props: &[(String, PropValue)]) -> Result<(), &'s
             PropValue::Str(s) if char_count(s) > MAX_PROP_VALUE_CHARS => {
                 return Err("props: string values must be at most 256 characters")
             }
-            // `!(… <= …)` is true for NaN too.
-            PropValue::Num(n) if !(n.abs() <= MAX_PROP_NUMBER) => {
+            PropValue::Num(n) if !n.is_finite() || n.abs() > MAX_PROP_NUMBER => {
                 return Err("props: numbers must be finite and within ±1e15")
             }
             _ => {}
