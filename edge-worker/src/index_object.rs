@@ -46,6 +46,20 @@ const SCHEMA: [&str; 9] = [
      bot INTEGER NOT NULL, version INTEGER NOT NULL, summary TEXT NOT NULL)",
 ];
 
+/// Stores a summary row (`id, started_at, bot, version, summary`) unless the shard holds a
+/// newer version of it.
+pub(crate) const UPSERT_SESSION: &str = "INSERT INTO sessions \
+     (id, started_at, bot, version, summary) VALUES (?, ?, ?, ?, ?) \
+     ON CONFLICT (id) DO UPDATE SET started_at = excluded.started_at, bot = excluded.bot, \
+     version = excluded.version, summary = excluded.summary \
+     WHERE excluded.version >= sessions.version";
+
+/// Milliseconds from now until `at` (ms since the epoch), 0 if it has passed: the offset
+/// `set_alarm` takes.
+pub(crate) fn ms_until(at: i64) -> i64 {
+    (at - worker::Date::now().as_millis() as i64).max(0)
+}
+
 /// Shards written before the tallies existed fill them from their summaries once.
 const TALLIES_MIGRATION: &str = "tallies-v1";
 
@@ -453,8 +467,7 @@ impl SessionIndex {
         if !self.alarm_checked.get() {
             let storage = self.state.storage();
             if storage.get_alarm().await?.is_none() {
-                let now = worker::Date::now().as_millis() as i64;
-                let wait = (expires_at - now).max(0) as u64;
+                let wait = ms_until(expires_at) as u64;
                 storage
                     .set_alarm(std::time::Duration::from_millis(wait))
                     .await?;
@@ -463,10 +476,7 @@ impl SessionIndex {
         }
         let json = serde_json::to_string(&summary).map_err(|e| ApiError::internal("index", e))?;
         self.state.storage().sql().exec(
-            "INSERT INTO sessions (id, started_at, bot, version, summary) VALUES (?, ?, ?, ?, ?) \
-             ON CONFLICT (id) DO UPDATE SET started_at = excluded.started_at, bot = excluded.bot, \
-             version = excluded.version, summary = excluded.summary \
-             WHERE excluded.version >= sessions.version",
+            UPSERT_SESSION,
             vec![
                 summary.id.clone().into(),
                 summary.started_at.into(),

@@ -23,7 +23,8 @@
 use crate::config;
 use crate::error::{json_response, ApiError};
 use crate::index_object::{
-    call, create_schema, parse, tally_sql, SessionIndex, STATS_FROM_SUMMARY,
+    call, create_schema, ms_until, parse, tally_sql, SessionIndex, STATS_FROM_SUMMARY,
+    UPSERT_SESSION,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -104,13 +105,7 @@ fn rows_of(sql: &SqlStorage, table: &str, except: &str) -> Result<Vec<SessionRow
 /// Writes rows into `sessions`, keeping a stored row when it is newer (as upserts do).
 fn merge_rows(sql: &SqlStorage, rows: Vec<SessionRow>) -> Result<(), ApiError> {
     for row in rows {
-        sql.exec(
-            "INSERT INTO sessions (id, started_at, bot, version, summary) VALUES (?, ?, ?, ?, ?) \
-             ON CONFLICT (id) DO UPDATE SET started_at = excluded.started_at, bot = excluded.bot, \
-             version = excluded.version, summary = excluded.summary \
-             WHERE excluded.version > sessions.version",
-            row.into_bindings(),
-        )?;
+        sql.exec(UPSERT_SESSION, row.into_bindings())?;
     }
     Ok(())
 }
@@ -208,10 +203,7 @@ impl SessionIndex {
             return Err(e);
         }
         let rearmed = match alarm {
-            Some(at) => {
-                let wait = (at - worker::Date::now().as_millis() as i64).max(0);
-                Some(Started::now(storage.set_alarm(wait)).await)
-            }
+            Some(at) => Some(Started::now(storage.set_alarm(ms_until(at))).await),
             None => {
                 // An upsert that came in meanwhile may have set one, gone with the reset:
                 // let the next upsert check again.
@@ -251,8 +243,7 @@ impl SessionIndex {
         derive_figures(&sql)?;
         // The shard's expiry alarm went with the reset.
         if let (Some(at), None) = (held.alarm, storage.get_alarm().await?) {
-            let wait = (at - worker::Date::now().as_millis() as i64).max(0);
-            storage.set_alarm(wait).await?;
+            storage.set_alarm(ms_until(at)).await?;
         }
         Ok(true)
     }
