@@ -2,13 +2,45 @@
 
 use crate::config;
 use crate::error::ApiError;
-use crate::session_object::{self, EdgeFacts};
+use crate::hops::{EdgeFacts, Ingest, Ingested};
+use crate::session_object;
 use stint_shared::classify::classify_user_agent;
 use stint_shared::protocol::{decode_batch, is_accepted_content_type, DecodeError, MAX_BODY_BYTES};
 use stint_shared::sites::SiteRefusal;
 use worker::{Date, Env, Headers, Request, Response};
 
-pub async fn handle(mut req: Request, env: &Env) -> Result<Response, ApiError> {
+pub async fn handle(req: Request, env: &Env) -> Result<Response, ApiError> {
+    let origin = req.headers().get("origin")?;
+    let answer = match accept(req, env).await {
+        Ok((ingested, cost_report)) => {
+            let body = if ingested.duplicate {
+                r#"{"ok":true,"duplicate":true}"#
+            } else {
+                r#"{"ok":true}"#
+            };
+            let mut response = Response::ok(body)?.with_status(202);
+            let headers = response.headers_mut();
+            headers.set("content-type", "application/json")?;
+            if cost_report {
+                let c = ingested.cost;
+                headers.set(
+                    "x-stint-rows-session",
+                    &format!("{} {}", c.session.read, c.session.written),
+                )?;
+                headers.set(
+                    "x-stint-rows-index",
+                    &format!("{} {}", c.index.read, c.index.written),
+                )?;
+            }
+            response
+        }
+        Err(e) => e.into_response()?,
+    };
+    with_cors(answer, origin.as_deref())
+}
+
+/// Validates a beacon and hands it to its session's object.
+async fn accept(mut req: Request, env: &Env) -> Result<(Ingested, bool), ApiError> {
     let headers = req.headers();
     if let Some(len) = headers
         .get("content-length")?
@@ -35,8 +67,9 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response, ApiError> {
         DecodeError::TooLarge { bytes } => too_large(bytes),
         invalid => ApiError::bad_request(invalid.message()),
     })?;
-    let sites = config::sites(env)?;
-    sites
+    let config = config::get(env);
+    config
+        .sites()?
         .admit(&batch.site, origin.as_deref())
         .map_err(|refusal| match refusal {
             SiteRefusal::UnknownSite => ApiError::forbidden("site: unknown site"),
@@ -45,24 +78,31 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response, ApiError> {
             }
         })?;
     // Enrichment: the verdicts travel on, the inputs (IP, User-Agent) stop here.
-    let edge = EdgeFacts {
+    let ua = classify_user_agent(&req.headers().get("user-agent")?.unwrap_or_default());
+    let facts = EdgeFacts {
         received_at: Date::now().as_millis() as i64,
         country: req
             .cf()
             .and_then(|cf| cf.country())
             .filter(|c| c.len() == 2),
-        ua: classify_user_agent(&req.headers().get("user-agent")?.unwrap_or_default()),
+        device: ua.device,
+        os: ua.os,
+        browser: ua.browser,
+        ua_bot: ua.bot.map(str::to_string),
     };
-    let answer = session_object::ingest(env, &batch, body, &edge).await?;
-    with_cors(answer, origin.as_deref()).await
+    let (site, sid) = (batch.site.clone(), batch.sid.clone());
+    let ingested = session_object::send(env, &site, &sid, &Ingest { facts, batch }).await?;
+    Ok((ingested, config.cost_report))
 }
 
 /// Preflight for `fetch` senders that use `application/json`. `sendBeacon` with
 /// `text/plain` needs none.
 pub fn preflight(req: &Request, env: &Env) -> Result<Response, ApiError> {
     let origin = req.headers().get("origin")?;
-    let sites = config::sites(env)?;
-    let allowed = origin.as_deref().is_some_and(|o| sites.origin_known(o));
+    let config = config::get(env);
+    let allowed = origin
+        .as_deref()
+        .is_some_and(|o| config.sites().is_ok_and(|s| s.origin_known(o)));
     let headers = Headers::new();
     if allowed {
         headers.set(
@@ -77,20 +117,16 @@ pub fn preflight(req: &Request, env: &Env) -> Result<Response, ApiError> {
     Ok(Response::empty()?.with_status(204).with_headers(headers))
 }
 
-/// The session object's answer, re-issued with CORS headers for the sending Origin (a
-/// subrequest's response headers are immutable, so the answer is copied).
-async fn with_cors(mut answer: Response, origin: Option<&str>) -> Result<Response, ApiError> {
-    let headers = Headers::new();
-    headers.set("content-type", "application/json")?;
+/// Every answer to a beacon carries CORS headers for the sending Origin, refusals too: a
+/// `fetch` sender must be able to read the status to tell "final" from "retry later".
+fn with_cors(mut answer: Response, origin: Option<&str>) -> Result<Response, ApiError> {
     if let Some(origin) = origin {
+        let headers = answer.headers_mut();
         headers.set("access-control-allow-origin", origin)?;
+        headers.set("access-control-expose-headers", "retry-after")?;
         headers.set("vary", "origin")?;
     }
-    let status = answer.status_code();
-    let body = answer.text().await?;
-    Ok(Response::ok(body)?
-        .with_status(status)
-        .with_headers(headers))
+    Ok(answer)
 }
 
 fn too_large(bytes: usize) -> ApiError {

@@ -1,51 +1,76 @@
-//! Reading the worker's configuration (`wrangler.toml` vars and secrets).
+//! The worker's configuration (`wrangler.toml` vars and secrets), read once per isolate: an
+//! isolate's environment never changes, so every request after the first reuses the parse.
 
 use crate::error::ApiError;
+use std::cell::OnceCell;
+use std::rc::Rc;
 use stint_shared::sites::Sites;
 use worker::Env;
 
-pub fn sites(env: &Env) -> Result<Sites, ApiError> {
-    let raw = env
-        .var("SITES")
-        .map(|v| v.to_string())
-        .map_err(|_| ApiError::internal("config", "SITES is not set"))?;
-    Sites::parse(&raw).map_err(|e| ApiError::internal("config", e))
+/// Everything read from vars and secrets.
+pub struct Config {
+    /// `SITES`, or why it could not be read (answered 503 on every request that needs it).
+    sites: Result<Sites, String>,
+    /// `READ_TOKEN`, `None` while unset (then every read is refused).
+    pub read_token: Option<String>,
+    /// `RETENTION_DAYS` in milliseconds.
+    pub retention_ms: i64,
+    /// `DASHBOARD_ORIGINS`: browser origins allowed to call the read API.
+    pub dashboard_origins: Vec<String>,
+    /// `STINT_FAULTS`: faults a test asked for (never set in a deployment).
+    faults: Vec<String>,
+    /// `STINT_COST_REPORT`: answers to `/collect` carry what the beacon cost in rows
+    /// (`x-stint-rows-*` headers), for `cargo xtask bench`.
+    pub cost_report: bool,
 }
 
-/// The read token, `None` while unset (then every read is refused).
-pub fn read_token(env: &Env) -> Option<String> {
-    env.secret("READ_TOKEN")
-        .map(|s| s.to_string())
-        .or_else(|_| env.var("READ_TOKEN").map(|v| v.to_string()))
-        .ok()
-        .filter(|t| !t.is_empty())
+thread_local! {
+    static CONFIG: OnceCell<Rc<Config>> = const { OnceCell::new() };
 }
 
-/// How long sessions are kept, in milliseconds (`RETENTION_DAYS`, default 90; fractions are
-/// allowed, which tests use).
-pub fn retention_ms(env: &Env) -> i64 {
-    let days = env
-        .var("RETENTION_DAYS")
-        .ok()
-        .and_then(|v| v.to_string().trim().parse::<f64>().ok())
-        .filter(|d| d.is_finite() && *d > 0.0)
-        .unwrap_or(90.0);
-    (days * stint_shared::time::DAY_MS as f64) as i64
+fn var(env: &Env, name: &str) -> Option<String> {
+    env.var(name).ok().map(|v| v.to_string())
 }
 
-/// Origins allowed to call the read API from a browser (`DASHBOARD_ORIGINS`, a JSON array).
-pub fn dashboard_origins(env: &Env) -> Vec<String> {
-    env.var("DASHBOARD_ORIGINS")
-        .ok()
-        .and_then(|v| serde_json::from_str::<Vec<String>>(&v.to_string()).ok())
-        .unwrap_or_default()
+/// The configuration of this isolate.
+pub fn get(env: &Env) -> Rc<Config> {
+    CONFIG.with(|cell| cell.get_or_init(|| Rc::new(read(env))).clone())
 }
 
-/// Whether a test asked for the named fault (`STINT_FAULTS`, comma-separated; unset in
-/// `wrangler.toml`, so never in a deployment). `purge-after-reset` stops an index purge right
-/// after its reset, leaving the shard as a crash at that moment would.
-pub fn fault(env: &Env, name: &str) -> bool {
-    env.var("STINT_FAULTS")
-        .map(|v| v.to_string().split(',').any(|f| f.trim() == name))
-        .unwrap_or(false)
+fn read(env: &Env) -> Config {
+    let sites = match var(env, "SITES") {
+        Some(raw) => Sites::parse(&raw),
+        None => Err("SITES is not set".to_string()),
+    };
+    Config {
+        sites,
+        read_token: env
+            .secret("READ_TOKEN")
+            .map(|s| s.to_string())
+            .ok()
+            .or_else(|| var(env, "READ_TOKEN"))
+            .filter(|t| !t.is_empty()),
+        retention_ms: stint_shared::retention::retention_ms(var(env, "RETENTION_DAYS").as_deref()),
+        dashboard_origins: var(env, "DASHBOARD_ORIGINS")
+            .and_then(|v| serde_json::from_str::<Vec<String>>(&v).ok())
+            .unwrap_or_default(),
+        faults: var(env, "STINT_FAULTS")
+            .map(|v| v.split(',').map(|f| f.trim().to_string()).collect())
+            .unwrap_or_default(),
+        cost_report: var(env, "STINT_COST_REPORT").is_some_and(|v| v == "1"),
+    }
+}
+
+impl Config {
+    pub fn sites(&self) -> Result<&Sites, ApiError> {
+        self.sites
+            .as_ref()
+            .map_err(|e| ApiError::internal("config", e))
+    }
+
+    /// Whether a test asked for the named fault. `purge-after-reset` stops an index purge
+    /// right after its reset, leaving the shard as a crash at that moment would.
+    pub fn fault(&self, name: &str) -> bool {
+        self.faults.iter().any(|f| f == name)
+    }
 }

@@ -1,6 +1,7 @@
 //! The one error type every handler returns, and its mapping to HTTP answers.
 
 use serde_json::json;
+use stint_shared::refusal::Refusal;
 use worker::{Headers, Response};
 
 /// An answer other than success: a status and a sentence for `{"error": …}`.
@@ -9,6 +10,8 @@ pub struct ApiError {
     pub status: u16,
     pub message: String,
     allow: Option<&'static str>,
+    /// `Retry-After` seconds, for a refusal that passes.
+    retry_after: Option<u32>,
 }
 
 impl ApiError {
@@ -17,6 +20,14 @@ impl ApiError {
             status,
             message: message.into(),
             allow: None,
+            retry_after: None,
+        }
+    }
+
+    pub fn with_retry_after(self, seconds: Option<u32>) -> Self {
+        ApiError {
+            retry_after: seconds,
+            ..self
         }
     }
 
@@ -56,10 +67,19 @@ impl ApiError {
         if let Some(allow) = self.allow {
             headers.set("allow", allow)?;
         }
+        if let Some(seconds) = self.retry_after {
+            headers.set("retry-after", &seconds.to_string())?;
+        }
         let body = json!({ "error": self.message }).to_string();
         Ok(Response::ok(body)?
             .with_status(self.status)
             .with_headers(headers))
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(r: Refusal) -> Self {
+        ApiError::new(r.status(), r.message()).with_retry_after(r.retry_after_s())
     }
 }
 

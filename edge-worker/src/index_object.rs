@@ -5,27 +5,42 @@
 //! of batches applied); an older version never overwrites a newer one, so two pushes that
 //! cross on the network leave the newest summary in place.
 //!
-//! Three tables: `sessions` (the summaries, for listing), `session_stats` (the figures
-//! `GET /api/stats` counts, one narrow row per session) and `day_tallies` (those figures
-//! pre-aggregated: per bot flag, dimension and value, how many sessions or how much). Every
-//! upsert takes the session's old row out of the tallies and puts the new one in, in the same
-//! synchronous run of statements, so the tallies always equal a count over `session_stats`.
+//! Three tables: `sessions` (the summaries, for listing), `session_stats` (the typed
+//! [`StatsRow`] of each session: what `GET /api/stats` counts) and `day_tallies` (those
+//! figures pre-aggregated: per bot flag, dimension and value, how many sessions or how
+//! much). Every rule about what a session contributes is `stint_shared::stats`'s: an upsert
+//! reads the session's old row, asks [`tally_moves`] what changed between it and the new
+//! one, and writes only those tallies, in the same synchronous run of statements, so the
+//! tallies always equal the contributions of the stored rows. The SQL here is a few static
+//! statements on typed columns.
+//!
 //! Stats for a range that holds the whole shard and has no filter read the tallies (a few
-//! hundred rows, however many sessions); anything else counts `session_stats` rows in range.
+//! hundred rows, however many sessions). Anything else reads the matching rows of
+//! `session_stats` in one sequential pass, in pages of JSON, and folds them with
+//! [`StatsAccumulator::add_row`] — the same rule, run on fewer rows.
 
-use crate::error::{json_response, ApiError};
+use crate::db::{Db, Rows};
+use crate::error::ApiError;
+use crate::hops::{self, serve, Class, Hop};
 use serde::Deserialize;
-use serde_json::{json, Value};
 use std::cell::Cell;
-use stint_shared::listing::{Filters, ListParams};
+use std::collections::BTreeMap;
+use stint_shared::listing::Filters;
 use stint_shared::session::SessionSummary;
-use stint_shared::stats::StatsAccumulator;
+use stint_shared::stats::{tally_moves, Dim, StatsAccumulator, StatsRow, Tally};
+use stint_shared::vocab::{Channel, Device};
 use worker::{
-    durable_object, DurableObject, Env, Method, Request, RequestInit, Response, Result,
-    SqlStorageValue, State,
+    durable_object, DurableObject, Env, Request, Response, Result, SqlStorageValue, State,
 };
 
-const SCHEMA: [&str; 9] = [
+/// The version of this object's tables. 1: before versions were kept (summaries, stats rows
+/// and tallies, marked by `tallies-v1` in `migrations`); 2: the version is kept in `schema`.
+/// An object that meets an older version migrates when it starts (see [`migrate`]).
+pub(crate) const SCHEMA_VERSION: i64 = 2;
+
+const SCHEMA: [&str; 10] = [
+    "CREATE TABLE IF NOT EXISTS schema (k INTEGER PRIMARY KEY CHECK (k = 1), \
+     version INTEGER NOT NULL)",
     "CREATE TABLE IF NOT EXISTS sessions (id TEXT PRIMARY KEY, started_at INTEGER NOT NULL, \
      bot INTEGER NOT NULL, version INTEGER NOT NULL, summary TEXT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS sessions_by_start ON sessions (started_at DESC, id DESC)",
@@ -54,6 +69,27 @@ pub(crate) const UPSERT_SESSION: &str = "INSERT INTO sessions \
      version = excluded.version, summary = excluded.summary \
      WHERE excluded.version >= sessions.version";
 
+/// A newer summary of a listed session whose start and bot flag did not change: leaves the
+/// `sessions_by_start` index alone (no index row written).
+const UPDATE_SUMMARY: &str = "UPDATE sessions SET version = ?, summary = ? WHERE id = ?";
+
+const STATS_COLUMNS: &str = "started_at, bot, active_ms, pageviews, bounce, entry_page, \
+     referrer_host, channel, country, device, browser, os";
+
+const INSERT_STATS: &str = "INSERT OR REPLACE INTO session_stats (id, started_at, bot, active_ms, \
+     pageviews, bounce, entry_page, referrer_host, channel, country, device, browser, os) \
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+/// The figures that change as a session goes on; no index covers them.
+const UPDATE_STATS_FIGURES: &str =
+    "UPDATE session_stats SET active_ms = ?, pageviews = ?, bounce = ? WHERE id = ?";
+
+const MOVE_TALLY: &str = "INSERT INTO day_tallies (bot, dim, value, n) VALUES (?, ?, ?, ?) \
+     ON CONFLICT (bot, dim, value) DO UPDATE SET n = n + excluded.n RETURNING n";
+
+/// A tally that fell to 0 goes, so an erased session's values do not outlive it.
+const DROP_TALLY: &str = "DELETE FROM day_tallies WHERE bot = ? AND dim = ? AND value = ?";
+
 /// Milliseconds from now until `at` (ms since the epoch), 0 if it has passed: the offset
 /// `set_alarm` takes.
 pub(crate) fn ms_until(at: i64) -> i64 {
@@ -63,241 +99,222 @@ pub(crate) fn ms_until(at: i64) -> i64 {
 /// Shards written before the tallies existed fill them from their summaries once.
 const TALLIES_MIGRATION: &str = "tallies-v1";
 
-/// A `session_stats` row from the stored summary of the same session.
-pub(crate) const STATS_FROM_SUMMARY: &str = "INSERT OR REPLACE INTO session_stats \
-     SELECT id, started_at, bot, json_extract(summary, '$.channel'), \
-     json_extract(summary, '$.country'), json_extract(summary, '$.device'), \
-     json_extract(summary, '$.browser'), json_extract(summary, '$.os'), \
-     json_extract(summary, '$.entry_page'), json_extract(summary, '$.referrer_host'), \
-     COALESCE(json_extract(summary, '$.active_ms'), 0), \
-     COALESCE(json_extract(summary, '$.pageviews'), 0), \
-     COALESCE(json_extract(summary, '$.bounce'), 0) FROM sessions";
+/// Rows of `session_stats` per page of a stats read (~250 KB of JSON for typical rows). A
+/// page of very long labels that the runtime refuses to build is read again in smaller
+/// pages, down to [`STATS_PAGE_MIN_ROWS`].
+const STATS_PAGE_ROWS: i64 = 2_000;
+const STATS_PAGE_MIN_ROWS: i64 = 50;
 
-/// `stint_shared::stats::active_ms_bucket` in SQL: exact below 1000, then three significant
-/// digits, rounded half up.
-fn active_ms_bucket_sql() -> String {
-    let mut sql = String::from("CASE WHEN active_ms < 1000 THEN active_ms");
-    let mut step: u64 = 10;
-    while step <= 1_000_000_000_000 {
-        sql.push_str(&format!(
-            " WHEN active_ms < {} THEN (active_ms + {}) / {step} * {step}",
-            step * 1000,
-            step / 2
-        ));
-        step *= 10;
+/// `session_stats` rows in `[from, to)` after `rowid`, as one JSON array of arrays: one
+/// sequential pass over the table in rowid order (`NOT INDEXED`: a range on the start index
+/// would have to be sorted by rowid for every page).
+const STATS_PAGE: &str =
+    "SELECT json_group_array(json_array(started_at, bot, active_ms, pageviews, \
+     bounce, entry_page, referrer_host, channel, country, device, browser, os)) AS rows, \
+     MAX(r) AS last, COUNT(*) AS n FROM (SELECT rowid AS r, * FROM session_stats NOT INDEXED \
+     WHERE rowid > ? AND started_at >= ? AND started_at < ? AND (bot = 0 OR ?) \
+     AND (? IS NULL OR channel = ?) AND (? IS NULL OR country = ?) AND (? IS NULL OR device = ?) \
+     ORDER BY rowid LIMIT ?)";
+
+const LIST: &str = "SELECT summary FROM sessions \
+     WHERE started_at >= ? AND started_at <= ? AND (started_at < ? OR id < ?) \
+     AND (bot = 0 OR ?) ORDER BY started_at DESC, id DESC LIMIT ?";
+
+/// [`LIST`] for filtered listings: the filters are on `session_stats`' typed columns.
+const LIST_FILTERED: &str = "SELECT s.summary FROM sessions s JOIN session_stats t ON t.id = s.id \
+     WHERE s.started_at >= ? AND s.started_at <= ? AND (s.started_at < ? OR s.id < ?) \
+     AND (s.bot = 0 OR ?) AND (? IS NULL OR t.channel = ?) AND (? IS NULL OR t.country = ?) \
+     AND (? IS NULL OR t.device = ?) ORDER BY s.started_at DESC, s.id DESC LIMIT ?";
+
+/// One `session_stats` row as read back (a [`StatsRow`] in column order).
+type StatsTuple = (
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    Option<String>,
+    Option<String>,
+    Option<Channel>,
+    Option<String>,
+    Option<Device>,
+    Option<String>,
+    Option<String>,
+);
+
+fn row_of(t: StatsTuple) -> StatsRow {
+    StatsRow {
+        started_at: t.0,
+        bot: t.1 != 0,
+        active_ms: t.2.max(0) as u64,
+        pageviews: t.3.clamp(0, i64::from(u32::MAX)) as u32,
+        bounce: t.4 != 0,
+        entry_page: t.5,
+        referrer_host: t.6,
+        channel: t.7,
+        country: t.8,
+        device: t.9,
+        browser: t.10,
+        os: t.11,
     }
-    sql.push_str(" ELSE active_ms END");
-    sql
 }
 
-/// The tallies (`bot, dim, value, n`) of the sessions in a CTE named `r` with
-/// `session_stats`' columns; the names are `stint_shared::stats::tally`'s. One row per
-/// session and dimension, by a join with the list of dimensions (Durable Objects' SQLite
-/// allows only a few terms in a compound SELECT, so no `UNION ALL` chain).
-fn contributions_sql() -> String {
-    let labels = [
-        "entry_page",
-        "referrer_host",
-        "channel",
-        "country",
-        "device",
-        "browser",
-        "os",
-    ];
-    let mut value = format!(
-        "CASE d.value WHEN 'active_ms' THEN CAST({} AS TEXT) \
-         WHEN 'hour' THEN CAST(started_at / 3600000 * 3600000 AS TEXT)",
-        active_ms_bucket_sql()
-    );
-    for column in labels {
-        value.push_str(&format!(" WHEN '{column}' THEN {column}"));
-    }
-    value.push_str(" ELSE '' END");
-    let dims: Vec<String> = [
-        "sessions",
-        "pageviews",
-        "bounces",
-        "active_ms_total",
-        "active_ms",
-        "hour",
+fn stats_bindings(id: &str, r: &StatsRow) -> Vec<SqlStorageValue> {
+    vec![
+        id.into(),
+        r.started_at.into(),
+        i64::from(r.bot).into(),
+        (r.active_ms.min(i64::MAX as u64) as i64).into(),
+        i64::from(r.pageviews).into(),
+        i64::from(r.bounce).into(),
+        r.entry_page.clone().into(),
+        r.referrer_host.clone().into(),
+        r.channel.map(|c| c.as_str().to_string()).into(),
+        r.country.clone().into(),
+        r.device.map(|d| d.as_str().to_string()).into(),
+        r.browser.clone().into(),
+        r.os.clone().into(),
     ]
-    .iter()
-    .chain(labels.iter())
-    .map(|d| format!("\"{d}\""))
-    .collect();
-    format!(
-        "SELECT bot, dim, value, n FROM (SELECT bot, d.value AS dim, {value} AS value, \
-         CASE d.value WHEN 'pageviews' THEN pageviews WHEN 'bounces' THEN bounce \
-         WHEN 'active_ms_total' THEN active_ms ELSE 1 END AS n \
-         FROM r, json_each('[{}]') AS d) WHERE value IS NOT NULL",
-        dims.join(",")
-    )
 }
 
-/// Adds `sign` × the tallies of the `session_stats` rows matching `condition` to
-/// `day_tallies`.
-pub(crate) fn tally_sql(condition: &str) -> String {
-    format!(
-        "WITH r AS (SELECT * FROM session_stats WHERE {condition}) \
-         INSERT INTO day_tallies (bot, dim, value, n) \
-         SELECT bot, dim, value, SUM(n) * ? FROM ({}) WHERE true GROUP BY bot, dim, value \
-         ON CONFLICT (bot, dim, value) DO UPDATE SET n = n + excluded.n",
-        contributions_sql()
-    )
+/// Bindings for `(? IS NULL OR channel = ?) AND (? IS NULL OR country = ?) AND
+/// (? IS NULL OR device = ?)`.
+fn filter_bindings(f: &Filters) -> Vec<SqlStorageValue> {
+    let channel = f.channel.map(|c| c.as_str().to_string());
+    let device = f.device.map(|d| d.as_str().to_string());
+    [channel, f.country.clone(), device]
+        .into_iter()
+        .flat_map(|v| [v.clone().into(), v.into()])
+        .collect()
 }
 
-/// Where a listing page starts: strictly before this `(started_at, id)`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Position {
-    pub started_at: i64,
-    pub id: String,
-}
-
-/// One shard's part of a listing.
-pub struct ListQuery<'a> {
-    pub from: i64,
-    pub before: &'a Position,
-    pub limit: u32,
-    pub include_bots: bool,
-    pub filters: &'a Filters,
-}
-
-/// SQL condition for the optional filters; binds each value twice (`? IS NULL OR … = ?`).
-const FILTER_SQL: &str = "(? IS NULL OR json_extract(summary, '$.channel') = ?) \
-     AND (? IS NULL OR json_extract(summary, '$.country') = ?) \
-     AND (? IS NULL OR json_extract(summary, '$.device') = ?)";
-
-/// The same filters on `session_stats`' columns.
-const STATS_FILTER_SQL: &str = "(? IS NULL OR channel = ?) AND (? IS NULL OR country = ?) \
-     AND (? IS NULL OR device = ?)";
-
-#[derive(Deserialize, Default)]
-struct FilterBody {
-    channel: Option<String>,
-    country: Option<String>,
-    device: Option<String>,
-}
-
-impl FilterBody {
-    fn is_empty(&self) -> bool {
-        self.channel.is_none() && self.country.is_none() && self.device.is_none()
+/// Adds tally moves to `day_tallies`, dropping those that reach 0.
+pub(crate) fn apply_moves(db: &Db, moves: &[Tally]) -> std::result::Result<(), ApiError> {
+    #[derive(Deserialize)]
+    struct N {
+        n: i64,
     }
-
-    fn bindings(&self) -> Vec<SqlStorageValue> {
-        [&self.channel, &self.country, &self.device]
-            .into_iter()
-            .flat_map(|v| [v.clone().into(), v.clone().into()])
-            .collect()
+    for t in moves {
+        let key = || -> Vec<SqlStorageValue> {
+            vec![
+                i64::from(t.bot).into(),
+                t.dim.name().into(),
+                t.value.clone().into(),
+            ]
+        };
+        let mut bindings = key();
+        bindings.push(t.n.into());
+        let now: Option<N> = db.first(MOVE_TALLY, bindings)?;
+        if now.is_some_and(|r| r.n == 0) {
+            db.run(DROP_TALLY, key())?;
+        }
     }
+    Ok(())
 }
 
-fn filter_json(f: &Filters) -> Value {
-    json!({ "channel": f.channel, "country": f.country, "device": f.device })
-}
-
-pub(crate) async fn call(
-    env: &Env,
-    object: &str,
-    method: Method,
-    path: &str,
-    body: Option<String>,
-) -> std::result::Result<Response, ApiError> {
-    let stub = env
-        .durable_object("INDEX")?
-        .id_from_name(object)?
-        .get_stub()?;
-    let mut init = RequestInit::new();
-    init.with_method(method).with_body(body.map(Into::into));
-    let req = Request::new_with_init(&format!("https://index.stint{path}"), &init)?;
-    let resp = stub
-        .fetch_with_request(req)
-        .await
-        .map_err(|e| ApiError::internal("index object", e))?;
-    if resp.status_code() >= 300 {
-        return Err(ApiError::internal("index object", resp.status_code()));
+/// The stored stats row of one session.
+fn stats_row(db: &Db, id: &str) -> std::result::Result<Option<StatsRow>, ApiError> {
+    #[derive(Deserialize)]
+    struct Json {
+        row: String,
     }
-    Ok(resp)
-}
-
-/// Stores a session's newest summary in an index shard; `expires_at` is when the shard's day
-/// leaves the retention period.
-pub async fn upsert(
-    env: &Env,
-    object: &str,
-    summary: &SessionSummary,
-    version: i64,
-    expires_at: i64,
-) -> std::result::Result<(), ApiError> {
-    let body =
-        json!({ "version": version, "summary": summary, "expires_at": expires_at }).to_string();
-    call(env, object, Method::Post, "/upsert", Some(body))
-        .await
-        .map(drop)
-}
-
-/// How a session leaves its index shard.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Removal {
-    /// The row is deleted. SQLite keeps the deleted bytes in free space and in the
-    /// write-ahead log until they are reused; for retention, where the shard's whole day is
-    /// dropped within a day anyway.
-    Delete,
-    /// The row is deleted and the shard's database rewritten without it, so no byte of the
-    /// session stays in its files: erasure on request, and a session moving to another day.
-    Purge,
-}
-
-pub async fn remove(
-    env: &Env,
-    object: &str,
-    sid: &str,
-    how: Removal,
-) -> std::result::Result<(), ApiError> {
-    let body = json!({ "id": sid, "shard": object }).to_string();
-    let path = match how {
-        Removal::Delete => "/remove",
-        Removal::Purge => "/purge",
+    let query =
+        format!("SELECT json_array({STATS_COLUMNS}) AS row FROM session_stats WHERE id = ?");
+    let Some(Json { row }) = db.first(&query, vec![id.into()])? else {
+        return Ok(None);
     };
-    call(env, object, Method::Post, path, Some(body))
-        .await
-        .map(drop)
+    let tuple: StatsTuple =
+        serde_json::from_str(&row).map_err(|e| ApiError::internal("index stats row", e))?;
+    Ok(Some(row_of(tuple)))
 }
 
-/// One shard's partial totals for `[from, to)`.
-pub async fn stats(
-    env: &Env,
-    object: &str,
-    params: &ListParams,
-) -> std::result::Result<StatsAccumulator, ApiError> {
-    let body = json!({
-        "from": params.from,
-        "to": params.to,
-        "include_bots": params.include_bots,
-        "filters": filter_json(&params.filters),
-    })
-    .to_string();
-    let mut resp = call(env, object, Method::Post, "/stats", Some(body)).await?;
-    Ok(resp.json().await?)
+/// Re-derives `session_stats` and `day_tallies` from the stored summaries: for a shard
+/// written before they existed, and after a purge rewrote the summaries.
+pub(crate) fn derive_figures(db: &Db) -> std::result::Result<(), ApiError> {
+    #[derive(Deserialize)]
+    struct Summary {
+        id: String,
+        summary: String,
+    }
+    db.run("DELETE FROM session_stats", vec![])?;
+    db.run("DELETE FROM day_tallies", vec![])?;
+    let mut tallies: BTreeMap<(bool, Dim, String), i64> = BTreeMap::new();
+    for s in db.all::<Summary>("SELECT id, summary FROM sessions", vec![])? {
+        let Ok(summary) = serde_json::from_str::<SessionSummary>(&s.summary) else {
+            worker::console_error!("index: a stored summary does not read; left out of stats");
+            continue;
+        };
+        let row = StatsRow::of(&summary);
+        for t in row.contributions() {
+            *tallies.entry((t.bot, t.dim, t.value)).or_default() += t.n;
+        }
+        db.run(INSERT_STATS, stats_bindings(&s.id, &row))?;
+    }
+    for ((bot, dim, value), n) in tallies {
+        db.run(
+            "INSERT INTO day_tallies (bot, dim, value, n) VALUES (?, ?, ?, ?)",
+            vec![
+                i64::from(bot).into(),
+                dim.name().into(),
+                value.into(),
+                n.into(),
+            ],
+        )?;
+    }
+    Ok(())
 }
 
-/// Summaries from one shard, newest first, as stored (JSON values).
-pub async fn list(
-    env: &Env,
-    object: &str,
-    q: &ListQuery<'_>,
-) -> std::result::Result<Vec<Value>, ApiError> {
-    let body = json!({
-        "from": q.from,
-        "before_started_at": q.before.started_at,
-        "before_id": q.before.id,
-        "limit": q.limit,
-        "include_bots": q.include_bots,
-        "filters": filter_json(q.filters),
-    })
-    .to_string();
-    let mut resp = call(env, object, Method::Post, "/list", Some(body)).await?;
-    let rows: Vec<Value> = resp.json().await?;
-    Ok(rows)
+/// Brings an object's tables from the version it was written with to [`SCHEMA_VERSION`].
+fn migrate(db: &Db) -> std::result::Result<(), ApiError> {
+    #[derive(Deserialize)]
+    struct Version {
+        version: i64,
+    }
+    #[derive(Deserialize)]
+    struct Name {
+        #[allow(dead_code)]
+        name: String,
+    }
+    let version = db
+        .first::<Version>("SELECT version FROM schema WHERE k = 1", vec![])?
+        .map(|v| v.version);
+    if version == Some(SCHEMA_VERSION) {
+        return Ok(());
+    }
+    if let Some(newer) = version.filter(|v| *v > SCHEMA_VERSION) {
+        // Written by a newer release (a rollback): its tables are a superset; read on.
+        worker::console_log!("index: tables of version {newer}, newer than this release");
+        return Ok(());
+    }
+    // Version 1 (or 0: a shard from before the tallies).
+    let tallied = db
+        .first::<Name>(
+            "SELECT name FROM migrations WHERE name = ?",
+            vec![TALLIES_MIGRATION.into()],
+        )?
+        .is_some();
+    if !tallied {
+        derive_figures(db)?;
+        db.run(
+            "INSERT OR IGNORE INTO migrations (name) VALUES (?)",
+            vec![TALLIES_MIGRATION.into()],
+        )?;
+    }
+    set_version(db)
+}
+
+pub(crate) fn set_version(db: &Db) -> std::result::Result<(), ApiError> {
+    db.run(
+        "INSERT OR REPLACE INTO schema (k, version) VALUES (1, ?)",
+        vec![SCHEMA_VERSION.into()],
+    )
+}
+
+pub(crate) fn create_schema(db: &Db) -> std::result::Result<(), ApiError> {
+    for statement in SCHEMA {
+        db.run(statement, vec![])?;
+    }
+    Ok(())
 }
 
 #[durable_object]
@@ -311,69 +328,11 @@ pub struct SessionIndex {
     pub(crate) alarm_checked: Cell<bool>,
 }
 
-#[derive(Deserialize)]
-struct UpsertBody {
-    version: i64,
-    summary: SessionSummary,
-    expires_at: i64,
-}
-
-#[derive(Deserialize)]
-struct RemoveBody {
-    id: String,
-}
-
-#[derive(Deserialize)]
-struct ListBody {
-    from: i64,
-    before_started_at: i64,
-    before_id: String,
-    limit: u32,
-    include_bots: bool,
-    #[serde(default)]
-    filters: FilterBody,
-}
-
-#[derive(Deserialize)]
-struct StatsBody {
-    from: i64,
-    to: i64,
-    include_bots: bool,
-    #[serde(default)]
-    filters: FilterBody,
-}
-
-#[derive(Deserialize)]
-struct SummaryRow {
-    summary: String,
-}
-
-#[derive(Deserialize)]
-struct TallyRow {
-    dim: String,
-    value: String,
-    n: i64,
-}
-
-#[derive(Deserialize)]
-struct Bounds {
-    lo: Option<i64>,
-    hi: Option<i64>,
-}
-
-#[derive(Deserialize)]
-struct Count {
-    n: i64,
-}
-
 impl DurableObject for SessionIndex {
     fn new(state: State, env: Env) -> Self {
-        let sql = state.storage().sql();
-        if let Err(e) = create_schema(&sql) {
+        let db = Db::new(state.storage().sql());
+        if let Err(e) = create_schema(&db).and_then(|()| migrate(&db)) {
             worker::console_error!("index schema: {}", e.message);
-        }
-        if let Err(e) = migrate_to_tallies(&sql) {
-            worker::console_error!("index tallies migration: {}", e.message);
         }
         SessionIndex {
             state,
@@ -399,209 +358,262 @@ impl DurableObject for SessionIndex {
     async fn fetch(&self, mut req: Request) -> Result<Response> {
         let path = req.path();
         let body = req.text().await?;
-        let answer = match path.as_str() {
-            "/upsert" => self.handle_upsert(&body).await,
-            "/remove" => self.handle_remove(&body),
-            "/purge" => self.handle_purge(&body).await,
-            "/restore" => self.handle_restore(&body).await,
-            "/hold" => self.handle_hold(&body).await,
-            "/take" => self.handle_take(),
-            "/release" => self.handle_release().await,
-            "/list" => self.handle_list(&body),
-            "/stats" => self.handle_stats(&body),
-            _ => Err(ApiError::not_found("no such index operation")),
-        };
-        answer.or_else(ApiError::into_response)
+        match path.as_str() {
+            hops::Upsert::PATH => serve(&body, |h| self.upsert(h)).await,
+            hops::Remove::PATH => serve(&body, |h| async { self.remove(h) }).await,
+            hops::Purge::PATH => serve(&body, |h| self.handle_purge(h)).await,
+            hops::Restore::PATH => serve(&body, |h: hops::Restore| self.restore(h.0)).await,
+            hops::Held::PATH => serve(&body, |h| self.hold(h)).await,
+            hops::Take::PATH => serve(&body, |_: hops::Take| async { self.held() }).await,
+            hops::Release::PATH => serve(&body, |_: hops::Release| self.empty_out()).await,
+            hops::List::PATH => serve(&body, |h| async { self.list(h) }).await,
+            hops::Stats::PATH => serve(&body, |h| async { self.stats(h) }).await,
+            _ => ApiError::not_found("no such index operation").into_response(),
+        }
     }
 }
 
-pub(crate) fn create_schema(sql: &worker::SqlStorage) -> std::result::Result<(), ApiError> {
-    for statement in SCHEMA {
-        sql.exec(statement, None)?;
-    }
-    Ok(())
-}
-
-/// Fills `session_stats` and `day_tallies` from the summaries of a shard written before they
-/// existed; once (a row in `migrations` says it is done).
-fn migrate_to_tallies(sql: &worker::SqlStorage) -> std::result::Result<(), ApiError> {
-    let done = sql
-        .exec(
-            "SELECT COUNT(*) AS n FROM migrations WHERE name = ?",
-            vec![TALLIES_MIGRATION.into()],
-        )?
-        .one::<Count>()?
-        .n;
-    if done == 0 {
-        sql.exec(STATS_FROM_SUMMARY, None)?;
-        sql.exec("DELETE FROM day_tallies", None)?;
-        sql.exec(&tally_sql("true"), vec![1i64.into()])?;
-        sql.exec(
-            "INSERT INTO migrations (name) VALUES (?)",
-            vec![TALLIES_MIGRATION.into()],
-        )?;
-    }
-    Ok(())
-}
-
-pub(crate) fn parse<'a, T: Deserialize<'a>>(body: &'a str) -> std::result::Result<T, ApiError> {
-    serde_json::from_str(body).map_err(|e| ApiError::bad_request(format!("index request: {e}")))
+/// Sends a hop to the index shard `name`.
+pub async fn send<H: Hop>(
+    env: &Env,
+    name: &str,
+    hop: &H,
+) -> std::result::Result<H::Answer, ApiError> {
+    hops::send(env, Class::Index, name, hop).await
 }
 
 impl SessionIndex {
+    pub(crate) fn db(&self) -> Db {
+        Db::new(self.state.storage().sql())
+    }
+
     /// Deletes the object's database, files and alarm included, and makes its tables again:
     /// the instance lives on and may be asked for more (a late upsert, which must then set
     /// the expiry alarm anew; another purge).
     pub(crate) async fn empty_out(&self) -> std::result::Result<(), ApiError> {
         self.state.storage().delete_all().await?;
         self.alarm_checked.set(false);
-        create_schema(&self.state.storage().sql())
+        let db = self.db();
+        create_schema(&db)?;
+        set_version(&db)
     }
 
-    async fn handle_upsert(&self, body: &str) -> std::result::Result<Response, ApiError> {
-        let UpsertBody {
-            version,
-            summary,
-            expires_at,
-        } = parse(body)?;
+    async fn upsert(&self, up: hops::Upsert) -> std::result::Result<Rows, ApiError> {
         if !self.alarm_checked.get() {
             let storage = self.state.storage();
             if storage.get_alarm().await?.is_none() {
-                let wait = ms_until(expires_at) as u64;
+                let wait = ms_until(up.expires_at) as u64;
                 storage
                     .set_alarm(std::time::Duration::from_millis(wait))
                     .await?;
             }
             self.alarm_checked.set(true);
         }
-        let json = serde_json::to_string(&summary).map_err(|e| ApiError::internal("index", e))?;
-        self.state.storage().sql().exec(
-            UPSERT_SESSION,
-            vec![
-                summary.id.clone().into(),
-                summary.started_at.into(),
-                i64::from(summary.bot.is_some()).into(),
-                version.into(),
-                json.into(),
-            ],
+        #[derive(Deserialize)]
+        struct Stored {
+            version: i64,
+            started_at: i64,
+            bot: i64,
+        }
+        let db = self.db();
+        let s = &up.summary;
+        let stored: Option<Stored> = db.first(
+            "SELECT version, started_at, bot FROM sessions WHERE id = ?",
+            vec![s.id.clone().into()],
         )?;
-        self.refresh_tallies(&summary.id)?;
-        json_response(200, &json!({"ok": true}))
+        if stored.as_ref().is_some_and(|old| old.version > up.version) {
+            // A push that crossed a newer one: the newer stays.
+            return Ok(db.take_rows());
+        }
+        let json = serde_json::to_string(s).map_err(|e| ApiError::internal("index", e))?;
+        let bot = i64::from(s.bot.is_some());
+        match &stored {
+            Some(old) if old.started_at == s.started_at && old.bot == bot => db.run(
+                UPDATE_SUMMARY,
+                vec![up.version.into(), json.into(), s.id.clone().into()],
+            )?,
+            _ => db.run(
+                UPSERT_SESSION,
+                vec![
+                    s.id.clone().into(),
+                    s.started_at.into(),
+                    bot.into(),
+                    up.version.into(),
+                    json.into(),
+                ],
+            )?,
+        }
+        let old = stats_row(&db, &s.id)?;
+        let new = StatsRow::of(s);
+        let moves = tally_moves(old.as_ref(), Some(&new));
+        match &old {
+            Some(old) if old == &new => {}
+            Some(old) if old.same_labels(&new) => db.run(
+                UPDATE_STATS_FIGURES,
+                vec![
+                    (new.active_ms.min(i64::MAX as u64) as i64).into(),
+                    i64::from(new.pageviews).into(),
+                    i64::from(new.bounce).into(),
+                    s.id.clone().into(),
+                ],
+            )?,
+            _ => db.run(INSERT_STATS, stats_bindings(&s.id, &new))?,
+        }
+        apply_moves(&db, &moves)?;
+        Ok(db.take_rows())
     }
 
-    /// Re-derives one session's `session_stats` row from its stored summary, moving its
-    /// tallies from the old row to the new one. Synchronous: commits with the upsert.
-    fn refresh_tallies(&self, id: &str) -> std::result::Result<(), ApiError> {
-        let sql = self.state.storage().sql();
-        sql.exec(&tally_sql("id = ?"), vec![id.into(), (-1i64).into()])?;
-        sql.exec(
-            &format!("{STATS_FROM_SUMMARY} WHERE id = ?"),
-            vec![id.into()],
-        )?;
-        sql.exec(&tally_sql("id = ?"), vec![id.into(), 1i64.into()])?;
-        Ok(())
-    }
-
-    fn handle_remove(&self, body: &str) -> std::result::Result<Response, ApiError> {
-        let RemoveBody { id } = parse(body)?;
-        let sql = self.state.storage().sql();
-        sql.exec(
-            &tally_sql("id = ?"),
-            vec![id.clone().into(), (-1i64).into()],
-        )?;
-        sql.exec(
+    fn remove(&self, hop: hops::Remove) -> std::result::Result<Rows, ApiError> {
+        let db = self.db();
+        let old = stats_row(&db, &hop.id)?;
+        apply_moves(&db, &tally_moves(old.as_ref(), None))?;
+        db.run(
             "DELETE FROM session_stats WHERE id = ?",
-            vec![id.clone().into()],
+            vec![hop.id.clone().into()],
         )?;
-        sql.exec("DELETE FROM sessions WHERE id = ?", vec![id.into()])?;
-        // Tallies the session alone made (its entry page, referrer, …) are now 0: they go
-        // too, so an erased session's values do not outlive it as empty counters.
-        sql.exec("DELETE FROM day_tallies WHERE n = 0", None)?;
-        json_response(200, &json!({"ok": true}))
+        db.run("DELETE FROM sessions WHERE id = ?", vec![hop.id.into()])?;
+        Ok(db.take_rows())
     }
 
-    fn handle_list(&self, body: &str) -> std::result::Result<Response, ApiError> {
-        let q: ListBody = parse(body)?;
+    fn list(&self, q: hops::List) -> std::result::Result<Vec<SessionSummary>, ApiError> {
+        #[derive(Deserialize)]
+        struct Row {
+            summary: String,
+        }
         let mut bindings: Vec<SqlStorageValue> = vec![
             q.from.into(),
-            q.before_started_at.into(),
-            q.before_started_at.into(),
-            q.before_id.into(),
+            q.before.started_at.into(),
+            q.before.started_at.into(),
+            q.before.id.into(),
             i64::from(q.include_bots).into(),
         ];
-        bindings.extend(q.filters.bindings());
+        let query = if q.filters == Filters::default() {
+            LIST
+        } else {
+            bindings.extend(filter_bindings(&q.filters));
+            LIST_FILTERED
+        };
         bindings.push(i64::from(q.limit).into());
         // "Before (t, id)" is written as a closed range on `started_at` plus a residual test,
         // not as `started_at < t OR (started_at = t AND id < id)`: with the OR, SQLite
         // answers from two index searches and sorts the whole day in a temporary B-tree
         // (207 ms for a 100k-session day in `cargo xtask bench`); this way it walks
         // `sessions_by_start` in order and stops after `limit` rows.
-        let query = format!(
-            "SELECT summary FROM sessions \
-             WHERE started_at >= ? AND started_at <= ? AND (started_at < ? OR id < ?) \
-             AND (bot = 0 OR ?) AND {FILTER_SQL} \
-             ORDER BY started_at DESC, id DESC LIMIT ?"
-        );
-        let summaries: Vec<Value> = self
-            .summaries(&query, bindings)?
+        Ok(self
+            .db()
+            .all::<Row>(query, bindings)?
             .iter()
             .filter_map(|r| serde_json::from_str(&r.summary).ok())
-            .collect();
-        json_response(200, &Value::Array(summaries))
+            .collect())
     }
 
-    /// Runs a `SELECT summary …` over this shard.
-    fn summaries(
-        &self,
-        query: &str,
-        bindings: Vec<SqlStorageValue>,
-    ) -> std::result::Result<Vec<SummaryRow>, ApiError> {
-        Ok(self
-            .state
-            .storage()
-            .sql()
-            .exec(query, bindings)?
-            .to_array::<SummaryRow>()?)
-    }
-
-    fn handle_stats(&self, body: &str) -> std::result::Result<Response, ApiError> {
-        let q: StatsBody = parse(body)?;
-        let sql = self.state.storage().sql();
-        let bounds = sql
-            .exec(
-                "SELECT MIN(started_at) AS lo, MAX(started_at) AS hi FROM session_stats",
-                None,
-            )?
-            .one::<Bounds>()?;
-        let whole_shard = match (bounds.lo, bounds.hi) {
-            (Some(lo), Some(hi)) => q.from <= lo && hi < q.to,
+    fn stats(&self, q: hops::Stats) -> std::result::Result<StatsAccumulator, ApiError> {
+        #[derive(Deserialize)]
+        struct Bounds {
+            lo: Option<i64>,
+            hi: Option<i64>,
+        }
+        #[derive(Deserialize)]
+        struct TallyRow {
+            dim: String,
+            value: String,
+            n: i64,
+        }
+        let db = self.db();
+        let bounds: Option<Bounds> = db.first(
+            "SELECT MIN(started_at) AS lo, MAX(started_at) AS hi FROM session_stats",
+            vec![],
+        )?;
+        let whole_shard = match bounds.map(|b| (b.lo, b.hi)) {
+            Some((Some(lo), Some(hi))) => q.from <= lo && hi < q.to,
             _ => true,
         };
-        let rows: Vec<TallyRow> = if whole_shard && q.filters.is_empty() {
+        let mut acc = StatsAccumulator::default();
+        if whole_shard && q.filters == Filters::default() {
             // Every session here is in range: the pre-aggregated tallies are the answer.
-            sql.exec(
+            let rows: Vec<TallyRow> = db.all(
                 "SELECT dim, value, SUM(n) AS n FROM day_tallies WHERE (bot = 0 OR ?) \
                  GROUP BY dim, value HAVING SUM(n) != 0",
                 vec![i64::from(q.include_bots).into()],
-            )?
-            .to_array()?
-        } else {
-            let mut bindings: Vec<SqlStorageValue> =
-                vec![q.from.into(), q.to.into(), i64::from(q.include_bots).into()];
-            bindings.extend(q.filters.bindings());
-            let query = format!(
-                "WITH r AS (SELECT * FROM session_stats WHERE started_at >= ? AND started_at < ? \
-                 AND (bot = 0 OR ?) AND {STATS_FILTER_SQL}) \
-                 SELECT dim, value, SUM(n) AS n FROM ({}) WHERE true GROUP BY dim, value",
-                contributions_sql()
-            );
-            sql.exec(&query, bindings)?.to_array()?
-        };
-        let mut acc = StatsAccumulator::default();
-        for row in rows {
-            acc.add_tally(&row.dim, &row.value, row.n.max(0) as u64);
+            )?;
+            for row in rows {
+                if let Some(dim) = Dim::parse(&row.dim) {
+                    acc.add_tally(dim, &row.value, row.n.max(0) as u64);
+                }
+            }
+            return Ok(acc);
         }
-        let json = serde_json::to_value(&acc).map_err(|e| ApiError::internal("index stats", e))?;
-        json_response(200, &json)
+        #[derive(Deserialize)]
+        struct Page {
+            rows: String,
+            last: Option<i64>,
+            n: i64,
+        }
+        let mut after = 0i64;
+        let mut page_rows = STATS_PAGE_ROWS;
+        loop {
+            let page: Option<Page> = match db.first(
+                STATS_PAGE,
+                [
+                    vec![
+                        after.into(),
+                        q.from.into(),
+                        q.to.into(),
+                        i64::from(q.include_bots).into(),
+                    ],
+                    filter_bindings(&q.filters),
+                    vec![page_rows.into()],
+                ]
+                .concat(),
+            ) {
+                Ok(page) => page,
+                Err(_) if page_rows > STATS_PAGE_MIN_ROWS => {
+                    page_rows /= 4;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            let Some(page) = page.filter(|p| p.n > 0) else {
+                break;
+            };
+            let rows: Vec<StatsTuple> = serde_json::from_str(&page.rows)
+                .map_err(|e| ApiError::internal("index stats page", e))?;
+            for row in rows.into_iter().map(row_of) {
+                acc.add_row(&row);
+            }
+            match page.last {
+                Some(last) if page.n == page_rows => after = last,
+                _ => break,
+            }
+        }
+        Ok(acc)
+    }
+}
+
+/// How a session leaves its index shard.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Removal {
+    /// The row is deleted. SQLite keeps the deleted bytes in free space and in the
+    /// write-ahead log until they are reused; for retention, where the shard's whole day is
+    /// dropped within a day anyway.
+    Delete,
+    /// The row is deleted and the shard's database rewritten without it, so no byte of the
+    /// session stays in its files: erasure on request, and a session moving to another day.
+    Purge,
+}
+
+pub async fn remove(
+    env: &Env,
+    object: &str,
+    sid: &str,
+    how: Removal,
+) -> std::result::Result<(), ApiError> {
+    let id = sid.to_string();
+    match how {
+        Removal::Delete => send(env, object, &hops::Remove { id }).await.map(drop),
+        Removal::Purge => {
+            let shard = object.to_string();
+            send(env, object, &hops::Purge { id, shard }).await
+        }
     }
 }

@@ -9,7 +9,9 @@
 
 mod collect;
 mod config;
+mod db;
 mod error;
+mod hops;
 mod index_object;
 mod purge;
 mod read_api;

@@ -21,65 +21,36 @@
 //! session that an earlier purge erased.
 
 use crate::config;
-use crate::error::{json_response, ApiError};
+use crate::db::Db;
+use crate::error::ApiError;
+use crate::hops::{self, Held, HeldRow};
 use crate::index_object::{
-    call, create_schema, ms_until, parse, tally_sql, SessionIndex, STATS_FROM_SUMMARY,
-    UPSERT_SESSION,
+    create_schema, derive_figures, ms_until, send, set_version, SessionIndex, UPSERT_SESSION,
 };
-use serde::{Deserialize, Serialize};
-use serde_json::json;
+use serde::Deserialize;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::Poll;
 use std::time::Duration;
-use worker::{Delay, Method, Response, SqlStorage, SqlStorageValue};
+use worker::{Delay, SqlStorageValue};
 
 /// How long a copy waits before making sure its shard was rewritten.
 const HOLD_CHECK: Duration = Duration::from_secs(15);
 
 /// A `sessions` (or `held_rows`) row, whole.
-#[derive(Serialize, Deserialize)]
-struct SessionRow {
-    id: String,
-    started_at: i64,
-    bot: i64,
-    version: i64,
-    summary: String,
-}
-
-impl SessionRow {
-    /// The row's values in column order, for `INSERT … (id, started_at, bot, version, summary)`.
-    fn into_bindings(self) -> Vec<SqlStorageValue> {
-        vec![
-            self.id.into(),
-            self.started_at.into(),
-            self.bot.into(),
-            self.version.into(),
-            self.summary.into(),
-        ]
-    }
+fn row_bindings(row: HeldRow) -> Vec<SqlStorageValue> {
+    vec![
+        row.id.into(),
+        row.started_at.into(),
+        row.bot.into(),
+        row.version.into(),
+        row.summary.into(),
+    ]
 }
 
 #[derive(Deserialize)]
 struct NameRow {
     name: String,
-}
-
-#[derive(Deserialize)]
-struct PurgeBody {
-    id: String,
-    /// The shard's own object name, which names its copy.
-    shard: String,
-}
-
-/// A purge's copy of the rows its shard keeps.
-#[derive(Serialize, Deserialize)]
-struct Held {
-    shard: String,
-    nonce: String,
-    /// The shard's expiry alarm (ms since the epoch), which the reset takes with it.
-    alarm: Option<i64>,
-    rows: Vec<SessionRow>,
 }
 
 #[derive(Deserialize)]
@@ -93,50 +64,41 @@ fn copy_name(shard: &str) -> String {
     format!("{shard}/held")
 }
 
-fn rows_of(sql: &SqlStorage, table: &str, except: &str) -> Result<Vec<SessionRow>, ApiError> {
-    Ok(sql
-        .exec(
-            &format!("SELECT id, started_at, bot, version, summary FROM {table} WHERE id != ?"),
-            vec![except.into()],
-        )?
-        .to_array()?)
+fn rows_of(db: &Db, table: &str, except: &str) -> Result<Vec<HeldRow>, ApiError> {
+    // `table` is one of two literals below, never input.
+    db.all(
+        &format!("SELECT id, started_at, bot, version, summary FROM {table} WHERE id != ?"),
+        vec![except.into()],
+    )
 }
 
-/// Writes rows into `sessions`, keeping a stored row when it is newer (as upserts do).
-fn merge_rows(sql: &SqlStorage, rows: Vec<SessionRow>) -> Result<(), ApiError> {
+/// Merges summary rows into the shard, keeping the newer version of each.
+fn merge_rows(db: &Db, rows: Vec<HeldRow>) -> Result<(), ApiError> {
     for row in rows {
-        sql.exec(UPSERT_SESSION, row.into_bindings())?;
+        db.run(UPSERT_SESSION, row_bindings(row))?;
     }
     Ok(())
 }
 
-/// Fills a freshly reset shard: its tables, the rows it keeps with their figures, its
-/// migrations, and the nonce of the purge that wrote it.
+/// Writes the shard anew after its reset: tables, the kept summaries, the figures derived
+/// from them, the migrations it had, and this purge's nonce — one synchronous run.
 fn rewrite(
-    sql: &SqlStorage,
-    kept: Vec<SessionRow>,
+    db: &Db,
+    kept: Vec<HeldRow>,
     migrations: Vec<NameRow>,
     nonce: &str,
 ) -> Result<(), ApiError> {
-    create_schema(sql)?;
-    merge_rows(sql, kept)?;
-    derive_figures(sql)?;
+    create_schema(db)?;
+    set_version(db)?;
+    merge_rows(db, kept)?;
+    derive_figures(db)?;
     for m in migrations {
-        sql.exec(
+        db.run(
             "INSERT INTO migrations (name) VALUES (?)",
             vec![m.name.into()],
         )?;
     }
-    sql.exec("INSERT INTO purges (nonce) VALUES (?)", vec![nonce.into()])?;
-    Ok(())
-}
-
-/// Derives `session_stats` and `day_tallies` from `sessions` from scratch.
-fn derive_figures(sql: &SqlStorage) -> Result<(), ApiError> {
-    sql.exec("DELETE FROM session_stats", None)?;
-    sql.exec(STATS_FROM_SUMMARY, None)?;
-    sql.exec("DELETE FROM day_tallies", None)?;
-    sql.exec(&tally_sql("true"), vec![1i64.into()])?;
+    db.run("INSERT INTO purges (nonce) VALUES (?)", vec![nonce.into()])?;
     Ok(())
 }
 
@@ -146,23 +108,23 @@ fn new_nonce() -> String {
 }
 
 impl SessionIndex {
-    /// `POST /purge {id, shard}` on a shard.
-    pub(crate) async fn handle_purge(&self, body: &str) -> Result<Response, ApiError> {
-        let PurgeBody { id, shard } = parse(body)?;
+    /// A purge of one session: purges of one shard run one at a time.
+    pub(crate) async fn handle_purge(&self, hop: hops::Purge) -> Result<(), ApiError> {
         while self.purging.replace(true) {
             Delay::from(Duration::from_millis(20)).await;
         }
-        let result = self.purge(&id, &shard).await;
+        let result = self.purge(&hop.id, &hop.shard).await;
         self.purging.set(false);
         result
     }
 
-    async fn purge(&self, id: &str, shard: &str) -> Result<Response, ApiError> {
+    /// Deletes a session and rewrites the shard without it. Before the reset, the kept rows
+    /// go to the `<shard>/held` copy; a purge that dies between the reset and the rewrite is
+    /// repaired from it (by the next purge, or by the copy's alarm).
+    async fn purge(&self, id: &str, shard: &str) -> Result<(), ApiError> {
         let storage = self.state.storage();
         let copy = copy_name(shard);
-        // A copy left by a purge that did not finish goes back in first.
-        let mut prior = call(&self.env, &copy, Method::Post, "/take", None).await?;
-        if let Some(held) = prior.json::<Option<Held>>().await? {
+        if let Some(held) = send(&self.env, &copy, &hops::Take {}).await? {
             self.restore(held).await?;
         }
         let alarm = storage.get_alarm().await?;
@@ -171,31 +133,25 @@ impl SessionIndex {
             shard: shard.to_string(),
             nonce: nonce.clone(),
             alarm,
-            rows: rows_of(&storage.sql(), "sessions", id)?,
+            rows: rows_of(&self.db(), "sessions", id)?,
         };
-        let held =
-            serde_json::to_string(&held).map_err(|e| ApiError::internal("index purge", e))?;
-        call(&self.env, &copy, Method::Post, "/hold", Some(held)).await?;
+        send(&self.env, &copy, &held).await?;
 
-        // Upserts may have come in while the copy travelled: read again. From here on
-        // nothing yields to another request until the rewrite is written.
-        let sql = storage.sql();
-        let kept = rows_of(&sql, "sessions", id)?;
-        let migrations: Vec<NameRow> = sql.exec("SELECT name FROM migrations", None)?.to_array()?;
+        let db = self.db();
+        let kept = rows_of(&db, "sessions", id)?;
+        let migrations: Vec<NameRow> = db.all("SELECT name FROM migrations", vec![])?;
         let reset = Started::now(storage.delete_all()).await;
-        let sql = storage.sql();
-        let rewritten = if config::fault(&self.env, "purge-after-reset") {
+        let db = self.db();
+        let rewritten = if config::get(&self.env).fault("purge-after-reset") {
             Err(ApiError::internal(
                 "index purge",
                 "STINT_FAULTS: stopped after the reset",
             ))
         } else {
-            rewrite(&sql, kept, migrations, &nonce)
+            rewrite(&db, kept, migrations, &nonce)
         };
         if let Err(e) = rewritten {
-            // Whatever was written stays; the copy's alarm merges the rest back. The tables
-            // are made again, as a restarted instance would, so the shard keeps answering.
-            if let Err(schema) = create_schema(&sql) {
+            if let Err(schema) = create_schema(&db).and_then(|()| set_version(&db)) {
                 worker::console_error!("index purge: {}", schema.message);
             }
             self.alarm_checked.set(false);
@@ -205,8 +161,6 @@ impl SessionIndex {
         let rearmed = match alarm {
             Some(at) => Some(Started::now(storage.set_alarm(ms_until(at))).await),
             None => {
-                // An upsert that came in meanwhile may have set one, gone with the reset:
-                // let the next upsert check again.
                 self.alarm_checked.set(false);
                 None
             }
@@ -215,23 +169,20 @@ impl SessionIndex {
         if let Some(rearmed) = rearmed {
             rearmed.finish().await?;
         }
-        if let Err(e) = call(&self.env, &copy, Method::Post, "/release", None).await {
-            // Harmless: the copy's alarm finds the nonce here and lets the copy go.
+        if let Err(e) = send(&self.env, &copy, &hops::Release {}).await {
             worker::console_error!("index purge: copy not released: {}", e.message);
         }
-        json_response(200, &json!({"ok": true}))
+        Ok(())
     }
 
-    /// Merges a copy back unless this shard was rewritten by the purge that made it.
-    async fn restore(&self, held: Held) -> Result<bool, ApiError> {
+    /// Merges a held copy back unless its purge finished (its nonce is in `purges`).
+    pub(crate) async fn restore(&self, held: Held) -> Result<bool, ApiError> {
         let storage = self.state.storage();
-        let sql = storage.sql();
-        let done: Vec<NameRow> = sql
-            .exec(
-                "SELECT nonce AS name FROM purges WHERE nonce = ?",
-                vec![held.nonce.into()],
-            )?
-            .to_array()?;
+        let db = self.db();
+        let done: Vec<NameRow> = db.all(
+            "SELECT nonce AS name FROM purges WHERE nonce = ?",
+            vec![held.nonce.into()],
+        )?;
         if !done.is_empty() {
             return Ok(false);
         }
@@ -239,46 +190,36 @@ impl SessionIndex {
             "index: a purge did not finish; merging its copy of {} rows back",
             held.rows.len()
         );
-        merge_rows(&sql, held.rows)?;
-        derive_figures(&sql)?;
-        // The shard's expiry alarm went with the reset.
+        merge_rows(&db, held.rows)?;
+        derive_figures(&db)?;
         if let (Some(at), None) = (held.alarm, storage.get_alarm().await?) {
             storage.set_alarm(ms_until(at)).await?;
         }
         Ok(true)
     }
 
-    /// `POST /restore` on a shard, from its copy's alarm.
-    pub(crate) async fn handle_restore(&self, body: &str) -> Result<Response, ApiError> {
-        let held: Held = parse(body)?;
-        let merged = self.restore(held).await?;
-        json_response(200, &json!({ "merged": merged }))
-    }
-
-    /// `POST /hold` on a copy: keep these rows, replacing any earlier copy, and check back.
-    pub(crate) async fn handle_hold(&self, body: &str) -> Result<Response, ApiError> {
-        let held: Held = parse(body)?;
-        let sql = self.state.storage().sql();
-        sql.exec("DELETE FROM held_rows", None)?;
+    /// On a copy: keep these rows, replacing any earlier copy, and check back.
+    pub(crate) async fn hold(&self, held: Held) -> Result<(), ApiError> {
+        let db = self.db();
+        db.run("DELETE FROM held_rows", vec![])?;
         for row in held.rows {
-            sql.exec(
+            db.run(
                 "INSERT INTO held_rows (id, started_at, bot, version, summary) VALUES (?, ?, ?, ?, ?)",
-                row.into_bindings(),
+                row_bindings(row),
             )?;
         }
-        sql.exec(
+        db.run(
             "INSERT OR REPLACE INTO held (k, shard, nonce, alarm) VALUES (1, ?, ?, ?)",
             vec![held.shard.into(), held.nonce.into(), held.alarm.into()],
         )?;
         self.state.storage().set_alarm(HOLD_CHECK).await?;
-        json_response(200, &json!({"ok": true}))
+        Ok(())
     }
 
-    fn held(&self) -> Result<Option<Held>, ApiError> {
-        let sql = self.state.storage().sql();
-        let meta: Vec<HeldMeta> = sql
-            .exec("SELECT shard, nonce, alarm FROM held", None)?
-            .to_array()?;
+    /// On a copy: the copy still held, if any.
+    pub(crate) fn held(&self) -> Result<Option<Held>, ApiError> {
+        let db = self.db();
+        let meta: Vec<HeldMeta> = db.all("SELECT shard, nonce, alarm FROM held", vec![])?;
         let Some(HeldMeta {
             shard,
             nonce,
@@ -287,28 +228,13 @@ impl SessionIndex {
         else {
             return Ok(None);
         };
-        let rows = rows_of(&sql, "held_rows", "")?;
+        let rows = rows_of(&db, "held_rows", "")?;
         Ok(Some(Held {
             shard,
             nonce,
             alarm,
             rows,
         }))
-    }
-
-    /// `POST /take` on a copy: the copy still held, if any (`null` otherwise).
-    pub(crate) fn handle_take(&self) -> Result<Response, ApiError> {
-        let held = self.held()?;
-        json_response(
-            200,
-            &serde_json::to_value(held).map_err(|e| ApiError::internal("index copy", e))?,
-        )
-    }
-
-    /// `POST /release` on a copy: the rewrite is written; the copy goes, files and all.
-    pub(crate) async fn handle_release(&self) -> Result<Response, ApiError> {
-        self.empty_out().await?;
-        json_response(200, &json!({"ok": true}))
     }
 
     /// A copy's alarm: hands a still-held copy to its shard (which merges it only if its
@@ -318,8 +244,7 @@ impl SessionIndex {
             return Ok(false);
         };
         let shard = held.shard.clone();
-        let body = serde_json::to_string(&held).map_err(|e| ApiError::internal("index copy", e))?;
-        match call(&self.env, &shard, Method::Post, "/restore", Some(body)).await {
+        match send(&self.env, &shard, &hops::Restore(held)).await {
             Ok(_) => self.empty_out().await?,
             Err(e) => {
                 worker::console_error!(

@@ -2,13 +2,15 @@
 
 use crate::config;
 use crate::error::{json_response, ApiError};
-use crate::index_object::{self, ListQuery, Position};
+use crate::hops;
+use crate::index_object;
 use crate::session_object;
 use futures_util::future::try_join_all;
-use serde_json::{json, Value};
+use serde_json::json;
 use stint_shared::auth::bearer_matches;
-use stint_shared::listing::{encode_cursor, ListParams};
+use stint_shared::listing::{ListParams, PageBuilder, Position};
 use stint_shared::protocol::{is_uuid_v4, is_valid_site_id};
+use stint_shared::session::SessionSummary;
 use stint_shared::shard::{index_object_name, INDEX_SHARDS};
 use stint_shared::stats::StatsAccumulator;
 use worker::{Date, Env, Request, Response};
@@ -16,7 +18,8 @@ use worker::{Date, Env, Request, Response};
 /// Whether `origin` is one of `DASHBOARD_ORIGINS`.
 fn is_dashboard_origin(origin: Option<&str>, env: &Env) -> bool {
     origin.is_some_and(|o| {
-        config::dashboard_origins(env)
+        config::get(env)
+            .dashboard_origins
             .iter()
             .any(|allowed| allowed == o)
     })
@@ -52,7 +55,7 @@ pub fn preflight(req: &Request, env: &Env) -> Result<Response, ApiError> {
 
 fn authorize(req: &Request, env: &Env) -> Result<(), ApiError> {
     let header = req.headers().get("authorization")?;
-    if bearer_matches(header.as_deref(), config::read_token(env).as_deref()) {
+    if bearer_matches(header.as_deref(), config::get(env).read_token.as_deref()) {
         Ok(())
     } else {
         Err(ApiError::unauthorized())
@@ -73,51 +76,39 @@ pub async fn list_sessions(req: &Request, env: &Env) -> Result<Response, ApiErro
     authorize(req, env)?;
     let params = range_params(req)?;
 
-    let (started_at, id) = params.start();
-    let mut before = Position { started_at, id };
-    let mut page: Vec<Value> = Vec::new();
+    let mut before = params.start();
+    let mut page = PageBuilder::new(params.limit);
     for day in params.days() {
-        let want = params.limit - page.len() as u32;
-        let query = ListQuery {
+        let hop = hops::List {
             from: params.from,
-            before: &before,
-            limit: want,
+            before: before.clone(),
+            limit: page.want(),
             include_bots: params.include_bots,
-            filters: &params.filters,
+            filters: params.filters.clone(),
         };
         let names: Vec<String> = (0..INDEX_SHARDS)
             .map(|shard| index_object_name(&params.site, day, shard))
             .collect();
-        let shards = try_join_all(
-            names
-                .iter()
-                .map(|name| index_object::list(env, name, &query)),
-        );
-        let mut day_rows: Vec<Value> = shards.await?.into_iter().flatten().collect();
-        day_rows.sort_by_key(|row| std::cmp::Reverse(position(row)));
-        day_rows.truncate(want as usize);
-        page.extend(day_rows);
-        if page.len() as u32 >= params.limit {
+        let shards = try_join_all(names.iter().map(|name| index_object::send(env, name, &hop)));
+        page.add_day(shards.await?, position);
+        if page.is_full() {
             break;
         }
         // Later days are older; everything before this day's start qualifies.
-        before = Position {
-            started_at: day * stint_shared::time::DAY_MS,
-            id: String::new(),
-        };
+        before = Position::day_start(day);
     }
-    let next_cursor = if page.len() as u32 >= params.limit {
-        page.last().map(|last| {
-            let (t, id) = position(last);
-            encode_cursor(t, &id)
-        })
-    } else {
-        None
-    };
+    let (sessions, next_cursor) = page.finish(position);
     json_response(
         200,
-        &json!({ "sessions": page, "next_cursor": next_cursor }),
+        &json!({ "sessions": sessions, "next_cursor": next_cursor }),
     )
+}
+
+fn position(s: &SessionSummary) -> Position {
+    Position {
+        started_at: s.started_at,
+        id: s.id.clone(),
+    }
 }
 
 /// The `site` query parameter and the session ID of `/api/sessions/<sid>?site=…`.
@@ -141,7 +132,7 @@ fn session_address(req: &Request, sid: &str) -> Result<String, ApiError> {
 pub async fn erase_session(req: &Request, env: &Env, sid: &str) -> Result<Response, ApiError> {
     authorize(req, env)?;
     let site = session_address(req, sid)?;
-    if session_object::erase(env, &site, sid).await? {
+    if session_object::send(env, &site, sid, &hops::Erase {}).await? {
         Ok(Response::empty()?.with_status(204))
     } else {
         Err(ApiError::not_found("session: unknown session"))
@@ -152,8 +143,11 @@ pub async fn erase_session(req: &Request, env: &Env, sid: &str) -> Result<Respon
 pub async fn session_timeline(req: &Request, env: &Env, sid: &str) -> Result<Response, ApiError> {
     authorize(req, env)?;
     let site = session_address(req, sid)?;
-    match session_object::timeline(env, &site, sid).await? {
-        Some(timeline) => json_response(200, &timeline),
+    match session_object::send(env, &site, sid, &hops::GetTimeline {}).await? {
+        Some(timeline) => json_response(
+            200,
+            &serde_json::to_value(timeline).map_err(|e| ApiError::internal("timeline", e))?,
+        ),
         None => Err(ApiError::not_found("session: unknown session")),
     }
 }
@@ -167,23 +161,18 @@ pub async fn site_stats(req: &Request, env: &Env) -> Result<Response, ApiError> 
         .flat_map(|day| (0..INDEX_SHARDS).map(move |shard| (day, shard)))
         .map(|(day, shard)| index_object_name(&params.site, day, shard))
         .collect();
-    let partials = try_join_all(
-        names
-            .iter()
-            .map(|name| index_object::stats(env, name, &params)),
-    )
-    .await?;
+    let hop = hops::Stats {
+        from: params.from,
+        to: params.to,
+        include_bots: params.include_bots,
+        filters: params.filters.clone(),
+    };
+    let partials =
+        try_join_all(names.iter().map(|name| index_object::send(env, name, &hop))).await?;
     let mut total = StatsAccumulator::default();
     for partial in partials {
         total.merge(partial);
     }
     let stats = serde_json::to_value(total.finish()).map_err(|e| ApiError::internal("stats", e))?;
     json_response(200, &stats)
-}
-
-fn position(summary: &Value) -> (i64, String) {
-    (
-        summary["started_at"].as_i64().unwrap_or(0),
-        summary["id"].as_str().unwrap_or_default().to_string(),
-    )
 }

@@ -7,11 +7,12 @@
 //! User-Agent strings in the tests keeps them honest. The whole classifier is a few KB in
 //! the worker, where a full parser database would be hundreds.
 
+use crate::vocab::{Channel, Device};
+
 /// Device, OS and browser families, each `None` when unknown.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UaInfo {
-    /// `desktop`, `mobile` or `tablet`.
-    pub device: Option<&'static str>,
+    pub device: Option<Device>,
     /// Family and major version, e.g. `Android 14`, `Windows`, `iOS 17`.
     pub os: Option<String>,
     /// Family and major version, e.g. `Chrome 126`, `Safari 17`.
@@ -175,11 +176,11 @@ pub fn classify_user_agent(ua: &str) -> UaInfo {
         || ua.contains("Tablet")
         || (ua.contains("Android") && !ua.contains("Mobile"))
     {
-        Some("tablet")
+        Some(Device::Tablet)
     } else if ua.contains("Mobi") || ua.contains("iPhone") || ua.contains("iPod") {
-        Some("mobile")
+        Some(Device::Mobile)
     } else if os.is_some() {
-        Some("desktop")
+        Some(Device::Desktop)
     } else {
         None
     };
@@ -197,7 +198,7 @@ pub fn channel(
     referrer_host: Option<&str>,
     utm_source: Option<&str>,
     utm_medium: Option<&str>,
-) -> &'static str {
+) -> Channel {
     let medium = utm_medium.map(str::to_ascii_lowercase);
     let medium = medium.as_deref();
     if matches!(
@@ -216,20 +217,20 @@ pub fn channel(
                 | "affiliate"
         )
     ) {
-        return "paid";
+        return Channel::Paid;
     }
     if matches!(medium, Some("email" | "e-mail" | "newsletter")) {
-        return "email";
+        return Channel::Email;
     }
     if matches!(
         medium,
         Some("social" | "social-network" | "social_media" | "sm")
     ) {
-        return "social";
+        return Channel::Social;
     }
     let host = referrer_host.or(utm_source).map(str::to_ascii_lowercase);
     let Some(host) = host.as_deref() else {
-        return "direct";
+        return Channel::Direct;
     };
     let labels: Vec<&str> = host.split('.').collect();
     let is = |domain: &str| host == domain || host.ends_with(&format!(".{domain}"));
@@ -238,7 +239,7 @@ pub fn channel(
         .any(|l| matches!(*l, "mail" | "outlook" | "webmail"))
         || is("mail.google.com")
     {
-        return "email";
+        return Channel::Email;
     }
     if labels.iter().any(|l| {
         matches!(
@@ -259,7 +260,7 @@ pub fn channel(
         || host == "google"
         || host == "bing"
     {
-        return "search";
+        return Channel::Search;
     }
     const SOCIAL: [&str; 18] = [
         "facebook.com",
@@ -287,9 +288,9 @@ pub fn channel(
             "facebook" | "twitter" | "linkedin" | "reddit" | "hackernews" | "hn"
         )
     {
-        return "social";
+        return Channel::Social;
     }
-    "referral"
+    Channel::Referral
 }
 
 #[cfg(test)]
@@ -351,7 +352,7 @@ mod tests {
     fn real_user_agents_are_classified() {
         for (ua, device, os, browser, bot) in TABLE {
             let got = classify_user_agent(ua);
-            assert_eq!(got.device, *device, "device of {ua}");
+            assert_eq!(got.device.map(Device::as_str), *device, "device of {ua}");
             assert_eq!(got.os.as_deref(), *os, "os of {ua}");
             assert_eq!(got.browser.as_deref(), *browser, "browser of {ua}");
             assert_eq!(got.bot, *bot, "bot verdict of {ua}");
@@ -361,7 +362,7 @@ mod tests {
     #[test]
     fn channels_follow_utm_then_referrer() {
         let check = |r: Option<&str>, s: Option<&str>, m: Option<&str>, expected: &str| {
-            assert_eq!(channel(r, s, m), expected, "{r:?} {s:?} {m:?}");
+            assert_eq!(channel(r, s, m).as_str(), expected, "{r:?} {s:?} {m:?}");
         };
         check(None, None, None, "direct");
         check(Some("www.google.com"), None, None, "search");

@@ -208,7 +208,7 @@ pub fn push_digits(out: &mut String, mut n: u64) {
     }
 }
 
-#[cfg(all(test, feature = "serde"))]
+#[cfg(all(test, feature = "collector"))]
 mod tests {
     use super::*;
     use proptest::prelude::*;

@@ -11,8 +11,9 @@
 //! names the offending field. That is what lets every rule be tested natively, fast, and
 //! with property tests, rather than through a browser or a Workers runtime.
 //!
-//! The `serde` feature (on by default) adds decoding of the wire format and serialisation of
-//! stored state; the tracker turns it off and encodes with [`json`], which keeps `serde` and
+//! The `collector` feature (on by default) adds what only the collector runs: decoding of the
+//! wire format, the session reducer, stored state and its serialisation, site configuration
+//! and stats; the tracker turns it off and encodes with [`json`], which keeps `serde` and
 //! `core::fmt` out of the page's WebAssembly.
 
 pub mod auth;
@@ -23,14 +24,18 @@ pub mod links;
 pub mod listing;
 pub mod protocol;
 pub mod rate;
+#[cfg(feature = "collector")]
+pub mod refusal;
+pub mod retention;
 pub mod scroll;
-#[cfg(feature = "serde")]
+#[cfg(feature = "collector")]
 pub mod session;
 pub mod shard;
-#[cfg(feature = "serde")]
+#[cfg(feature = "collector")]
 pub mod sites;
-#[cfg(feature = "serde")]
+#[cfg(feature = "collector")]
 pub mod stats;
 pub mod text;
 pub mod time;
 pub mod url;
+pub mod vocab;

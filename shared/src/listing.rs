@@ -7,6 +7,7 @@
 
 use crate::protocol::is_valid_site_id;
 use crate::time::{utc_day, DAY_MS};
+use crate::vocab::{Channel, Device};
 
 pub const DEFAULT_LIMIT: u32 = 50;
 pub const MAX_LIMIT: u32 = 200;
@@ -35,14 +36,12 @@ pub struct ListParams {
 
 /// Optional equality filters on summary fields.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "collector", derive(serde::Serialize, serde::Deserialize))]
 pub struct Filters {
-    pub channel: Option<String>,
+    pub channel: Option<Channel>,
     pub country: Option<String>,
-    pub device: Option<String>,
+    pub device: Option<Device>,
 }
-
-const CHANNELS: [&str; 6] = ["direct", "search", "social", "email", "referral", "paid"];
-const DEVICES: [&str; 3] = ["desktop", "mobile", "tablet"];
 
 /// A query parameter that is missing or wrong: the message names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,18 +68,17 @@ impl ListParams {
                         ParamError("cursor: not a cursor this API returned".into())
                     })?)
                 }
-                "channel" if CHANNELS.contains(&v) => filters.channel = Some(v.to_string()),
                 "channel" => {
-                    return Err(ParamError(
-                        "channel: must be one of direct, search, social, email, referral, paid"
-                            .into(),
-                    ))
+                    filters.channel =
+                        Some(Channel::parse(v).ok_or_else(|| {
+                            ParamError(format!("channel: {}", Channel::expected()))
+                        })?)
                 }
-                "device" if DEVICES.contains(&v) => filters.device = Some(v.to_string()),
                 "device" => {
-                    return Err(ParamError(
-                        "device: must be desktop, mobile or tablet".into(),
-                    ))
+                    filters.device = Some(
+                        Device::parse(v)
+                            .ok_or_else(|| ParamError(format!("device: {}", Device::expected())))?,
+                    )
                 }
                 "country" if v.len() == 2 && v.bytes().all(|b| b.is_ascii_uppercase()) => {
                     filters.country = Some(v.to_string())
@@ -141,18 +139,93 @@ impl ListParams {
     }
 
     /// The position the first shard query starts before.
-    pub fn start(&self) -> (i64, String) {
+    pub fn start(&self) -> Position {
         match &self.cursor {
-            Some((t, id)) if *t < self.to => (*t, id.clone()),
-            _ => (self.to, String::new()),
+            Some((t, id)) if *t < self.to => Position {
+                started_at: *t,
+                id: id.clone(),
+            },
+            _ => Position {
+                started_at: self.to,
+                id: String::new(),
+            },
         }
     }
 
     /// UTC days to visit, newest first.
     pub fn days(&self) -> impl Iterator<Item = i64> {
-        let newest = utc_day(self.start().0 - 1);
+        let newest = utc_day(self.start().started_at - 1);
         let oldest = utc_day(self.from);
         (oldest..=newest).rev()
+    }
+}
+
+/// Where a shard's part of a listing starts: strictly before this `(started_at, id)`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[cfg_attr(feature = "collector", derive(serde::Serialize, serde::Deserialize))]
+pub struct Position {
+    pub started_at: i64,
+    pub id: String,
+}
+
+impl Position {
+    /// Before every session of UTC day `day` and later: where the walk goes on once a day
+    /// has given all it has.
+    pub fn day_start(day: i64) -> Self {
+        Position {
+            started_at: day * DAY_MS,
+            id: String::new(),
+        }
+    }
+}
+
+/// A listing page, filled from the days the walk visits newest first: each day's shards
+/// answer up to [`Self::want`] rows each, newest first, and the page keeps the newest of
+/// them all. Sorting by `(started_at, id)` descending across shards is what makes the cursor
+/// exact: no session is repeated or skipped between pages.
+#[derive(Debug)]
+pub struct PageBuilder<T> {
+    limit: usize,
+    rows: Vec<T>,
+}
+
+impl<T> PageBuilder<T> {
+    pub fn new(limit: u32) -> Self {
+        PageBuilder {
+            limit: limit as usize,
+            rows: Vec::new(),
+        }
+    }
+
+    /// How many more rows the page needs.
+    pub fn want(&self) -> u32 {
+        (self.limit - self.rows.len().min(self.limit)) as u32
+    }
+
+    pub fn is_full(&self) -> bool {
+        self.rows.len() >= self.limit
+    }
+
+    /// Adds one day's answers, one list per shard.
+    pub fn add_day(&mut self, shards: Vec<Vec<T>>, position: impl Fn(&T) -> Position) {
+        let want = self.want() as usize;
+        let mut day: Vec<T> = shards.into_iter().flatten().collect();
+        day.sort_by_key(|row| std::cmp::Reverse(position(row)));
+        day.truncate(want);
+        self.rows.extend(day);
+    }
+
+    /// The page and, when it is full, the cursor of the next one.
+    pub fn finish(self, position: impl Fn(&T) -> Position) -> (Vec<T>, Option<String>) {
+        let next = if self.is_full() {
+            self.rows.last().map(|last| {
+                let p = position(last);
+                encode_cursor(p.started_at, &p.id)
+            })
+        } else {
+            None
+        };
+        (self.rows, next)
     }
 }
 
@@ -224,6 +297,76 @@ mod tests {
         let id = "0b5f0c54-1e9c-4a8e-9d3a-2f8f0a6c1b7e";
         let c = encode_cursor(NOW - 5, id);
         let p = parse(&[("site", "demo"), ("cursor", &c)]).unwrap();
-        assert_eq!(p.start(), (NOW - 5, id.to_string()));
+        assert_eq!(
+            p.start(),
+            Position {
+                started_at: NOW - 5,
+                id: id.to_string()
+            }
+        );
+    }
+
+    fn pos(started_at: i64, id: &str) -> Position {
+        Position {
+            started_at,
+            id: id.to_string(),
+        }
+    }
+
+    /// Shards answer newest first with up to `want` rows each; the page keeps the newest
+    /// across them, and walking page after page by cursor gives every row once, in order.
+    #[test]
+    fn pages_across_shards_and_days_repeat_and_skip_nothing() {
+        // Two days, three shards; equal start times broken by id.
+        let day0 = 20_000;
+        let rows: Vec<Position> = (0..23)
+            .map(|i| {
+                pos(
+                    day0 * DAY_MS + (i / 2) * 1_000 + i % 5 * DAY_MS / 3,
+                    &format!("{i:02}"),
+                )
+            })
+            .collect();
+        let shard_of = |p: &Position| p.id.as_bytes()[1] as usize % 3;
+        let mut all = rows.clone();
+        all.sort_by(|a, b| b.cmp(a));
+        let mut seen = Vec::new();
+        let mut before = pos(i64::MAX, "");
+        loop {
+            let mut page = PageBuilder::new(4);
+            for day in [day0 + 1, day0] {
+                let in_day =
+                    |p: &&Position| crate::time::utc_day(p.started_at) == day && **p < before;
+                let shards: Vec<Vec<Position>> = (0..3)
+                    .map(|s| {
+                        let mut mine: Vec<Position> = rows
+                            .iter()
+                            .filter(in_day)
+                            .filter(|p| shard_of(p) == s)
+                            .cloned()
+                            .collect();
+                        mine.sort_by(|a, b| b.cmp(a));
+                        mine.truncate(page.want() as usize);
+                        mine
+                    })
+                    .collect();
+                page.add_day(shards, Position::clone);
+                if page.is_full() {
+                    break;
+                }
+                before = before.clone().min(Position::day_start(day));
+            }
+            let (got, next) = page.finish(Position::clone);
+            seen.extend(got.iter().cloned());
+            match next {
+                Some(cursor) => {
+                    let (t, id) = cursor.split_once('.').unwrap();
+                    before = pos(t.parse().unwrap(), id);
+                    assert_eq!(&before, got.last().unwrap());
+                }
+                None => break,
+            }
+        }
+        assert_eq!(seen, all);
     }
 }

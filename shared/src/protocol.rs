@@ -33,6 +33,7 @@ pub const MAX_ACTIVE_MS_DELTA: i64 = 24 * 60 * 60 * 1000;
 
 /// One beacon: a numbered batch of events from one session of one site.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "collector", derive(serde::Serialize, serde::Deserialize))]
 pub struct Batch {
     pub site: String,
     /// Session ID, a lowercase UUID v4.
@@ -46,6 +47,7 @@ pub struct Batch {
 }
 
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "collector", derive(serde::Serialize, serde::Deserialize))]
 pub struct Event {
     /// Client clock, Unix milliseconds. Used for ordering only; see `time::clamp_client_ts`.
     pub ts: i64,
@@ -55,6 +57,7 @@ pub struct Event {
 }
 
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "collector", derive(serde::Serialize, serde::Deserialize))]
 pub enum EventKind {
     Pageview {
         url: String,
@@ -82,6 +85,7 @@ pub enum EventKind {
 }
 
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "collector", derive(serde::Serialize, serde::Deserialize))]
 pub enum PropValue {
     Str(String),
     /// Kept to six decimals on the wire (see `JsonWriter::float`).
@@ -192,7 +196,7 @@ pub enum DecodeError {
 }
 
 impl DecodeError {
-    #[cfg(feature = "serde")]
+    #[cfg(feature = "collector")]
     fn invalid(field: impl Into<String>, problem: impl Into<String>) -> Self {
         DecodeError::Invalid {
             field: field.into(),
@@ -275,10 +279,10 @@ pub fn is_valid_site_id(s: &str) -> bool {
         })
 }
 
-#[cfg(feature = "serde")]
+#[cfg(feature = "collector")]
 pub use decode::decode_batch;
 
-#[cfg(feature = "serde")]
+#[cfg(feature = "collector")]
 mod decode {
     use super::*;
     use serde_json::{Map, Value};

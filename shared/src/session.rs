@@ -9,10 +9,13 @@
 use crate::protocol::{Batch, Event, EventKind};
 use crate::time::{clamp_client_ts, weekday};
 use crate::url::{host_of, page_of, query_param, scrub_url};
+use crate::vocab::{Channel, Device};
 use serde::{Deserialize, Serialize};
 
 /// What the read API lists for each session. Field names are the contract (SPEC "Summary").
+/// A field a later release adds reads as its default from what this one stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct SessionSummary {
     pub id: String,
     pub site: String,
@@ -33,10 +36,10 @@ pub struct SessionSummary {
     /// Path (and kept query) of the page with the highest index.
     pub exit_page: Option<String>,
     pub referrer_host: Option<String>,
-    pub channel: Option<String>,
+    pub channel: Option<Channel>,
     pub utm: Utm,
     pub country: Option<String>,
-    pub device: Option<String>,
+    pub device: Option<Device>,
     pub os: Option<String>,
     pub browser: Option<String>,
     /// `None` for a human; otherwise why the session is taken for a bot.
@@ -56,7 +59,8 @@ pub struct Utm {
 }
 
 /// One page view within a session (SPEC "Page").
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct PageRecord {
     pub index: u32,
     /// Scrubbed URL; `None` while only engagement for this page has arrived.
@@ -80,7 +84,7 @@ pub struct BatchContext {
     pub keep_params: Vec<String>,
     /// ISO country code from the edge.
     pub country: Option<String>,
-    pub device: Option<String>,
+    pub device: Option<Device>,
     pub os: Option<String>,
     pub browser: Option<String>,
     /// Bot reason from the User-Agent (`classify::bot_reason`).
@@ -99,8 +103,11 @@ const BOT_REASONS: [&str; 4] = [
     crate::classify::bot_reason::EMPTY_UA,
 ];
 
-/// Everything the reducer needs to carry between batches.
+/// Everything the reducer needs to carry between batches. Stored as JSON in the session
+/// object's `state` row (whose table version the object keeps): every field has a default,
+/// so state a previous release wrote reads, and fields a later release adds are ignored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct SessionState {
     pub summary: SessionSummary,
     /// Sorted by `index`.
@@ -115,6 +122,18 @@ pub struct SessionState {
     bot_reasons: u8,
     /// Events stored so far, against `MAX_EVENTS_PER_SESSION`.
     pub stored_events: u32,
+}
+
+impl Default for SessionSummary {
+    fn default() -> Self {
+        SessionState::new("", "").summary
+    }
+}
+
+impl Default for SessionState {
+    fn default() -> Self {
+        SessionState::new("", "")
+    }
 }
 
 impl SessionState {
@@ -261,7 +280,7 @@ impl SessionState {
         if self.edge_seq.is_none_or(|s| batch.seq < s) {
             self.edge_seq = Some(batch.seq);
             self.summary.country = ctx.country.clone();
-            self.summary.device = ctx.device.clone();
+            self.summary.device = ctx.device;
             self.summary.os = ctx.os.clone();
             self.summary.browser = ctx.browser.clone();
         }
@@ -309,20 +328,50 @@ impl SessionState {
             term: utm("utm_term"),
             content: utm("utm_content"),
         };
-        s.channel = Some(
-            crate::classify::channel(
-                s.referrer_host.as_deref(),
-                s.utm.source.as_deref(),
-                s.utm.medium.as_deref(),
-            )
-            .to_string(),
-        );
+        s.channel = Some(crate::classify::channel(
+            s.referrer_host.as_deref(),
+            s.utm.source.as_deref(),
+            s.utm.medium.as_deref(),
+        ));
         s.bot = BOT_REASONS
             .iter()
             .enumerate()
             .find(|(bit, _)| self.bot_reasons & (1 << bit) != 0)
             .map(|(_, reason)| reason.to_string());
     }
+}
+
+/// A batch's events as a session object stores them, one row per batch: a JSON array of
+/// `[ts, event]`, `ts` the client time clamped against the receive time (what the timeline
+/// orders by), `event` the event as [`scrub_event`] keeps it.
+pub fn stored_events(batch: &Batch, keep: &[String], received_at: i64) -> String {
+    let mut w = crate::json::JsonWriter::new();
+    w.begin_array();
+    for event in &batch.events {
+        w.begin_array();
+        w.int(clamp_client_ts(event.ts, received_at));
+        scrub_event(event, keep).write_json(&mut w);
+        w.end_array();
+    }
+    w.end_array();
+    w.finish()
+}
+
+/// A session's timeline from its stored batches (`seq`, [`stored_events`]): every event in
+/// the order it happened, ties by batch and position. `None` if a row does not read.
+pub fn timeline_events(batches: &[(u32, String)]) -> Option<Vec<serde_json::Value>> {
+    let mut all: Vec<(i64, u32, usize, serde_json::Value)> = Vec::new();
+    for (seq, events) in batches {
+        let events: Vec<(i64, serde_json::Value)> = serde_json::from_str(events).ok()?;
+        all.extend(
+            events
+                .into_iter()
+                .enumerate()
+                .map(|(i, (ts, event))| (ts, *seq, i, event)),
+        );
+    }
+    all.sort_by_key(|(ts, seq, i, _)| (*ts, *seq, *i));
+    Some(all.into_iter().map(|(.., event)| event).collect())
 }
 
 /// The event as it may be stored: every URL scrubbed (fragment, userinfo and query
@@ -403,7 +452,7 @@ mod tests {
             received_at: T0,
             keep_params: vec![],
             country: Some("DE".into()),
-            device: Some("mobile".into()),
+            device: Some(Device::Mobile),
             os: Some("Android 14".into()),
             browser: Some("Chrome 126".into()),
             ua_bot: None,
@@ -436,11 +485,11 @@ mod tests {
         assert_eq!(sum.utm.source.as_deref(), Some("hn"));
         assert_eq!(sum.referrer_host.as_deref(), Some("news.example"));
         assert_eq!(sum.country.as_deref(), Some("DE"));
-        assert_eq!(sum.device.as_deref(), Some("mobile"));
+        assert_eq!(sum.device, Some(Device::Mobile));
         assert_eq!(sum.browser.as_deref(), Some("Chrome 126"));
         assert_eq!(
-            sum.channel.as_deref(),
-            Some("referral"),
+            sum.channel,
+            Some(Channel::Referral),
             "the referrer news.example decides"
         );
         assert_eq!(sum.bot, None);

@@ -37,6 +37,13 @@ pub fn index_object_for(site: &str, sid: &str, started_at: i64) -> String {
     index_object_name(site, utc_day(started_at), shard_of(sid))
 }
 
+/// The shard a session has left, if its start moved to another day: a batch that arrived
+/// late with an earlier event can move the start. The session object then removes it from
+/// the old shard before listing it in the new one.
+pub fn shard_left<'a>(old: Option<&'a str>, new: &str) -> Option<&'a str> {
+    old.filter(|old| *old != new)
+}
+
 /// Durable Object name of a session: `site/sid`. Site first so two sites can never share an
 /// object even if a client reuses a session ID.
 pub fn session_object_name(site: &str, sid: &str) -> String {
@@ -50,6 +57,18 @@ pub fn session_object_name(site: &str, sid: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_session_leaves_its_shard_only_when_its_start_changes_day() {
+        let sid = "0b5f0c54-1e9c-4a8e-9d3a-2f8f0a6c1b7e";
+        let day = 20_000 * crate::time::DAY_MS;
+        let first = index_object_for("demo", sid, day + 5_000);
+        let same_day = index_object_for("demo", sid, day + 1);
+        let day_before = index_object_for("demo", sid, day - 1);
+        assert_eq!(shard_left(Some(&first), &same_day), None);
+        assert_eq!(shard_left(None, &first), None, "a new session left nothing");
+        assert_eq!(shard_left(Some(&first), &day_before), Some(first.as_str()));
+    }
 
     #[test]
     fn fnv1a_matches_reference_vectors() {

@@ -10,6 +10,7 @@
 
 use crate::session::SessionSummary;
 use crate::time::HOUR_MS;
+use crate::vocab::{Channel, Device};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -73,12 +74,6 @@ pub struct Stats {
     pub sessions_per_hour: Vec<HourCount>,
 }
 
-fn bump(map: &mut BTreeMap<String, u64>, key: Option<&str>) {
-    if let Some(key) = key {
-        *map.entry(key.to_string()).or_default() += 1;
-    }
-}
-
 fn top(map: &BTreeMap<String, u64>) -> Vec<Count> {
     let mut all: Vec<Count> = map
         .iter()
@@ -98,8 +93,7 @@ fn top(map: &BTreeMap<String, u64>) -> Vec<Count> {
 }
 
 /// Engaged time as the median counts it: exact below a second, three significant digits
-/// above (rounded half up), so the median is within 0.5% of the exact one. The index shards'
-/// SQL (`edge-worker/src/index_object.rs`, `ACTIVE_MS_BUCKET`) applies the same rule.
+/// above (rounded half up), so the median is within 0.5% of the exact one.
 pub fn active_ms_bucket(ms: u64) -> u64 {
     let mut step = 1;
     while ms >= step * 1000 {
@@ -108,23 +102,185 @@ pub fn active_ms_bucket(ms: u64) -> u64 {
     (ms + step / 2) / step * step
 }
 
-/// Names of the tallies an index shard keeps per session (`dim` column): each session adds 1
-/// to `sessions`, its own figure to `pageviews`, `bounces` and `active_ms_total`, and 1 to
-/// one value of every other dimension it has.
-pub mod tally {
-    pub const SESSIONS: &str = "sessions";
-    pub const PAGEVIEWS: &str = "pageviews";
-    pub const BOUNCES: &str = "bounces";
-    pub const ACTIVE_MS_TOTAL: &str = "active_ms_total";
-    pub const ACTIVE_MS: &str = "active_ms";
-    pub const HOUR: &str = "hour";
-    pub const ENTRY_PAGE: &str = "entry_page";
-    pub const REFERRER_HOST: &str = "referrer_host";
-    pub const CHANNEL: &str = "channel";
-    pub const COUNTRY: &str = "country";
-    pub const DEVICE: &str = "device";
-    pub const BROWSER: &str = "browser";
-    pub const OS: &str = "os";
+/// The start (Unix ms) of the UTC hour `t` falls in.
+pub fn hour_of(t: i64) -> i64 {
+    t.div_euclid(HOUR_MS) * HOUR_MS
+}
+
+/// A dimension of the tallies an index shard keeps (`dim` column of `day_tallies`; the names
+/// are stored, so they never change). Each session adds 1 to `sessions`, its own figure to
+/// `pageviews`, `bounces` and `active_ms_total`, and 1 to one value of every other dimension
+/// it has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Dim {
+    Sessions,
+    Pageviews,
+    Bounces,
+    ActiveMsTotal,
+    /// Value: [`active_ms_bucket`] of the session's engaged time.
+    ActiveMs,
+    /// Value: [`hour_of`] the session's start.
+    Hour,
+    EntryPage,
+    ReferrerHost,
+    Channel,
+    Country,
+    Device,
+    Browser,
+    Os,
+}
+
+impl Dim {
+    pub const ALL: [Dim; 13] = [
+        Dim::Sessions,
+        Dim::Pageviews,
+        Dim::Bounces,
+        Dim::ActiveMsTotal,
+        Dim::ActiveMs,
+        Dim::Hour,
+        Dim::EntryPage,
+        Dim::ReferrerHost,
+        Dim::Channel,
+        Dim::Country,
+        Dim::Device,
+        Dim::Browser,
+        Dim::Os,
+    ];
+
+    /// The name stored in `day_tallies.dim`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Dim::Sessions => "sessions",
+            Dim::Pageviews => "pageviews",
+            Dim::Bounces => "bounces",
+            Dim::ActiveMsTotal => "active_ms_total",
+            Dim::ActiveMs => "active_ms",
+            Dim::Hour => "hour",
+            Dim::EntryPage => "entry_page",
+            Dim::ReferrerHost => "referrer_host",
+            Dim::Channel => "channel",
+            Dim::Country => "country",
+            Dim::Device => "device",
+            Dim::Browser => "browser",
+            Dim::Os => "os",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Dim> {
+        Dim::ALL.into_iter().find(|d| d.name() == name)
+    }
+}
+
+/// The figures of one session that stats count, typed: what an index shard keeps per
+/// session in `session_stats`, and all [`StatsAccumulator::add`] reads of a summary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatsRow {
+    pub started_at: i64,
+    pub bot: bool,
+    pub active_ms: u64,
+    pub pageviews: u32,
+    pub bounce: bool,
+    pub entry_page: Option<String>,
+    pub referrer_host: Option<String>,
+    pub channel: Option<Channel>,
+    pub country: Option<String>,
+    pub device: Option<Device>,
+    pub browser: Option<String>,
+    pub os: Option<String>,
+}
+
+/// One tally: `n` added to (`bot`, `dim`, `value`). Values of numeric dimensions are decimal
+/// text, the others the label itself; the sums (`sessions`, `pageviews`, …) have value "".
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Tally {
+    pub bot: bool,
+    pub dim: Dim,
+    pub value: String,
+    pub n: i64,
+}
+
+impl StatsRow {
+    pub fn of(s: &SessionSummary) -> Self {
+        StatsRow {
+            started_at: s.started_at,
+            bot: s.bot.is_some(),
+            active_ms: s.active_ms,
+            pageviews: s.pageviews,
+            bounce: s.bounce,
+            entry_page: s.entry_page.clone(),
+            referrer_host: s.referrer_host.clone(),
+            channel: s.channel,
+            country: s.country.clone(),
+            device: s.device,
+            browser: s.browser.clone(),
+            os: s.os.clone(),
+        }
+    }
+
+    /// Whether the row differs from `other` only in the figures that change as a session
+    /// goes on (engaged time, page views, bounce): then an index shard updates just those.
+    pub fn same_labels(&self, other: &StatsRow) -> bool {
+        StatsRow {
+            active_ms: other.active_ms,
+            pageviews: other.pageviews,
+            bounce: other.bounce,
+            ..self.clone()
+        } == *other
+    }
+
+    /// What this session adds to the tallies, one entry per dimension it has.
+    pub fn contributions(&self) -> Vec<Tally> {
+        let label = |dim: Dim| -> Option<String> {
+            match dim {
+                Dim::Sessions | Dim::Pageviews | Dim::Bounces | Dim::ActiveMsTotal => {
+                    Some(String::new())
+                }
+                Dim::ActiveMs => Some(active_ms_bucket(self.active_ms).to_string()),
+                Dim::Hour => Some(hour_of(self.started_at).to_string()),
+                Dim::EntryPage => self.entry_page.clone(),
+                Dim::ReferrerHost => self.referrer_host.clone(),
+                Dim::Channel => self.channel.map(|c| c.as_str().to_string()),
+                Dim::Country => self.country.clone(),
+                Dim::Device => self.device.map(|d| d.as_str().to_string()),
+                Dim::Browser => self.browser.clone(),
+                Dim::Os => self.os.clone(),
+            }
+        };
+        Dim::ALL
+            .into_iter()
+            .filter_map(|dim| {
+                let n = match dim {
+                    Dim::Pageviews => i64::from(self.pageviews),
+                    Dim::Bounces => i64::from(self.bounce),
+                    Dim::ActiveMsTotal => i64::try_from(self.active_ms).unwrap_or(i64::MAX),
+                    _ => 1,
+                };
+                Some(Tally {
+                    bot: self.bot,
+                    dim,
+                    value: label(dim)?,
+                    n,
+                })
+            })
+            .filter(|t| t.n != 0)
+            .collect()
+    }
+}
+
+/// What replacing a session's row `old` by `new` (either absent: the session arrives or
+/// leaves) changes in the tallies: the net changes, none of them zero, in key order. A
+/// continuing session's beacon usually moves three or four tallies, not all of them.
+pub fn tally_moves(old: Option<&StatsRow>, new: Option<&StatsRow>) -> Vec<Tally> {
+    let mut net: BTreeMap<(bool, Dim, String), i64> = BTreeMap::new();
+    for (row, sign) in [(old, -1), (new, 1)] {
+        for t in row.map(StatsRow::contributions).unwrap_or_default() {
+            *net.entry((t.bot, t.dim, t.value)).or_default() += sign * t.n;
+        }
+    }
+    net.into_iter()
+        .filter(|(_, n)| *n != 0)
+        .map(|((bot, dim, value), n)| Tally { bot, dim, value, n })
+        .collect()
 }
 
 /// The `i`-th smallest value (from 0) of a distribution given as value → count.
@@ -140,56 +296,45 @@ fn nth_value(distribution: &BTreeMap<u64, u64>, i: u64) -> u64 {
 }
 
 impl StatsAccumulator {
+    /// Adds one session: its [`StatsRow::contributions`], the same tallies an index shard
+    /// stores for it.
     pub fn add(&mut self, s: &SessionSummary) {
-        self.sessions += 1;
-        self.pageviews += u64::from(s.pageviews);
-        self.bounces += u64::from(s.bounce);
-        self.active_ms_total += s.active_ms;
-        *self
-            .active_ms
-            .entry(active_ms_bucket(s.active_ms))
-            .or_default() += 1;
-        bump(&mut self.entry_pages, s.entry_page.as_deref());
-        bump(&mut self.referrers, s.referrer_host.as_deref());
-        bump(&mut self.channels, s.channel.as_deref());
-        bump(&mut self.countries, s.country.as_deref());
-        bump(&mut self.devices, s.device.as_deref());
-        bump(&mut self.browsers, s.browser.as_deref());
-        bump(&mut self.oses, s.os.as_deref());
-        *self
-            .per_hour
-            .entry(s.started_at.div_euclid(HOUR_MS) * HOUR_MS)
-            .or_default() += 1;
+        self.add_row(&StatsRow::of(s));
+    }
+
+    pub fn add_row(&mut self, row: &StatsRow) {
+        for t in row.contributions() {
+            self.add_tally(t.dim, &t.value, t.n.max(0) as u64);
+        }
     }
 
     /// Adds `n` to one tally (`dim`, `value`), as an index shard stores or computes them
-    /// (see [`tally`]). Unknown dimensions and unparsable numbers are ignored.
-    pub fn add_tally(&mut self, dim: &str, value: &str, n: u64) {
+    /// (see [`Dim`]). Unparsable numbers are ignored.
+    pub fn add_tally(&mut self, dim: Dim, value: &str, n: u64) {
         let map = match dim {
-            tally::SESSIONS => return self.sessions += n,
-            tally::PAGEVIEWS => return self.pageviews += n,
-            tally::BOUNCES => return self.bounces += n,
-            tally::ACTIVE_MS_TOTAL => return self.active_ms_total += n,
-            tally::ACTIVE_MS => {
+            Dim::Sessions => return self.sessions += n,
+            Dim::Pageviews => return self.pageviews += n,
+            Dim::Bounces => return self.bounces += n,
+            Dim::ActiveMsTotal => return self.active_ms_total += n,
+            Dim::ActiveMs => {
                 if let Ok(ms) = value.parse::<u64>() {
                     *self.active_ms.entry(ms).or_default() += n;
                 }
                 return;
             }
-            tally::HOUR => {
+            Dim::Hour => {
                 if let Ok(hour) = value.parse::<i64>() {
                     *self.per_hour.entry(hour).or_default() += n;
                 }
                 return;
             }
-            tally::ENTRY_PAGE => &mut self.entry_pages,
-            tally::REFERRER_HOST => &mut self.referrers,
-            tally::CHANNEL => &mut self.channels,
-            tally::COUNTRY => &mut self.countries,
-            tally::DEVICE => &mut self.devices,
-            tally::BROWSER => &mut self.browsers,
-            tally::OS => &mut self.oses,
-            _ => return,
+            Dim::EntryPage => &mut self.entry_pages,
+            Dim::ReferrerHost => &mut self.referrers,
+            Dim::Channel => &mut self.channels,
+            Dim::Country => &mut self.countries,
+            Dim::Device => &mut self.devices,
+            Dim::Browser => &mut self.browsers,
+            Dim::Os => &mut self.oses,
         };
         *map.entry(value.to_string()).or_default() += n;
     }
@@ -267,7 +412,7 @@ mod tests {
         s.pageviews = pageviews;
         s.bounce = pageviews <= 1;
         s.entry_page = Some(page.to_string());
-        s.channel = Some("direct".into());
+        s.channel = Some(Channel::Direct);
         s
     }
 
@@ -331,9 +476,10 @@ mod tests {
         }
     }
 
-    /// Tallies as a shard stores them give the same totals as adding the summaries.
+    /// Tallies as a shard stores them, read back by dimension name, give the same totals as
+    /// adding the summaries.
     #[test]
-    fn tallies_equal_added_summaries() {
+    fn stored_tallies_read_back_as_added_summaries() {
         let summaries = [
             summary(0, 1000, 1, "/"),
             summary(1, 5000, 3, "/docs"),
@@ -343,23 +489,37 @@ mod tests {
         let mut tallied = StatsAccumulator::default();
         for s in &summaries {
             added.add(s);
-            let hour = (s.started_at.div_euclid(HOUR_MS) * HOUR_MS).to_string();
-            let ms = active_ms_bucket(s.active_ms).to_string();
-            for (dim, value, n) in [
-                (tally::SESSIONS, "", 1),
-                (tally::PAGEVIEWS, "", u64::from(s.pageviews)),
-                (tally::BOUNCES, "", u64::from(s.bounce)),
-                (tally::ACTIVE_MS_TOTAL, "", s.active_ms),
-                (tally::ACTIVE_MS, ms.as_str(), 1),
-                (tally::HOUR, hour.as_str(), 1),
-                (tally::ENTRY_PAGE, s.entry_page.as_deref().unwrap(), 1),
-                (tally::CHANNEL, "direct", 1),
-                ("not-a-dimension", "x", 7),
-            ] {
-                tallied.add_tally(dim, value, n);
+            for t in StatsRow::of(s).contributions() {
+                let dim = Dim::parse(t.dim.name()).expect("names read back");
+                tallied.add_tally(dim, &t.value, t.n as u64);
             }
         }
         assert_eq!(tallied, added);
+        assert_eq!(tallied.active_ms.get(&12_300), Some(&1), "bucketed");
+    }
+
+    #[test]
+    fn a_continuing_beacon_moves_only_what_changed() {
+        let before = StatsRow::of(&summary(0, 4_000, 1, "/"));
+        let mut after = before.clone();
+        after.active_ms = 9_000;
+        let moves = tally_moves(Some(&before), Some(&after));
+        let got: Vec<(Dim, &str, i64)> = moves
+            .iter()
+            .map(|t| (t.dim, t.value.as_str(), t.n))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (Dim::ActiveMsTotal, "", 5_000),
+                (Dim::ActiveMs, "4000", -1),
+                (Dim::ActiveMs, "9000", 1),
+            ]
+        );
+        assert!(before.same_labels(&after));
+        after.country = Some("FR".into());
+        assert!(!before.same_labels(&after));
+        assert!(tally_moves(Some(&before), Some(&before)).is_empty());
     }
 
     #[test]
@@ -400,6 +560,40 @@ mod tests {
             }
             left.merge(right);
             prop_assert_eq!(left.finish(), one.finish());
+        }
+
+        /// A shard that moved each session's tallies from its old row to its new one, upsert
+        /// after upsert (with some sessions erased), holds exactly the tallies of its final
+        /// rows computed afresh.
+        #[test]
+        fn moving_figures_old_to_new_equals_computing_afresh(
+            steps in proptest::collection::vec((0usize..6, 0u64..20_000, 0u32..4, 0u8..4, any::<bool>()), 0..60),
+        ) {
+            let mut rows: BTreeMap<usize, StatsRow> = BTreeMap::new();
+            let mut kept: BTreeMap<(bool, Dim, String), i64> = BTreeMap::new();
+            for (id, active, pages, label, erase) in steps {
+                let new = (!erase).then(|| {
+                    let mut s = summary(id as u64, active, pages, ["/", "/a", "/b", "/c"][label as usize]);
+                    s.country = (label > 1).then(|| "DE".to_string());
+                    s.bot = (label == 3).then(|| "headless".to_string());
+                    StatsRow::of(&s)
+                });
+                for t in tally_moves(rows.get(&id), new.as_ref()) {
+                    *kept.entry((t.bot, t.dim, t.value)).or_default() += t.n;
+                }
+                match new {
+                    Some(row) => { rows.insert(id, row); }
+                    None => { rows.remove(&id); }
+                }
+            }
+            kept.retain(|_, n| *n != 0);
+            let mut fresh: BTreeMap<(bool, Dim, String), i64> = BTreeMap::new();
+            for row in rows.values() {
+                for t in row.contributions() {
+                    *fresh.entry((t.bot, t.dim, t.value)).or_default() += t.n;
+                }
+            }
+            prop_assert_eq!(kept, fresh);
         }
     }
 }

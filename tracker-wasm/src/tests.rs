@@ -293,6 +293,26 @@ fn custom_events_are_checked_and_flush_at_the_threshold() {
     assert_eq!(batches[1].events.len(), FLUSH_AT_EVENTS);
 }
 
+/// The collector answers a batch past a session's caps with 422 and one over the size limit
+/// with 413 ("never"), a passing rate limit with 429 and `Retry-After` ("later"): the first
+/// two are dropped at once, so a capped session is not resent on every page load.
+#[test]
+fn final_refusals_drop_the_batch_and_only_429_keeps_it() {
+    for (status, kept) in [(422, false), (413, false), (400, false), (429, true), (503, true)] {
+        let storage = Storage::default();
+        let host = page(&storage);
+        host.0.borrow_mut().beacon_ok = false;
+        let mut t = start(&host);
+        let first = host.0.borrow().sent[0].clone();
+        t.answered(&first, status);
+        assert_eq!(host.pending().is_some(), kept, "answer {status}");
+        let next = page(&storage);
+        let _t2 = start(&next);
+        let resent = next.batches().iter().any(|b| b == &host.batches()[0]);
+        assert_eq!(resent, kept, "resent on the next load after {status}");
+    }
+}
+
 #[test]
 fn undelivered_batches_stay_pending_until_settled_and_are_resent_next_load() {
     let storage = Storage::default();

@@ -62,8 +62,9 @@ pub fn forget(host: &impl Host, store: Store, body: &str) {
 }
 
 /// Whether the collector's answer to a `fetch` fallback settles the batch: 2xx stored it;
-/// any other 4xx but 429 will never accept it. 429, 5xx and no answer (0) keep it for the
-/// next page load.
+/// any other 4xx but 429 will never accept it (422: past a session's caps, 413: too large;
+/// see `stint_shared::refusal`). 429 ("later", with `Retry-After`), 5xx and no answer (0)
+/// keep it for the next page load.
 pub fn settled(status: u32) -> bool {
     (200..500).contains(&status) && status != 429
 }

@@ -1,0 +1,85 @@
+//! An object's SQLite database, counting the rows every statement reads and writes as the
+//! runtime counts them (the cursor's `rowsRead` / `rowsWritten`, what Cloudflare bills), so
+//! each answer can say what it cost.
+
+use crate::error::ApiError;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::cell::Cell;
+use worker::{SqlCursor, SqlStorage, SqlStorageValue};
+
+/// Rows read and written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rows {
+    pub read: u64,
+    pub written: u64,
+}
+
+impl std::ops::Add for Rows {
+    type Output = Rows;
+    fn add(self, o: Rows) -> Rows {
+        Rows {
+            read: self.read + o.read,
+            written: self.written + o.written,
+        }
+    }
+}
+
+pub struct Db {
+    sql: SqlStorage,
+    rows: Cell<Rows>,
+}
+
+impl Db {
+    pub fn new(sql: SqlStorage) -> Self {
+        Db {
+            sql,
+            rows: Cell::new(Rows::default()),
+        }
+    }
+
+    fn count(&self, cursor: &SqlCursor) {
+        let r = self.rows.get();
+        self.rows.set(Rows {
+            read: r.read + cursor.rows_read() as u64,
+            written: r.written + cursor.rows_written() as u64,
+        });
+    }
+
+    /// Runs a statement for its effect.
+    pub fn run(&self, query: &str, bindings: Vec<SqlStorageValue>) -> Result<(), ApiError> {
+        let cursor = self.sql.exec(query, bindings)?;
+        // Writes happen as the statement is stepped: step it to the end.
+        for row in cursor.raw() {
+            row?;
+        }
+        self.count(&cursor);
+        Ok(())
+    }
+
+    /// Every row of a query.
+    pub fn all<T: DeserializeOwned>(
+        &self,
+        query: &str,
+        bindings: Vec<SqlStorageValue>,
+    ) -> Result<Vec<T>, ApiError> {
+        let cursor = self.sql.exec(query, bindings)?;
+        let rows = cursor.to_array()?;
+        self.count(&cursor);
+        Ok(rows)
+    }
+
+    /// The first row of a query, if any.
+    pub fn first<T: DeserializeOwned>(
+        &self,
+        query: &str,
+        bindings: Vec<SqlStorageValue>,
+    ) -> Result<Option<T>, ApiError> {
+        Ok(self.all(query, bindings)?.into_iter().next())
+    }
+
+    /// Rows read and written since the last call.
+    pub fn take_rows(&self) -> Rows {
+        self.rows.replace(Rows::default())
+    }
+}

@@ -1,0 +1,300 @@
+//! Every call between the worker and its Durable Objects: one request type per operation,
+//! the type of its answer, and one way to send it ([`send`]) and to answer it ([`reply`]).
+//!
+//! A hop is a `POST` to `https://<object>.stint/<operation>` with the request as JSON; a 2xx
+//! answer carries the answer as JSON, anything else `{"error": …}` (and `Retry-After` for a
+//! refusal that passes), which [`send`] turns back into the same [`ApiError`], so an object's
+//! 4xx reaches the client unchanged.
+
+use crate::db::Rows;
+use crate::error::ApiError;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use stint_shared::listing::{Filters, Position};
+use stint_shared::protocol::Batch;
+use stint_shared::session::{PageRecord, SessionSummary};
+use stint_shared::stats::StatsAccumulator;
+use stint_shared::vocab::Device;
+use worker::{Env, Headers, Method, Request, RequestInit, Response};
+
+/// One operation of an object: its path and its answer.
+pub trait Hop: Serialize + DeserializeOwned {
+    const PATH: &'static str;
+    type Answer: Serialize + DeserializeOwned;
+}
+
+/// The two object classes (`wrangler.toml` bindings).
+#[derive(Clone, Copy)]
+pub enum Class {
+    Sessions,
+    Index,
+}
+
+impl Class {
+    fn binding(self) -> &'static str {
+        match self {
+            Class::Sessions => "SESSIONS",
+            Class::Index => "INDEX",
+        }
+    }
+}
+
+/// Sends `hop` to the object named `name` and reads its answer.
+pub async fn send<H: Hop>(
+    env: &Env,
+    class: Class,
+    name: &str,
+    hop: &H,
+) -> Result<H::Answer, ApiError> {
+    let stub = env
+        .durable_object(class.binding())?
+        .id_from_name(name)?
+        .get_stub()?;
+    let body = serde_json::to_string(hop).map_err(|e| ApiError::internal(H::PATH, e))?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post).with_body(Some(body.into()));
+    let req = Request::new_with_init(&format!("https://object.stint{}", H::PATH), &init)?;
+    let mut resp = stub
+        .fetch_with_request(req)
+        .await
+        .map_err(|e| ApiError::internal(H::PATH, e))?;
+    let status = resp.status_code();
+    let text = resp.text().await?;
+    if (200..300).contains(&status) {
+        return serde_json::from_str(&text).map_err(|e| ApiError::internal(H::PATH, e));
+    }
+    if (400..500).contains(&status) {
+        #[derive(Deserialize)]
+        struct Refused {
+            error: String,
+        }
+        let message = serde_json::from_str::<Refused>(&text)
+            .map(|r| r.error)
+            .unwrap_or(text);
+        let retry_after = resp
+            .headers()
+            .get("retry-after")?
+            .and_then(|v| v.parse().ok());
+        return Err(ApiError::new(status, message).with_retry_after(retry_after));
+    }
+    Err(ApiError::internal(H::PATH, status))
+}
+
+/// Reads a hop's request in the object.
+pub fn read<H: Hop>(body: &str) -> Result<H, ApiError> {
+    serde_json::from_str(body).map_err(|e| ApiError::bad_request(format!("{}: {e}", H::PATH)))
+}
+
+/// Reads a hop's request, runs its handler and answers: what every object operation does.
+pub async fn serve<H: Hop, F>(body: &str, handle: impl FnOnce(H) -> F) -> worker::Result<Response>
+where
+    F: std::future::Future<Output = Result<H::Answer, ApiError>>,
+{
+    match read::<H>(body) {
+        Ok(hop) => reply(handle(hop).await),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// The object's answer to a hop.
+pub fn reply<T: Serialize>(answer: Result<T, ApiError>) -> worker::Result<Response> {
+    let value = match answer {
+        Ok(value) => value,
+        Err(e) => return e.into_response(),
+    };
+    let headers = Headers::new();
+    headers.set("content-type", "application/json")?;
+    match serde_json::to_string(&value) {
+        Ok(body) => Ok(Response::ok(body)?.with_headers(headers)),
+        Err(e) => ApiError::internal("hop answer", e).into_response(),
+    }
+}
+
+// ---- Session object ----------------------------------------------------------------------
+
+/// What the edge derived from a request: verdicts only, never the IP or User-Agent.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EdgeFacts {
+    pub received_at: i64,
+    pub country: Option<String>,
+    pub device: Option<Device>,
+    pub os: Option<String>,
+    pub browser: Option<String>,
+    pub ua_bot: Option<String>,
+}
+
+/// A validated beacon for its session's object (decoded once, at the edge).
+#[derive(Serialize, Deserialize)]
+pub struct Ingest {
+    pub facts: EdgeFacts,
+    pub batch: Batch,
+}
+
+/// What one beacon cost, per phase.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+pub struct IngestCost {
+    /// The session object's own rows (batch, state).
+    pub session: Rows,
+    /// The index shard's rows (summary, stats row, tallies), 0 when nothing was pushed.
+    pub index: Rows,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct Ingested {
+    /// The batch had been applied before: nothing changed.
+    pub duplicate: bool,
+    pub cost: IngestCost,
+}
+
+impl Hop for Ingest {
+    const PATH: &'static str = "/ingest";
+    type Answer = Ingested;
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct GetTimeline {}
+
+/// `GET /api/sessions/<sid>`'s answer (SPEC "Timeline").
+#[derive(Serialize, Deserialize)]
+pub struct Timeline {
+    pub session: SessionSummary,
+    pub pages: Vec<PageRecord>,
+    pub events: Vec<serde_json::Value>,
+}
+
+impl Hop for GetTimeline {
+    const PATH: &'static str = "/timeline";
+    /// `None`: no such session.
+    type Answer = Option<Timeline>;
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct Erase {}
+
+impl Hop for Erase {
+    const PATH: &'static str = "/erase";
+    /// `false`: there was no such session.
+    type Answer = bool;
+}
+
+// ---- Index shard -------------------------------------------------------------------------
+
+/// A session's newest summary, at `version` batches applied.
+#[derive(Serialize, Deserialize)]
+pub struct Upsert {
+    pub version: i64,
+    pub summary: SessionSummary,
+    /// When the shard's day leaves the retention period.
+    pub expires_at: i64,
+}
+
+impl Hop for Upsert {
+    const PATH: &'static str = "/upsert";
+    type Answer = Rows;
+}
+
+/// Deletes a session's rows (retention).
+#[derive(Serialize, Deserialize)]
+pub struct Remove {
+    pub id: String,
+}
+
+impl Hop for Remove {
+    const PATH: &'static str = "/remove";
+    type Answer = Rows;
+}
+
+/// Deletes a session's rows and rewrites the shard without it (erasure, a day move).
+#[derive(Serialize, Deserialize)]
+pub struct Purge {
+    pub id: String,
+    /// The shard's own name, for its held copy.
+    pub shard: String,
+}
+
+impl Hop for Purge {
+    const PATH: &'static str = "/purge";
+    type Answer = ();
+}
+
+/// One shard's part of a listing page.
+#[derive(Serialize, Deserialize)]
+pub struct List {
+    pub from: i64,
+    pub before: Position,
+    pub limit: u32,
+    pub include_bots: bool,
+    pub filters: Filters,
+}
+
+impl Hop for List {
+    const PATH: &'static str = "/list";
+    /// Newest first.
+    type Answer = Vec<SessionSummary>;
+}
+
+/// One shard's partial totals for `[from, to)`.
+#[derive(Serialize, Deserialize)]
+pub struct Stats {
+    pub from: i64,
+    pub to: i64,
+    pub include_bots: bool,
+    pub filters: Filters,
+}
+
+impl Hop for Stats {
+    const PATH: &'static str = "/stats";
+    type Answer = StatsAccumulator;
+}
+
+/// A summary row as a shard stores it: what a purge holds and restores.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HeldRow {
+    pub id: String,
+    pub started_at: i64,
+    pub bot: i64,
+    pub version: i64,
+    pub summary: String,
+}
+
+/// The copy of a shard a purge keeps in `<shard>/held` until its rewrite is written.
+#[derive(Serialize, Deserialize)]
+pub struct Held {
+    pub shard: String,
+    pub nonce: String,
+    pub alarm: Option<i64>,
+    pub rows: Vec<HeldRow>,
+}
+
+impl Hop for Held {
+    const PATH: &'static str = "/hold";
+    type Answer = ();
+}
+
+/// Merges a held copy back into its shard, unless the purge it belongs to finished.
+#[derive(Serialize, Deserialize)]
+pub struct Restore(pub Held);
+
+impl Hop for Restore {
+    const PATH: &'static str = "/restore";
+    /// Whether rows were merged back.
+    type Answer = bool;
+}
+
+/// Takes the held copy out of a `<shard>/held` object (it stays until released).
+#[derive(Serialize, Deserialize)]
+pub struct Take {}
+
+impl Hop for Take {
+    const PATH: &'static str = "/take";
+    type Answer = Option<Held>;
+}
+
+/// Drops the held copy: the purge is written.
+#[derive(Serialize, Deserialize)]
+pub struct Release {}
+
+impl Hop for Release {
+    const PATH: &'static str = "/release";
+    type Answer = ();
+}
