@@ -122,7 +122,7 @@ function post(agent, target, headers, body) {
     const req = http.request({ host: target.hostname, port: target.port, path: target.pathname, method: "POST", agent, headers: { ...headers, "content-length": Buffer.byteLength(body) } }, (res) => {
       const chunks = [];
       res.on("data", (c) => chunks.push(c));
-      res.on("end", () => ok({ status: res.statusCode, body: Buffer.concat(chunks).toString() }));
+      res.on("end", () => ok({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString() }));
     });
     req.on("error", (err) => ok({ status: 0, body: err.message }));
     req.end(body);
@@ -132,7 +132,7 @@ function post(agent, target, headers, body) {
 /**
  * Sends beacons with `concurrency` requests in flight until `durationMs` passes or `maxBeacons`
  * were sent (whichever first), each body from `source.nextBody()`.
- * Returns {beacons, accepted, errors: {"<status>": n}, elapsedMs, latenciesMs (sorted),
+ * Returns {beacons, accepted, rows, errors: {"<status>": n}, elapsedMs, latenciesMs (sorted),
  * p50Ms, p99Ms, perSecond, sample} where `sample` holds the first few error answers.
  */
 export async function runLoad({ url, origin, source, concurrency = 32, durationMs = 30_000, maxBeacons = Infinity, userAgent, onProgress, progressEveryMs = 5_000 }) {
@@ -148,6 +148,18 @@ export async function runLoad({ url, origin, source, concurrency = 32, durationM
   const sample = [];
   let sent = 0;
   let accepted = 0;
+  // What the collector says each accepted beacon cost in SQLite rows (`x-stint-rows-*`, sent
+  // when STINT_COST_REPORT=1): the runtime's own rowsRead / rowsWritten counts, per phase.
+  const rows = { reported: 0, session: { read: 0, written: 0 }, index: { read: 0, written: 0 } };
+  const addRows = (into, header) => {
+    const [read, written] = String(header ?? "").split(" ").map(Number);
+    if (Number.isFinite(read) && Number.isFinite(written)) {
+      into.read += read;
+      into.written += written;
+      return true;
+    }
+    return false;
+  };
   const started = performance.now();
   const deadline = started + durationMs;
   let lastReport = started;
@@ -161,6 +173,10 @@ export async function runLoad({ url, origin, source, concurrency = 32, durationM
       latencies.push(t1 - t0);
       if (answer.status >= 200 && answer.status < 300) {
         accepted += 1;
+        if (addRows(rows.session, answer.headers?.["x-stint-rows-session"])) {
+          addRows(rows.index, answer.headers?.["x-stint-rows-index"]);
+          rows.reported += 1;
+        }
       } else {
         errors[answer.status] = (errors[answer.status] ?? 0) + 1;
         if (sample.length < 5) sample.push(`${answer.status} ${answer.body.slice(0, 160)}`);
@@ -178,6 +194,7 @@ export async function runLoad({ url, origin, source, concurrency = 32, durationM
   return {
     beacons: latencies.length,
     accepted,
+    rows,
     errors,
     errorCount: latencies.length - accepted,
     sample,

@@ -100,8 +100,19 @@ async function ingestPhase(collector, { name, source, durationMs, maxBeacons = I
     wranglerCpuMs: Math.round(cpu1.wranglerMs - cpu0.wranglerMs),
     cpuMsPerBeacon: result.beacons ? Math.round((workerdCpuMs / result.beacons) * 100) / 100 : null,
     cpuCoresBusy: round1(workerdCpuMs / result.elapsedMs),
+    // SQLite rows per accepted beacon, by phase (the session object's own rows; the index
+    // shard's), as the runtime counted them.
+    rowsPerBeacon: result.rows.reported ? {
+      beacons: result.rows.reported,
+      sessionRead: round1(result.rows.session.read / result.rows.reported),
+      sessionWritten: round1(result.rows.session.written / result.rows.reported),
+      indexRead: round1(result.rows.index.read / result.rows.reported),
+      indexWritten: round1(result.rows.index.written / result.rows.reported),
+    } : null,
   };
   log(`  ${name}: ${out.beacons} requests, ${out.perSecond}/s, p50 ${out.p50Ms} ms, p99 ${out.p99Ms} ms, ${out.errors} non-2xx, workerd ${out.cpuMsPerBeacon} CPU-ms each`);
+  const r = out.rowsPerBeacon;
+  if (r) log(`  ${name}: rows per beacon: session object ${r.sessionWritten} written / ${r.sessionRead} read; index shard ${r.indexWritten} written / ${r.indexRead} read`);
   if (out.errors) log(`  ${name}: first non-2xx: ${out.errorSample.join(" | ")}`);
   return out;
 }

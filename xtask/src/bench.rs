@@ -319,6 +319,35 @@ fn render(root: &Path, r: &Value, upload: &str, wall_s: u64, date: &str) -> Stri
         ms(num(r, "/read/stats/p99Ms")),
         read_verdict(stats_p50.map(|x| x <= 200.0))
     ));
+    let floor_cpu = ingest_phases
+        .iter()
+        .find(|p| p.get("kind").and_then(Value::as_str) == Some("floor"))
+        .and_then(|p| num(p, "/cpuMsPerBeacon"));
+    let steady_cpu = num(&first_phase, "/cpuMsPerBeacon");
+    d.push_str(&format!(
+        "| continuing beacon CPU (steady phase) ÷ floor | ≤ 2 | {} ({} vs {}) | {} |\n",
+        ratio(steady_cpu, floor_cpu),
+        ms(steady_cpu),
+        ms(floor_cpu),
+        verdict(steady_cpu.zip(floor_cpu).map(|(s, f)| s <= 2.0 * f))
+    ));
+    let rows_written = num(&first_phase, "/rowsPerBeacon/sessionWritten")
+        .zip(num(&first_phase, "/rowsPerBeacon/indexWritten"))
+        .map(|(a, b)| a + b);
+    d.push_str(&format!(
+        "| SQLite rows written per continuing beacon (steady phase) | ≤ 12 | {} | {} |\n",
+        rows_written
+            .map(|x| format!("{x:.1}"))
+            .unwrap_or("—".into()),
+        verdict(rows_written.map(|x| x <= 12.0))
+    ));
+    let filtered_p50 = num(r, "/read/statsFiltered/p50Ms");
+    d.push_str(&format!(
+        "| stats with a filter (`channel=search`), {day} | ≤ 200 ms | p50 {}, p99 {} | {} |\n",
+        ms(filtered_p50),
+        ms(num(r, "/read/statsFiltered/p99Ms")),
+        read_verdict(filtered_p50.map(|x| x <= 200.0))
+    ));
     d.push_str(&format!(
         "| worker bundle | ≤ 400 KB gzip | {} gzip | {} |\n\n",
         bundle
@@ -463,7 +492,7 @@ fn render(root: &Path, r: &Value, upload: &str, wall_s: u64, date: &str) -> Stri
             .and_then(Value::as_str)
             .unwrap_or("—"),
     ));
-    d.push_str("| phase | in flight | sessions so far | requests | seconds | requests/s | p50 | p99 | non-2xx | workerd CPU per request | workerd cores busy |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    d.push_str("| phase | in flight | sessions so far | requests | seconds | requests/s | p50 | p99 | non-2xx | workerd CPU per request | workerd cores busy | SQLite rows per beacon: session object written / read | index shard written / read |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for p in &ingest_phases {
         let errors = num(p, "/errors").unwrap_or(0.0);
         let by_status = p
@@ -478,8 +507,17 @@ fn render(root: &Path, r: &Value, upload: &str, wall_s: u64, date: &str) -> Stri
         let sessions = num(p, "/sessions")
             .map(|n| format!("{n:.0}"))
             .unwrap_or("—".into());
+        let rows = |a: &str, b: &str| match (num(p, a), num(p, b)) {
+            (Some(w), Some(r)) => format!("{w:.1} / {r:.1}"),
+            _ => "—".into(),
+        };
+        let session_rows = rows(
+            "/rowsPerBeacon/sessionWritten",
+            "/rowsPerBeacon/sessionRead",
+        );
+        let index_rows = rows("/rowsPerBeacon/indexWritten", "/rowsPerBeacon/indexRead");
         d.push_str(&format!(
-            "| {} | {:.0} | {sessions} | {:.0} | {:.1} | {:.0} | {} | {} | {errors:.0}{by_status} | {} | {:.1} |\n",
+            "| {} | {:.0} | {sessions} | {:.0} | {:.1} | {:.0} | {} | {} | {errors:.0}{by_status} | {} | {:.1} | {session_rows} | {index_rows} |\n",
             p.get("name").and_then(Value::as_str).unwrap_or("?"),
             num(p, "/concurrency").unwrap_or(0.0),
             num(p, "/beacons").unwrap_or(0.0),
@@ -496,7 +534,12 @@ fn render(root: &Path, r: &Value, upload: &str, wall_s: u64, date: &str) -> Stri
          `/proc/<pid>/stat`) over the phase, divided by the beacons sent: the worker, both \
          Durable Objects, SQLite and workerd's own HTTP handling together; workerd does not \
          expose a per-request CPU figure locally. The load generator, wrangler's Node process \
-         and Chromium-free rest of the machine share the same 2 cores.\n\n",
+         and Chromium-free rest of the machine share the same 2 cores.\n\n\
+         SQLite rows are what the runtime counts for billing: every statement's cursor \
+         `rowsRead` / `rowsWritten` (index entries count as extra rows written), summed by the \
+         objects and reported per beacon in `x-stint-rows-session` / `x-stint-rows-index` \
+         headers, which the collector adds only with `STINT_COST_REPORT=1` (set by the bench). \
+         Alarms set are not SQL rows and are not in these columns (one per new session).\n\n",
     );
     d.push_str(&format!(
         "Worker bundle (`wrangler deploy --dry-run`, what would be uploaded): **{upload}**.\n\n"
@@ -559,12 +602,163 @@ fn render(root: &Path, r: &Value, upload: &str, wall_s: u64, date: &str) -> Stri
     }
     d.push('\n');
     d.push_str(&analysis(r, bundle));
+    d.push_str(&cost(&first_phase));
     d.push_str(&format!(
         "\n---\n\nReproduce: `cargo xtask bench` (knobs: `STINT_BENCH_RUNS`, \
          `STINT_BENCH_INGEST_S`, `STINT_BENCH_DAY_SESSIONS`, `STINT_BENCH_DAY_CAP_S`, \
          `STINT_BENCH_CONCURRENCY`; raw figures in `target/bench/results.json`). Measuring took \
          {:.0} s of the run.\n",
         num(r, "/seconds").unwrap_or(0.0)
+    ));
+    d
+}
+
+/// Cloudflare's published prices, as read on 2026-12-02 from
+/// <https://developers.cloudflare.com/workers/platform/pricing/> (page last updated
+/// 2026-07-07), <https://developers.cloudflare.com/durable-objects/platform/pricing/>
+/// (2026-06-19) and <https://developers.cloudflare.com/workers/platform/limits/> (2026-07-28).
+mod price {
+    /// Workers Paid: $ per million requests over the 10M included each month.
+    pub const REQUESTS_PER_M: f64 = 0.30;
+    /// Workers Paid: $ per million CPU-ms over the 30M included.
+    pub const CPU_MS_PER_M: f64 = 0.02;
+    /// Durable Objects (Paid): $ per million requests over the 1M included.
+    pub const DO_REQUESTS_PER_M: f64 = 0.15;
+    /// SQLite storage (Paid): $ per million rows written over the 50M included.
+    pub const ROWS_WRITTEN_PER_M: f64 = 1.00;
+    /// SQLite storage (Paid): $ per million rows read over the 25 billion included.
+    pub const ROWS_READ_PER_M: f64 = 0.001;
+    /// Free plan, per day: Workers requests, Durable Object requests, rows written, rows read.
+    pub const FREE_REQUESTS_PER_DAY: f64 = 100_000.0;
+    pub const FREE_DO_REQUESTS_PER_DAY: f64 = 100_000.0;
+    pub const FREE_ROWS_WRITTEN_PER_DAY: f64 = 100_000.0;
+    pub const FREE_ROWS_READ_PER_DAY: f64 = 5_000_000.0;
+}
+
+/// Beacons per page view assumed by the cost table: the tracker sends one when a page is
+/// shown, one per `flushIntervalMs` (15 s) while engaged and one when it is hidden, so a page
+/// read for under 15 s sends 2 and one read for 15–30 s sends 3.
+const BEACONS_PER_PAGEVIEW: f64 = 3.0;
+
+/// Section 6: what a million page views cost on Workers Paid and how many the free plan
+/// holds a day, from the steady phase's measured rows and CPU and the published prices.
+fn cost(steady: &Value) -> String {
+    let n = |p: &str| num(steady, p);
+    let mut d = String::from("## 6. Cost per million page views\n\n");
+    let (Some(sw), Some(iw), Some(sr), Some(ir)) = (
+        n("/rowsPerBeacon/sessionWritten"),
+        n("/rowsPerBeacon/indexWritten"),
+        n("/rowsPerBeacon/sessionRead"),
+        n("/rowsPerBeacon/indexRead"),
+    ) else {
+        d.push_str("Not computed: this run has no row counts for the steady phase.\n\n");
+        return d;
+    };
+    let cpu = n("/cpuMsPerBeacon").unwrap_or(0.0);
+    let beacons = 1_000_000.0 * BEACONS_PER_PAGEVIEW;
+    // Every beacon is one Worker request and one session-object request; the index shard is
+    // asked when the summary changed (nearly always for a continuing beacon): counted as one.
+    let requests = beacons;
+    let do_requests = 2.0 * beacons;
+    let written = (sw + iw) * beacons;
+    let read = (sr + ir) * beacons;
+    let cpu_ms = cpu * beacons;
+    let m = |x: f64| x / 1_000_000.0;
+    let rows = [
+        (
+            "Worker requests",
+            m(requests),
+            "M",
+            m(requests) * price::REQUESTS_PER_M,
+        ),
+        (
+            "Durable Object requests (session object + index shard)",
+            m(do_requests),
+            "M",
+            m(do_requests) * price::DO_REQUESTS_PER_M,
+        ),
+        (
+            "SQLite rows written",
+            m(written),
+            "M",
+            m(written) * price::ROWS_WRITTEN_PER_M,
+        ),
+        (
+            "SQLite rows read",
+            m(read),
+            "M",
+            m(read) * price::ROWS_READ_PER_M,
+        ),
+        (
+            "CPU time (workerd, all parts; an upper bound for the Worker's billed CPU)",
+            m(cpu_ms),
+            "M ms",
+            m(cpu_ms) * price::CPU_MS_PER_M,
+        ),
+    ];
+    d.push_str(&format!(
+        "Per million page views at {BEACONS_PER_PAGEVIEW} beacons each ({:.0}M beacons), with the \
+         steady phase's measured figures per beacon ({:.1} rows written, {:.1} read, {cpu:.2} ms \
+         of workerd CPU) and Cloudflare's published prices ([Workers pricing]\
+         (https://developers.cloudflare.com/workers/platform/pricing/), last updated 2026-07-07; \
+         [Durable Objects pricing](https://developers.cloudflare.com/durable-objects/platform/pricing/), \
+         2026-06-19; read 2026-12-02). Over-the-allowance prices, before the monthly allowances \
+         of Workers Paid ($5/month: 10M requests, 30M CPU-ms, 1M object requests, 50M rows \
+         written, 25 billion rows read) are taken off.\n\n\
+         | item | per million page views | price | cost |\n|---|---:|---:|---:|\n",
+        beacons / 1e6,
+        sw + iw,
+        sr + ir,
+    ));
+    let prices = [
+        price::REQUESTS_PER_M,
+        price::DO_REQUESTS_PER_M,
+        price::ROWS_WRITTEN_PER_M,
+        price::ROWS_READ_PER_M,
+        price::CPU_MS_PER_M,
+    ];
+    let mut total = 0.0;
+    for ((item, qty, unit, dollars), price) in rows.iter().zip(prices) {
+        total += dollars;
+        d.push_str(&format!(
+            "| {item} | {qty:.2}{unit} | ${price} per {} | ${dollars:.2} |\n",
+            if unit.ends_with("ms") { "M ms" } else { "M" }
+        ));
+    }
+    d.push_str(&format!("| **total** | | | **${total:.2}** |\n\n"));
+    // The free plan: the tightest daily allowance decides.
+    let per_pv = |x: f64| x / 1_000_000.0;
+    let limits = [
+        (
+            "Worker requests",
+            price::FREE_REQUESTS_PER_DAY / per_pv(requests),
+        ),
+        (
+            "Durable Object requests",
+            price::FREE_DO_REQUESTS_PER_DAY / per_pv(do_requests),
+        ),
+        (
+            "rows written",
+            price::FREE_ROWS_WRITTEN_PER_DAY / per_pv(written),
+        ),
+        ("rows read", price::FREE_ROWS_READ_PER_DAY / per_pv(read)),
+    ];
+    let (tightest, holds) =
+        limits
+            .iter()
+            .cloned()
+            .fold(("", f64::INFINITY), |a, b| if b.1 < a.1 { b } else { a });
+    d.push_str(&format!(
+        "**Workers Free** (per day: 100,000 requests, 100,000 object requests, 100,000 rows \
+         written, 5M rows read; [limits](https://developers.cloudflare.com/workers/platform/limits/), \
+         2026-07-28): at these figures it holds about **{holds:.0} page views a day**, bounded \
+         by {tightest} ({}). Duration (GB-s) of the objects is not measured here; each object \
+         is active only while it answers (a few ms per beacon, see p50 above).\n\n",
+        limits
+            .iter()
+            .map(|(what, pv)| format!("{what}: {pv:.0}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     ));
     d
 }
@@ -740,11 +934,11 @@ fn analysis(r: &Value, bundle: Option<(f64, f64)>) -> String {
          a 100k-session day adds at most ~{}% more rows: expect about {} ms, under the 200 ms \
          target. Real traffic whose engaged times span a wider range fills more buckets (up \
          to ~900 per decade) and costs proportionally more; two significant digits would cap \
-         that at a tenth, at 5% precision for the median. The filtered request shows the \
-         unaggregated alternative: counting the day's rows in SQL took {} ms p50 here and grows \
-         linearly with the day (a 100k-session day has ~{}× these rows, so ~{} ms), which the tallies avoid for the \
-         common unfiltered request; filtered stats would need tallies keyed by the filter \
-         values too. The listing ({} ms p50, {} ms of CPU; {} ms p50 on the small day) is four \
+         that at a tenth, at 5% precision for the median. The filtered request cannot use the \
+         tallies: each shard reads the matching `session_stats` rows in one sequential pass \
+         (pages of up to 2,000 rows as one JSON value) and folds them with the same \
+         `StatsAccumulator::add_row` the tallies come from: {} ms p50 here, linear in the day's \
+         rows (a 100k-session day has ~{}× these rows, so ~{} ms). The listing ({} ms p50, {} ms of CPU; {} ms p50 on the small day) is four \
          index-shard subrequests in parallel, each `ORDER BY started_at DESC, id DESC LIMIT 50` \
          that must walk `sessions_by_start` in order and stop after 50 rows, plus parsing and \
          merging 200 summaries in the worker. (Its cursor condition was once written with an \
