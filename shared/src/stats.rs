@@ -228,42 +228,74 @@ impl StatsRow {
         } == *other
     }
 
-    /// What this session adds to the tallies, one entry per dimension it has.
-    pub fn contributions(&self) -> Vec<Tally> {
-        let label = |dim: Dim| -> Option<String> {
-            match dim {
+    /// What this session adds to the tallies, one call per dimension it has: the rule
+    /// itself, without allocating (stats fold thousands of rows per request through it).
+    pub fn each_contribution<'a>(&'a self, mut f: impl FnMut(Dim, Label<'a>, i64)) {
+        fn text(v: &Option<String>) -> Option<Label<'_>> {
+            v.as_deref().map(Label::Text)
+        }
+        for dim in Dim::ALL {
+            let label = match dim {
                 Dim::Sessions | Dim::Pageviews | Dim::Bounces | Dim::ActiveMsTotal => {
-                    Some(String::new())
+                    Some(Label::Sum)
                 }
-                Dim::ActiveMs => Some(active_ms_bucket(self.active_ms).to_string()),
-                Dim::Hour => Some(hour_of(self.started_at).to_string()),
-                Dim::EntryPage => self.entry_page.clone(),
-                Dim::ReferrerHost => self.referrer_host.clone(),
-                Dim::Channel => self.channel.map(|c| c.as_str().to_string()),
-                Dim::Country => self.country.clone(),
-                Dim::Device => self.device.map(|d| d.as_str().to_string()),
-                Dim::Browser => self.browser.clone(),
-                Dim::Os => self.os.clone(),
+                Dim::ActiveMs => Some(Label::Number(
+                    i64::try_from(active_ms_bucket(self.active_ms)).unwrap_or(i64::MAX),
+                )),
+                Dim::Hour => Some(Label::Number(hour_of(self.started_at))),
+                Dim::EntryPage => text(&self.entry_page),
+                Dim::ReferrerHost => text(&self.referrer_host),
+                Dim::Channel => self.channel.map(|c| Label::Text(c.as_str())),
+                Dim::Country => text(&self.country),
+                Dim::Device => self.device.map(|d| Label::Text(d.as_str())),
+                Dim::Browser => text(&self.browser),
+                Dim::Os => text(&self.os),
+            };
+            let n = match dim {
+                Dim::Pageviews => i64::from(self.pageviews),
+                Dim::Bounces => i64::from(self.bounce),
+                Dim::ActiveMsTotal => i64::try_from(self.active_ms).unwrap_or(i64::MAX),
+                _ => 1,
+            };
+            if let Some(label) = label.filter(|_| n != 0) {
+                f(dim, label, n);
             }
-        };
-        Dim::ALL
-            .into_iter()
-            .filter_map(|dim| {
-                let n = match dim {
-                    Dim::Pageviews => i64::from(self.pageviews),
-                    Dim::Bounces => i64::from(self.bounce),
-                    Dim::ActiveMsTotal => i64::try_from(self.active_ms).unwrap_or(i64::MAX),
-                    _ => 1,
-                };
-                Some(Tally {
-                    bot: self.bot,
-                    dim,
-                    value: label(dim)?,
-                    n,
-                })
+        }
+    }
+
+    /// [`Self::each_contribution`] as tallies, values as an index shard stores them.
+    pub fn contributions(&self) -> Vec<Tally> {
+        let mut out = Vec::with_capacity(Dim::ALL.len());
+        self.each_contribution(|dim, label, n| {
+            out.push(Tally {
+                bot: self.bot,
+                dim,
+                value: label.to_text(),
+                n,
             })
-            .filter(|t| t.n != 0)
-            .collect()
+        });
+        out
+    }
+}
+
+/// The value a session contributes to one dimension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Label<'a> {
+    /// A sum (`sessions`, `pageviews`, …): stored with the value "".
+    Sum,
+    /// An engaged-time bucket or an hour.
+    Number(i64),
+    Text(&'a str),
+}
+
+impl Label<'_> {
+    /// As stored in `day_tallies.value`.
+    pub fn to_text(self) -> String {
+        match self {
+            Label::Sum => String::new(),
+            Label::Number(n) => n.to_string(),
+            Label::Text(t) => t.to_string(),
+        }
     }
 }
 
@@ -303,9 +335,42 @@ impl StatsAccumulator {
     }
 
     pub fn add_row(&mut self, row: &StatsRow) {
-        for t in row.contributions() {
-            self.add_tally(t.dim, &t.value, t.n.max(0) as u64);
-        }
+        row.each_contribution(|dim, label, n| {
+            let n = n.max(0) as u64;
+            match label {
+                Label::Text(text) => {
+                    let map = match self.labels_mut(dim) {
+                        Some(map) => map,
+                        None => return,
+                    };
+                    match map.get_mut(text) {
+                        Some(count) => *count += n,
+                        None => {
+                            map.insert(text.to_string(), n);
+                        }
+                    }
+                }
+                Label::Number(v) if dim == Dim::ActiveMs => {
+                    *self.active_ms.entry(v.max(0) as u64).or_default() += n
+                }
+                Label::Number(v) => *self.per_hour.entry(v).or_default() += n,
+                Label::Sum => self.add_tally(dim, "", n),
+            }
+        });
+    }
+
+    /// The map of a labelled dimension.
+    fn labels_mut(&mut self, dim: Dim) -> Option<&mut BTreeMap<String, u64>> {
+        Some(match dim {
+            Dim::EntryPage => &mut self.entry_pages,
+            Dim::ReferrerHost => &mut self.referrers,
+            Dim::Channel => &mut self.channels,
+            Dim::Country => &mut self.countries,
+            Dim::Device => &mut self.devices,
+            Dim::Browser => &mut self.browsers,
+            Dim::Os => &mut self.oses,
+            _ => return None,
+        })
     }
 
     /// Adds `n` to one tally (`dim`, `value`), as an index shard stores or computes them
@@ -328,13 +393,10 @@ impl StatsAccumulator {
                 }
                 return;
             }
-            Dim::EntryPage => &mut self.entry_pages,
-            Dim::ReferrerHost => &mut self.referrers,
-            Dim::Channel => &mut self.channels,
-            Dim::Country => &mut self.countries,
-            Dim::Device => &mut self.devices,
-            Dim::Browser => &mut self.browsers,
-            Dim::Os => &mut self.oses,
+            _ => match self.labels_mut(dim) {
+                Some(map) => map,
+                None => return,
+            },
         };
         *map.entry(value.to_string()).or_default() += n;
     }

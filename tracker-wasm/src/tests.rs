@@ -298,7 +298,13 @@ fn custom_events_are_checked_and_flush_at_the_threshold() {
 /// two are dropped at once, so a capped session is not resent on every page load.
 #[test]
 fn final_refusals_drop_the_batch_and_only_429_keeps_it() {
-    for (status, kept) in [(422, false), (413, false), (400, false), (429, true), (503, true)] {
+    for (status, kept) in [
+        (422, false),
+        (413, false),
+        (400, false),
+        (429, true),
+        (503, true),
+    ] {
         let storage = Storage::default();
         let host = page(&storage);
         host.0.borrow_mut().beacon_ok = false;

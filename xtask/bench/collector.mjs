@@ -81,6 +81,7 @@ export async function startCollector({ root, origins = [] }) {
     join(root, "node_modules/.bin/wrangler"),
     ["dev", "--config", join(configDir, "wrangler.toml"), "--ip", "127.0.0.1", "--port", String(port),
       "--persist-to", join(dir, "state"), "--var", `SITES:${JSON.stringify(sites)}`, "--var", "STINT_COST_REPORT:1",
+      ...(process.env.STINT_BENCH_FAULTS ? ["--var", `STINT_FAULTS:${process.env.STINT_BENCH_FAULTS}`] : []),
       "--show-interactive-dev-session=false", "--log-level", "warn"],
     { cwd: configDir, env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", CI: "true" }, stdio: ["ignore", "pipe", "pipe"] },
   );

@@ -127,7 +127,9 @@ async function ingest(collector, window, readSmall) {
   const floor = { nextBody: () => "{" };
   phases.push({ kind: "floor", ...(await ingestPhase(collector, { name: "floor: malformed beacon, answered 400 by the worker", source: floor, durationMs: 10_000 })) });
   const steady = new SessionPool({ size: 1_000, site: "demo", windowStart: window.windowStart, windowEnd: window.windowEnd, seed: 1 });
-  phases.push(await ingestPhase(collector, { name: "steady: 1k sessions, round-robin", source: steady, durationMs: INGEST_S * 1000, sessions: () => steady.created }));
+  // The pool's first pass creates its sessions; the steady phase after it only continues them.
+  phases.push({ kind: "create", ...(await ingestPhase(collector, { name: "first beacons: 1k new sessions", source: steady, durationMs: 120_000, maxBeacons: 1_000, sessions: () => steady.created })) });
+  phases.push(await ingestPhase(collector, { name: "steady: 1k sessions continued, round-robin", source: steady, durationMs: INGEST_S * 1000, sessions: () => steady.created }));
   // Service time without queueing: one request at a time, continuing the same sessions.
   phases.push({ kind: "serial", ...(await ingestPhase(collector, { name: "steady: 1k sessions, 1 in flight", source: steady, durationMs: 10_000, sessions: () => steady.created, concurrency: 1 })) });
   const small = readSmall ? await readSmall([steady]) : null;
