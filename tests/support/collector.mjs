@@ -3,14 +3,14 @@
 import { spawn } from "node:child_process";
 import { cp, mkdir, mkdtemp, readdir, readFile, writeFile, rm } from "node:fs/promises";
 import { createServer } from "node:net";
-import http from "node:http";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { startResendProxy } from "../../xtask/dev/resend-proxy.mjs";
 
 export const ROOT = resolve(process.env.STINT_ROOT ?? new URL("../..", import.meta.url).pathname);
 export const TOKEN = "test-read-token";
 
-function freePort() {
+export function freePort() {
   return new Promise((ok, fail) => {
     const srv = createServer();
     srv.unref();
@@ -23,88 +23,54 @@ function freePort() {
 }
 
 /**
- * @param {{token?: string|null, sites?: object, vars?: object}} options
- *   token: the READ_TOKEN secret (null: unset). sites: SITES; by default `demo` allowing
- *   this instance's own origins. vars: other wrangler vars to override.
+ * A folder for one collector: `config/` (a copy of the real wrangler.toml pointing at the
+ * copies below, and `.dev.vars` with the READ_TOKEN unless `token` is null), `worker/` (a
+ * copy of edge-worker/build) and `site/` (the built site plus the test fixtures under
+ * /fixtures/). The instance runs on its own copy of the build, so a `cargo xtask build` in
+ * another terminal does not reload it mid-test. Returns `{dir, configDir}`.
  */
-/**
- * A pass-through proxy in front of wrangler dev. wrangler's local runtime sometimes answers
- * a request with 503 "Your worker restarted mid-request. Please try sending the request
- * again" without the worker having seen it (seen in these tests for beacons that follow an
- * idle pause of about 5 s; it is the local dev server, not the worker). The proxy does what
- * that message asks — sends the same request again — and passes every other answer through
- * untouched, so tests see the worker's own answers and nothing the worker answered is
- * retried. Retries are counted in `proxyRetries`.
- */
-async function startProxy(upstreamPort, stats) {
-  const forward = (req, body) => new Promise((ok, fail) => {
-    // Uncompressed answers, so the proxy can read the dev server's 503 message.
-    const { "accept-encoding": _, ...headers } = req.headers;
-    const upstream = http.request(
-      { host: "127.0.0.1", port: upstreamPort, method: req.method, path: req.url, headers, agent: false },
-      (answer) => {
-        const chunks = [];
-        answer.on("data", (c) => chunks.push(c));
-        answer.on("end", () => ok({ status: answer.statusCode, headers: answer.headers, body: Buffer.concat(chunks) }));
-      },
-    );
-    upstream.on("error", fail);
-    upstream.end(body);
-  });
-  const server = http.createServer(async (req, res) => {
-    try {
-      const chunks = [];
-      for await (const c of req) chunks.push(c);
-      const body = Buffer.concat(chunks);
-      let answer = await forward(req, body);
-      for (let i = 0; i < 3 && answer.status === 503 && answer.body.includes("restarted mid-request"); i++) {
-        stats.proxyRetries++;
-        await new Promise((r) => setTimeout(r, 100));
-        answer = await forward(req, body);
-      }
-      if (answer.status >= 500) stats.failures.push(`${answer.status} ${answer.body.toString().slice(0, 200)}`);
-      res.writeHead(answer.status, answer.headers);
-      res.end(answer.body);
-    } catch (err) {
-      // A client that went away mid-request (or an upstream failure): answer if still possible.
-      if (!res.headersSent && !res.destroyed) {
-        res.writeHead(502, { "content-type": "text/plain" });
-        res.end(`proxy: ${err.message}`);
-      }
-    }
-  });
-  await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
-  return server;
+export async function makeCollectorDir({ token = TOKEN, newSessionsPerMinute = null } = {}) {
+  const dir = await mkdtemp(join(tmpdir(), "stint-collector-"));
+  const worker = join(dir, "worker");
+  // Links are followed: the copy holds files, nothing that leads back into the tree.
+  await cp(join(ROOT, "edge-worker/build"), worker, { recursive: true, dereference: true });
+  const assets = join(dir, "site");
+  await cp(join(ROOT, "target/site"), assets, { recursive: true, dereference: true });
+  await cp(join(ROOT, "tests/fixtures"), join(assets, "fixtures"), { recursive: true });
+  const toml = (await readFile(join(ROOT, "edge-worker/wrangler.toml"), "utf8"))
+    .replace('main = "build/index.js"', `main = "${join(worker, "index.js")}"`)
+    .replace('directory = "../target/site"', `directory = "${assets}"`)
+    // The per-site bound on new sessions (NEW_SESSIONS): a test may set its own.
+    .replace("simple = { limit = 1000, period = 60 }", `simple = { limit = ${newSessionsPerMinute ?? 1000}, period = 60 }`);
+  // The config sits in a folder of its own: wrangler watches it, and state written beside it
+  // would restart the worker mid-test (answered 503 while it restarts).
+  const configDir = join(dir, "config");
+  await mkdir(configDir);
+  await writeFile(join(configDir, "wrangler.toml"), toml);
+  if (token !== null) await writeFile(join(configDir, ".dev.vars"), `READ_TOKEN=${token}\n`);
+  return { dir, configDir };
 }
 
 /**
- * Extra options: `reuse` — a stopped or killed collector whose folder (config, assets and
+ * Starts a collector in a new folder (`makeCollectorDir`). `token`: the READ_TOKEN secret
+ * (null: unset). `sites`: SITES; by default `demo` allowing this instance's own origins.
+ * `vars`: other wrangler vars to override. `newSessionsPerMinute`: the NEW_SESSIONS bound
+ * (wrangler.toml's 1,000 by default). `reuse` — a stopped or killed collector whose folder (config, assets and
  * persisted state) this one starts on, as a restart would; `detached` — run wrangler and
  * workerd in a process group of their own, so `kill()` can SIGKILL them all at once.
  */
-export async function startCollector({ token = TOKEN, sites, vars = {}, reuse = null, detached = false } = {}) {
+export async function startCollector({ token = TOKEN, sites, vars = {}, reuse = null, detached = false, newSessionsPerMinute = null } = {}) {
   const port = await freePort();
+  // wrangler dev behind the resending proxy of `cargo xtask dev` (see xtask/dev/resend-proxy.mjs):
+  // tests see the worker's own answers, and nothing the worker answered is sent twice.
   const stats = { proxyRetries: 0, failures: [] };
-  const proxy = await startProxy(port, stats);
+  const proxy = await startResendProxy({
+    upstreamPort: port,
+    onResend: ({ resends }) => { stats.proxyRetries += resends; },
+    onServerError: ({ status, body }) => stats.failures.push(`${status} ${body.slice(0, 200)}`),
+  });
   const origin = `http://127.0.0.1:${proxy.address().port}`;
-  const dir = reuse ? reuse.dir : await mkdtemp(join(tmpdir(), "stint-collector-"));
-  const configDir = join(dir, "config");
-  if (!reuse) {
-    // The built site plus the test fixtures (under /fixtures/) as static assets.
-    const assets = join(dir, "site");
-    await cp(join(ROOT, "target/site"), assets, { recursive: true });
-    await cp(join(ROOT, "tests/fixtures"), join(assets, "fixtures"), { recursive: true });
-    // A copy of the real wrangler.toml with absolute paths, so this instance has its own
-    // .dev.vars, assets and state folder.
-    const toml = (await readFile(join(ROOT, "edge-worker/wrangler.toml"), "utf8"))
-      .replace('main = "build/index.js"', `main = "${join(ROOT, "edge-worker/build/index.js")}"`)
-      .replace('directory = "../target/site"', `directory = "${assets}"`);
-    // The config sits in a folder of its own: wrangler watches it, and state written beside it
-    // would restart the worker mid-test (answered 503 while it restarts).
-    await mkdir(configDir);
-    await writeFile(join(configDir, "wrangler.toml"), toml);
-    if (token !== null) await writeFile(join(configDir, ".dev.vars"), `READ_TOKEN=${token}\n`);
-  }
+  const { dir, configDir } = reuse ? { dir: reuse.dir, configDir: join(reuse.dir, "config") } : await makeCollectorDir({ token, newSessionsPerMinute });
   sites ??= { demo: { origins: [origin, `http://localhost:${proxy.address().port}`], keep_params: [] } };
 
   const stateDir = join(dir, "state");
