@@ -107,6 +107,10 @@ pub fn run_cmd(cmd: &mut Command) -> Result<()> {
 
 const DEV_TOKEN: &str = "stint-dev-token";
 
+/// The public port of `cargo xtask dev`: the README's address, and the Origins `SITES` allows
+/// for `demo` in `edge-worker/wrangler.toml`.
+const DEV_PORT: u16 = 8787;
+
 fn dev(root: &Path) -> Result<()> {
     tools::ensure_build_tools(root)?;
     build::all(root)?;
@@ -115,7 +119,7 @@ fn dev(root: &Path) -> Result<()> {
         step("writing edge-worker/.dev.vars with the local read token");
         std::fs::write(&dev_vars, format!("READ_TOKEN={DEV_TOKEN}\n"))?;
     }
-    let base = "http://127.0.0.1:8787";
+    let base = format!("http://127.0.0.1:{DEV_PORT}");
     println!();
     println!("  demo site   {base}/");
     println!("  tracker     {base}/tracker/stint.js");
@@ -125,14 +129,20 @@ fn dev(root: &Path) -> Result<()> {
     println!();
     println!("  curl -H 'Authorization: Bearer {DEV_TOKEN}' '{base}/api/sessions?site=demo'");
     println!();
-    step("starting wrangler dev (Ctrl-C to stop); local state in target/dev-state");
-    run_cmd(
-        Command::new(root.join("node_modules/.bin/wrangler"))
-            .current_dir(root.join("edge-worker"))
-            .args(["dev", "--ip", "127.0.0.1", "--port", "8787", "--persist-to"])
-            .arg(root.join("target/dev-state"))
-            .env("WRANGLER_SEND_METRICS", "false"),
-    )
+    step("starting wrangler dev behind the resending proxy (xtask/dev/serve.mjs; Ctrl-C stops both); local state in target/dev-state");
+    // `node` takes this process's place (as `cargo run` took cargo's), so a Ctrl-C reaches
+    // serve.mjs alone and it stops the proxy, wrangler and workerd in order.
+    use std::os::unix::process::CommandExt;
+    let err = Command::new("node")
+        .current_dir(root)
+        .arg("xtask/dev/serve.mjs")
+        .arg("--config")
+        .arg(root.join("edge-worker/wrangler.toml"))
+        .args(["--port", &DEV_PORT.to_string(), "--persist-to"])
+        .arg(root.join("target/dev-state"))
+        .env("WRANGLER_SEND_METRICS", "false")
+        .exec();
+    Err(err).context("could not start node xtask/dev/serve.mjs")
 }
 
 /// `wrangler deploy --dry-run`: validates wrangler.toml, bundles the worker as it would be
