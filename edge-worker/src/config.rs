@@ -22,6 +22,8 @@ pub struct Config {
     /// `STINT_COST_REPORT`: answers to `/collect` carry what the beacon cost in rows
     /// (`x-stint-rows-*` headers), for `cargo xtask bench`.
     pub cost_report: bool,
+    /// `STINT_BENCH_SEED`: `POST /bench/seed` answers (see `seed.rs`; bench only).
+    pub bench_seed: bool,
 }
 
 thread_local! {
@@ -58,6 +60,7 @@ fn read(env: &Env) -> Config {
             .map(|v| v.split(',').map(|f| f.trim().to_string()).collect())
             .unwrap_or_default(),
         cost_report: var(env, "STINT_COST_REPORT").is_some_and(|v| v == "1"),
+        bench_seed: var(env, "STINT_BENCH_SEED").is_some_and(|v| v == "1"),
     }
 }
 

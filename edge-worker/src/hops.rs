@@ -193,6 +193,17 @@ impl Hop for Upsert {
     type Answer = Rows;
 }
 
+/// Several sessions' summaries at once (`POST /bench/seed` only).
+#[derive(Serialize, Deserialize)]
+pub struct UpsertMany {
+    pub rows: Vec<Upsert>,
+}
+
+impl Hop for UpsertMany {
+    const PATH: &'static str = "/upsert-many";
+    type Answer = Rows;
+}
+
 /// Deletes a session's rows (retention).
 #[derive(Serialize, Deserialize)]
 pub struct Remove {

@@ -360,6 +360,7 @@ impl DurableObject for SessionIndex {
         let body = req.text().await?;
         match path.as_str() {
             hops::Upsert::PATH => serve(&body, |h| self.upsert(h)).await,
+            hops::UpsertMany::PATH => serve(&body, |h| self.upsert_many(h)).await,
             hops::Remove::PATH => serve(&body, |h| async { self.remove(h) }).await,
             hops::Purge::PATH => serve(&body, |h| self.handle_purge(h)).await,
             hops::Restore::PATH => serve(&body, |h: hops::Restore| self.restore(h.0)).await,
@@ -461,6 +462,14 @@ impl SessionIndex {
         }
         apply_moves(&db, &moves)?;
         Ok(db.take_rows())
+    }
+
+    async fn upsert_many(&self, hop: hops::UpsertMany) -> std::result::Result<Rows, ApiError> {
+        let mut rows = Rows::default();
+        for up in hop.rows {
+            rows = rows + self.upsert(up).await?;
+        }
+        Ok(rows)
     }
 
     fn remove(&self, hop: hops::Remove) -> std::result::Result<Rows, ApiError> {

@@ -15,6 +15,7 @@ mod hops;
 mod index_object;
 mod purge;
 mod read_api;
+mod seed;
 mod session_object;
 
 use error::ApiError;
@@ -27,6 +28,9 @@ pub async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let answer = match (req.method(), path.as_str()) {
         (Method::Post, "/collect") => collect::handle(req, &env).await,
         (Method::Options, "/collect") => collect::preflight(&req, &env),
+        (Method::Post, "/bench/seed") if config::get(&env).bench_seed => {
+            seed::seed(req, &env).await
+        }
         (Method::Get, "/api/sessions") => read_api::list_sessions(&req, &env).await,
         (Method::Get, "/api/stats") => read_api::site_stats(&req, &env).await,
         (Method::Get, p) if p.starts_with("/api/sessions/") => {

@@ -16,26 +16,40 @@
 //! and stats; the tracker turns it off and encodes with [`json`], which keeps `serde` and
 //! `core::fmt` out of the page's WebAssembly.
 
-pub mod auth;
-pub mod classify;
-pub mod engagement;
+// Both sides: the wire protocol (the tracker encodes, the collector decodes and validates),
+// URL handling, time arithmetic, byte-level text helpers and the JSON writer.
 pub mod json;
-pub mod links;
-pub mod listing;
 pub mod protocol;
+pub mod text;
+pub mod time;
+pub mod url;
+
+// Page side: what the tracker measures.
+pub mod engagement;
+pub mod links;
+pub mod scroll;
+
+// Collector side (feature `collector`): classification, the reducer and stored state, the
+// stats contributions, listing, sharding, limits, refusals, retention, sites, auth.
+#[cfg(feature = "collector")]
+pub mod auth;
+#[cfg(feature = "collector")]
+pub mod classify;
+#[cfg(feature = "collector")]
+pub mod listing;
+#[cfg(feature = "collector")]
 pub mod rate;
 #[cfg(feature = "collector")]
 pub mod refusal;
+#[cfg(feature = "collector")]
 pub mod retention;
-pub mod scroll;
 #[cfg(feature = "collector")]
 pub mod session;
+#[cfg(feature = "collector")]
 pub mod shard;
 #[cfg(feature = "collector")]
 pub mod sites;
 #[cfg(feature = "collector")]
 pub mod stats;
-pub mod text;
-pub mod time;
-pub mod url;
+#[cfg(feature = "collector")]
 pub mod vocab;

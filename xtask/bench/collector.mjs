@@ -2,7 +2,7 @@
 // SQLite Durable Object state in a temporary folder, talked to directly (no proxy in front,
 // so every answer and every millisecond measured is workerd's own).
 import { spawn } from "node:child_process";
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -68,11 +68,17 @@ export async function startCollector({ root, origins = [] }) {
   const dir = await mkdtemp(join(tmpdir(), "stint-bench-"));
   const configDir = join(dir, "config");
   await mkdir(configDir);
+  // The bench runs on its own copy of the worker and the site, so a `cargo xtask build` in
+  // another terminal does not reload the worker under measurement.
+  await cp(join(root, "edge-worker/build"), join(dir, "worker"), { recursive: true, dereference: true });
+  await cp(join(root, "target/site"), join(dir, "site"), { recursive: true, dereference: true });
   const toml = (await readFile(join(root, "edge-worker/wrangler.toml"), "utf8"))
-    .replace('main = "build/index.js"', `main = "${join(root, "edge-worker/build/index.js")}"`)
-    .replace('directory = "../target/site"', `directory = "${join(root, "target/site")}"`)
+    .replace('main = "build/index.js"', `main = "${join(dir, "worker/index.js")}"`)
+    .replace('directory = "../target/site"', `directory = "${join(dir, "site")}"`)
     // The bench starts sessions far faster than any one site's visitors would.
-    .replace("simple = { limit = 1000, period = 60 }", "simple = { limit = 100000000, period = 60 }");
+    .replace("simple = { limit = 1000, period = 60 }", "simple = { limit = 100000000, period = 60 }")
+    // POST /bench/seed (STINT_BENCH_SEED below) reaches the worker.
+    .replace('run_worker_first = ["/collect", "/api/*"]', 'run_worker_first = ["/collect", "/api/*", "/bench/*"]');
   await writeFile(join(configDir, "wrangler.toml"), toml);
   await writeFile(join(configDir, ".dev.vars"), `READ_TOKEN=${READ_TOKEN}\n`);
   const sites = { demo: { origins: [origin, ...origins], keep_params: [] } };
@@ -80,7 +86,7 @@ export async function startCollector({ root, origins = [] }) {
   const child = spawn(
     join(root, "node_modules/.bin/wrangler"),
     ["dev", "--config", join(configDir, "wrangler.toml"), "--ip", "127.0.0.1", "--port", String(port),
-      "--persist-to", join(dir, "state"), "--var", `SITES:${JSON.stringify(sites)}`, "--var", "STINT_COST_REPORT:1",
+      "--persist-to", join(dir, "state"), "--var", `SITES:${JSON.stringify(sites)}`, "--var", "STINT_COST_REPORT:1", "--var", "STINT_BENCH_SEED:1",
       ...(process.env.STINT_BENCH_FAULTS ? ["--var", `STINT_FAULTS:${process.env.STINT_BENCH_FAULTS}`] : []),
       "--show-interactive-dev-session=false", "--log-level", "warn"],
     { cwd: configDir, env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", CI: "true" }, stdio: ["ignore", "pipe", "pipe"] },
