@@ -110,7 +110,9 @@ async function main() {
 
   exited.then(({ code, signal }) => {
     if (stopping) return;
-    console.error(`dev: wrangler dev exited (${signal ?? `code ${code}`}); stopping the proxy`);
+    // wrangler dev 4.86 exits, for one, when a GET of `/` meets the dropped connection that
+    // the proxy mends for other requests (README, under `cargo xtask dev`).
+    console.error(`dev: wrangler dev exited (${signal ?? `code ${code}`}); stopping the proxy — run cargo xtask dev again`);
     proxy.close();
     proxy.closeAllConnections();
     process.exit(code ?? 1);
