@@ -61,13 +61,24 @@ const SCHEMA: [&str; 10] = [
      bot INTEGER NOT NULL, version INTEGER NOT NULL, summary TEXT NOT NULL)",
 ];
 
-/// Stores a summary row (`id, started_at, bot, version, summary`) unless the shard holds a
-/// newer version of it.
-pub(crate) const UPSERT_SESSION: &str = "INSERT INTO sessions \
-     (id, started_at, bot, version, summary) VALUES (?, ?, ?, ?, ?) \
-     ON CONFLICT (id) DO UPDATE SET started_at = excluded.started_at, bot = excluded.bot, \
-     version = excluded.version, summary = excluded.summary \
-     WHERE excluded.version >= sessions.version";
+/// Stores summary rows (`id, started_at, bot, version, summary`) unless the shard holds a
+/// newer version of one: from bindings, or from a JSON array of such rows (a purge's merge).
+macro_rules! upsert_sessions {
+    ($source:literal) => {
+        concat!(
+            "INSERT INTO sessions (id, started_at, bot, version, summary) ",
+            $source,
+            " ON CONFLICT (id) DO UPDATE SET started_at = excluded.started_at, \
+             bot = excluded.bot, version = excluded.version, summary = excluded.summary \
+             WHERE excluded.version >= sessions.version"
+        )
+    };
+}
+pub(crate) const UPSERT_SESSION: &str = upsert_sessions!("VALUES (?, ?, ?, ?, ?)");
+pub(crate) const UPSERT_SESSIONS_JSON: &str = upsert_sessions!(
+    "SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4 \
+     FROM json_each(?) WHERE true"
+);
 
 /// A newer summary of a listed session whose start and bot flag did not change: leaves the
 /// `sessions_by_start` index alone (no index row written).
@@ -79,6 +90,32 @@ const STATS_COLUMNS: &str = "started_at, bot, active_ms, pageviews, bounce, entr
 const INSERT_STATS: &str = "INSERT OR REPLACE INTO session_stats (id, started_at, bot, active_ms, \
      pageviews, bounce, entry_page, referrer_host, channel, country, device, browser, os) \
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+/// [`INSERT_STATS`] for many rows at once, from a JSON array of rows in its column order.
+const INSERT_STATS_JSON: &str = "INSERT OR REPLACE INTO session_stats (id, started_at, bot, \
+     active_ms, pageviews, bounce, entry_page, referrer_host, channel, country, device, browser, \
+     os) SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, \
+     value ->> 6, value ->> 7, value ->> 8, value ->> 9, value ->> 10, value ->> 11, \
+     value ->> 12 FROM json_each(?)";
+
+const INSERT_TALLIES_JSON: &str = "INSERT INTO day_tallies (bot, dim, value, n) \
+     SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each(?)";
+
+/// Rows per statement when many are written at once (a few hundred KB of JSON).
+pub(crate) const ROWS_PER_STATEMENT: usize = 500;
+
+/// Runs `statement` (one `json_each(?)` over rows) for `rows` in chunks.
+pub(crate) fn run_json_rows(
+    db: &Db,
+    statement: &str,
+    rows: Vec<serde_json::Value>,
+) -> std::result::Result<(), ApiError> {
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let json = serde_json::to_string(chunk).map_err(|e| ApiError::internal("index rows", e))?;
+        db.run(statement, vec![json.into()])?;
+    }
+    Ok(())
+}
 
 /// The figures that change as a session goes on; no index covers them.
 const UPDATE_STATS_FIGURES: &str =
@@ -229,18 +266,28 @@ fn stats_row(db: &Db, id: &str) -> std::result::Result<Option<StatsRow>, ApiErro
 }
 
 /// Re-derives `session_stats` and `day_tallies` from the stored summaries: for a shard
-/// written before they existed, and after a purge rewrote the summaries.
+/// written before they existed, and after a purge's copy was merged back.
 pub(crate) fn derive_figures(db: &Db) -> std::result::Result<(), ApiError> {
     #[derive(Deserialize)]
     struct Summary {
         id: String,
         summary: String,
     }
+    let rows: Vec<Summary> = db.all("SELECT id, summary FROM sessions", vec![])?;
+    derive_figures_of(db, rows.iter().map(|r| (r.id.as_str(), r.summary.as_str())))
+}
+
+/// [`derive_figures`] from summaries at hand (`id`, stored JSON): a purge's rewrite has them.
+pub(crate) fn derive_figures_of<'a>(
+    db: &Db,
+    summaries: impl Iterator<Item = (&'a str, &'a str)>,
+) -> std::result::Result<(), ApiError> {
     db.run("DELETE FROM session_stats", vec![])?;
     db.run("DELETE FROM day_tallies", vec![])?;
     let mut tallies: BTreeMap<(bool, Dim, String), i64> = BTreeMap::new();
-    for s in db.all::<Summary>("SELECT id, summary FROM sessions", vec![])? {
-        let Ok(summary) = serde_json::from_str::<SessionSummary>(&s.summary) else {
+    let mut stats = Vec::new();
+    for (id, json) in summaries {
+        let Ok(summary) = serde_json::from_str::<SessionSummary>(json) else {
             worker::console_error!("index: a stored summary does not read; left out of stats");
             continue;
         };
@@ -248,20 +295,28 @@ pub(crate) fn derive_figures(db: &Db) -> std::result::Result<(), ApiError> {
         for t in row.contributions() {
             *tallies.entry((t.bot, t.dim, t.value)).or_default() += t.n;
         }
-        db.run(INSERT_STATS, stats_bindings(&s.id, &row))?;
+        stats.push(serde_json::json!([
+            id,
+            row.started_at,
+            i64::from(row.bot),
+            row.active_ms.min(i64::MAX as u64),
+            row.pageviews,
+            i64::from(row.bounce),
+            row.entry_page,
+            row.referrer_host,
+            row.channel.map(Channel::as_str),
+            row.country,
+            row.device.map(Device::as_str),
+            row.browser,
+            row.os,
+        ]));
     }
-    for ((bot, dim, value), n) in tallies {
-        db.run(
-            "INSERT INTO day_tallies (bot, dim, value, n) VALUES (?, ?, ?, ?)",
-            vec![
-                i64::from(bot).into(),
-                dim.name().into(),
-                value.into(),
-                n.into(),
-            ],
-        )?;
-    }
-    Ok(())
+    run_json_rows(db, INSERT_STATS_JSON, stats)?;
+    let tallies = tallies
+        .into_iter()
+        .map(|((bot, dim, value), n)| serde_json::json!([i64::from(bot), dim.name(), value, n]))
+        .collect();
+    run_json_rows(db, INSERT_TALLIES_JSON, tallies)
 }
 
 /// Brings an object's tables from the version it was written with to [`SCHEMA_VERSION`].

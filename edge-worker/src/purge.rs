@@ -25,27 +25,25 @@ use crate::db::Db;
 use crate::error::ApiError;
 use crate::hops::{self, Held, HeldRow};
 use crate::index_object::{
-    create_schema, derive_figures, ms_until, send, set_version, SessionIndex, UPSERT_SESSION,
+    create_schema, derive_figures, derive_figures_of, ms_until, run_json_rows, send, set_version,
+    SessionIndex, UPSERT_SESSIONS_JSON,
 };
 use serde::Deserialize;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::Poll;
 use std::time::Duration;
-use worker::{Delay, SqlStorageValue};
+use worker::Delay;
 
 /// How long a copy waits before making sure its shard was rewritten.
 const HOLD_CHECK: Duration = Duration::from_secs(15);
 
-/// A `sessions` (or `held_rows`) row, whole.
-fn row_bindings(row: HeldRow) -> Vec<SqlStorageValue> {
-    vec![
-        row.id.into(),
-        row.started_at.into(),
-        row.bot.into(),
-        row.version.into(),
-        row.summary.into(),
-    ]
+/// Summary rows (of `sessions` or `held_rows`) as the JSON array `json_each(?)` statements
+/// read, in column order.
+fn rows_json(rows: &[HeldRow]) -> Vec<serde_json::Value> {
+    rows.iter()
+        .map(|r| serde_json::json!([r.id, r.started_at, r.bot, r.version, r.summary]))
+        .collect()
 }
 
 #[derive(Deserialize)]
@@ -73,11 +71,8 @@ fn rows_of(db: &Db, table: &str, except: &str) -> Result<Vec<HeldRow>, ApiError>
 }
 
 /// Merges summary rows into the shard, keeping the newer version of each.
-fn merge_rows(db: &Db, rows: Vec<HeldRow>) -> Result<(), ApiError> {
-    for row in rows {
-        db.run(UPSERT_SESSION, row_bindings(row))?;
-    }
-    Ok(())
+fn merge_rows(db: &Db, rows: &[HeldRow]) -> Result<(), ApiError> {
+    run_json_rows(db, UPSERT_SESSIONS_JSON, rows_json(rows))
 }
 
 /// Writes the shard anew after its reset: tables, the kept summaries, the figures derived
@@ -90,8 +85,8 @@ fn rewrite(
 ) -> Result<(), ApiError> {
     create_schema(db)?;
     set_version(db)?;
-    merge_rows(db, kept)?;
-    derive_figures(db)?;
+    merge_rows(db, &kept)?;
+    derive_figures_of(db, kept.iter().map(|r| (r.id.as_str(), r.summary.as_str())))?;
     for m in migrations {
         db.run(
             "INSERT INTO migrations (name) VALUES (?)",
@@ -190,7 +185,7 @@ impl SessionIndex {
             "index: a purge did not finish; merging its copy of {} rows back",
             held.rows.len()
         );
-        merge_rows(&db, held.rows)?;
+        merge_rows(&db, &held.rows)?;
         derive_figures(&db)?;
         if let (Some(at), None) = (held.alarm, storage.get_alarm().await?) {
             storage.set_alarm(ms_until(at)).await?;
@@ -202,12 +197,13 @@ impl SessionIndex {
     pub(crate) async fn hold(&self, held: Held) -> Result<(), ApiError> {
         let db = self.db();
         db.run("DELETE FROM held_rows", vec![])?;
-        for row in held.rows {
-            db.run(
-                "INSERT INTO held_rows (id, started_at, bot, version, summary) VALUES (?, ?, ?, ?, ?)",
-                row_bindings(row),
-            )?;
-        }
+        run_json_rows(
+            &db,
+            "INSERT INTO held_rows (id, started_at, bot, version, summary) \
+             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4 \
+             FROM json_each(?)",
+            rows_json(&held.rows),
+        )?;
         db.run(
             "INSERT OR REPLACE INTO held (k, shard, nonce, alarm) VALUES (1, ?, ?, ?)",
             vec![held.shard.into(), held.nonce.into(), held.alarm.into()],
