@@ -5,22 +5,25 @@
 // local dev server, not to the worker or its tests.
 //
 // Why it exists. wrangler dev (4.86) answers on its port with a proxy worker of its own,
-// which reaches the real worker over kept-alive connections that both ends close after 5 s
-// idle. A request sent on such a connection just as it closes fails inside wrangler, and for
-// any path but `/` wrangler mistakes that for a reload of the worker: it answers within a few
-// milliseconds 503 "Your worker restarted mid-request. Please try sending the request again"
-// without the worker having seen the request (workers-sdk issue 14641; from 4.114 wrangler
-// reports the failure instead, and the request is lost all the same). A `POST /collect` sent
-// 4,990–4,995 ms after the previous answer met that 3 times in 10. Nothing in wrangler 4.86
-// or its miniflare options reaches that inner connection, so the fix is to do what the
-// message asks and send the same request again.
+// which reaches the real worker over kept-alive connections closed after 5 s. A request that
+// reaches wrangler about 5 s after the previous one meets such a connection as it closes and
+// fails inside wrangler; for a POST to any path but `/`, wrangler mistakes that for a reload
+// of the worker and answers within milliseconds 503 "Your worker restarted mid-request.
+// Please try sending the request again" without the worker having seen the request
+// (workers-sdk issue 14641; from 4.114 wrangler reports the failure instead, and the request
+// is lost all the same). Bare wrangler dev answered so 5 of 16 beacons sent 4,996–5,006 ms
+// after the previous one. Nothing in wrangler 4.86 or its miniflare options reaches that
+// inner connection, so the proxy does what the message asks and sends the request again.
+// (A GET meeting the same race gets no answer at all, or ends wrangler dev for `/`: nothing
+// here can tell, see README.)
 //
 // Only that answer is resent: the worker never saw the request (and `/collect` ignores a
 // batch it has already applied). Every other answer streams through untouched, status line
 // and headers included; 5xx answers are read whole first (they are short texts) to tell the
-// dev server's 503 from the worker's own, decoded for that if compressed. Each request goes to wrangler on a new connection,
-// so this hop keeps no idle connection that could be lost the same way. Upgrades (WebSocket)
-// are not relayed: nothing in Stint opens one, and wrangler's live reload is off.
+// dev server's 503 from the worker's own, decoded for that if compressed. Each request goes
+// to wrangler on a new connection, so this hop keeps no idle connection that could be lost
+// the same way. Upgrades (WebSocket) are not relayed: nothing in Stint opens one, and
+// wrangler's live reload is off.
 import http from "node:http";
 import zlib from "node:zlib";
 
