@@ -266,7 +266,7 @@ fn build(b: &InBatch) -> (Batch, BatchContext) {
             .country
             .filter(|c| c.iter().all(u8::is_ascii_uppercase))
             .map(|c| String::from_utf8_lossy(&c).into_owned()),
-        device: info.device.map(str::to_string),
+        device: info.device,
         os: info.os,
         browser: info.browser,
         ua_bot: info.bot.map(str::to_string),
