@@ -225,8 +225,15 @@ fn filter_bindings(f: &Filters) -> Vec<SqlStorageValue> {
         .collect()
 }
 
-/// Adds tally moves to `day_tallies`, dropping those that reach 0.
-pub(crate) fn apply_moves(db: &Db, moves: &[Tally]) -> std::result::Result<(), ApiError> {
+/// Adds tally moves to `day_tallies`. A tally that reaches 0 is deleted, so a session's
+/// values do not outlive it as empty counters — except an engaged-time bucket a continuing
+/// session left (`drop_zeros` false): that 0 row, a number and no value of anyone's, stays,
+/// one row written less on nearly every beacon; the stats read skips it.
+pub(crate) fn apply_moves(
+    db: &Db,
+    moves: &[Tally],
+    drop_zeros: bool,
+) -> std::result::Result<(), ApiError> {
     #[derive(Deserialize)]
     struct N {
         n: i64,
@@ -242,7 +249,7 @@ pub(crate) fn apply_moves(db: &Db, moves: &[Tally]) -> std::result::Result<(), A
         let mut bindings = key();
         bindings.push(t.n.into());
         let now: Option<N> = db.first(MOVE_TALLY, bindings)?;
-        if now.is_some_and(|r| r.n == 0) {
+        if now.is_some_and(|r| r.n == 0) && (drop_zeros || t.dim != Dim::ActiveMs) {
             db.run(DROP_TALLY, key())?;
         }
     }
@@ -515,7 +522,7 @@ impl SessionIndex {
             )?,
             _ => db.run(INSERT_STATS, stats_bindings(&s.id, &new))?,
         }
-        apply_moves(&db, &moves)?;
+        apply_moves(&db, &moves, false)?;
         Ok(db.take_rows())
     }
 
@@ -530,7 +537,7 @@ impl SessionIndex {
     fn remove(&self, hop: hops::Remove) -> std::result::Result<Rows, ApiError> {
         let db = self.db();
         let old = stats_row(&db, &hop.id)?;
-        apply_moves(&db, &tally_moves(old.as_ref(), None))?;
+        apply_moves(&db, &tally_moves(old.as_ref(), None), true)?;
         db.run(
             "DELETE FROM session_stats WHERE id = ?",
             vec![hop.id.clone().into()],

@@ -624,7 +624,10 @@ fn render(root: &Path, r: &Value, upload: &str, wall_s: u64, date: &str) -> Stri
     }
     d.push('\n');
     d.push_str(&analysis(r, bundle));
-    d.push_str(&cost(&first_phase));
+    let create_phase = ingest_phases
+        .iter()
+        .find(|p| p.get("kind").and_then(Value::as_str) == Some("create"));
+    d.push_str(&cost(&first_phase, create_phase));
     d.push_str(&format!(
         "\n---\n\nReproduce: `cargo xtask bench` (knobs: `STINT_BENCH_RUNS`, \
          `STINT_BENCH_INGEST_S`, `STINT_BENCH_DAY_SESSIONS`, `STINT_BENCH_DAY_CAP_S`, \
@@ -657,6 +660,9 @@ mod price {
     pub const FREE_ROWS_READ_PER_DAY: f64 = 5_000_000.0;
 }
 
+/// Page views per session assumed by the cost table (a session's first beacon costs more).
+const PAGEVIEWS_PER_SESSION: f64 = 2.0;
+
 /// Beacons per page view assumed by the cost table: the tracker sends one when a page is
 /// shown, one per `flushIntervalMs` (15 s) while engaged and one when it is hidden, so a page
 /// read for under 15 s sends 2 and one read for 15–30 s sends 3.
@@ -664,27 +670,36 @@ const BEACONS_PER_PAGEVIEW: f64 = 3.0;
 
 /// Section 6: what a million page views cost on Workers Paid and how many the free plan
 /// holds a day, from the steady phase's measured rows and CPU and the published prices.
-fn cost(steady: &Value) -> String {
-    let n = |p: &str| num(steady, p);
+fn cost(steady: &Value, create: Option<&Value>) -> String {
     let mut d = String::from("## 6. Cost per million page views\n\n");
-    let (Some(sw), Some(iw), Some(sr), Some(ir)) = (
-        n("/rowsPerBeacon/sessionWritten"),
-        n("/rowsPerBeacon/indexWritten"),
-        n("/rowsPerBeacon/sessionRead"),
-        n("/rowsPerBeacon/indexRead"),
-    ) else {
+    // Per beacon: (rows written, rows read, CPU ms) of a phase.
+    let figures = |p: &Value| -> Option<(f64, f64, f64)> {
+        let n = |q: &str| num(p, q);
+        Some((
+            n("/rowsPerBeacon/sessionWritten")? + n("/rowsPerBeacon/indexWritten")?,
+            n("/rowsPerBeacon/sessionRead")? + n("/rowsPerBeacon/indexRead")?,
+            n("/cpuMsPerBeacon")?,
+        ))
+    };
+    let Some(cont) = figures(steady) else {
         d.push_str("Not computed: this run has no row counts for the steady phase.\n\n");
         return d;
     };
-    let cpu = n("/cpuMsPerBeacon").unwrap_or(0.0);
+    // A session's first beacon creates its rows (and sets its alarm); the rest continue it.
+    let first = create.and_then(figures).unwrap_or(cont);
     let beacons = 1_000_000.0 * BEACONS_PER_PAGEVIEW;
+    let firsts = 1_000_000.0 / PAGEVIEWS_PER_SESSION;
+    let blend = |i: fn((f64, f64, f64)) -> f64| i(first) * firsts + i(cont) * (beacons - firsts);
     // Every beacon is one Worker request and one session-object request; the index shard is
-    // asked when the summary changed (nearly always for a continuing beacon): counted as one.
+    // asked when the summary changed (nearly always): counted as one more. A new session's
+    // retention alarm is one row written (Cloudflare bills `setAlarm` so).
     let requests = beacons;
     let do_requests = 2.0 * beacons;
-    let written = (sw + iw) * beacons;
-    let read = (sr + ir) * beacons;
-    let cpu_ms = cpu * beacons;
+    let written = blend(|f| f.0) + firsts;
+    let read = blend(|f| f.1);
+    let cpu_ms = blend(|f| f.2);
+    let (sw, sr, cpu) = (cont.0, cont.1, cont.2);
+    let (fw, fr, fcpu) = first;
     let m = |x: f64| x / 1_000_000.0;
     let rows = [
         (
@@ -719,9 +734,11 @@ fn cost(steady: &Value) -> String {
         ),
     ];
     d.push_str(&format!(
-        "Per million page views at {BEACONS_PER_PAGEVIEW} beacons each ({:.0}M beacons), with the \
-         steady phase's measured figures per beacon ({:.1} rows written, {:.1} read, {cpu:.2} ms \
-         of workerd CPU) and Cloudflare's published prices ([Workers pricing]\
+        "Per million page views at {BEACONS_PER_PAGEVIEW} beacons each ({:.0}M beacons) and \
+         {PAGEVIEWS_PER_SESSION} page views a session (so {:.1}M of the beacons are a session's \
+         first), with this run's measured figures per beacon — a first beacon {fw:.1} rows \
+         written, {fr:.1} read, {fcpu:.2} ms of workerd CPU (plus its alarm, one row); a \
+         continuing one {:.1} written, {:.1} read, {cpu:.2} ms — and Cloudflare's published prices ([Workers pricing]\
          (https://developers.cloudflare.com/workers/platform/pricing/), last updated 2026-07-07; \
          [Durable Objects pricing](https://developers.cloudflare.com/durable-objects/platform/pricing/), \
          2026-06-19; read 2026-12-02). Over-the-allowance prices, before the monthly allowances \
@@ -729,8 +746,9 @@ fn cost(steady: &Value) -> String {
          written, 25 billion rows read) are taken off.\n\n\
          | item | per million page views | price | cost |\n|---|---:|---:|---:|\n",
         beacons / 1e6,
-        sw + iw,
-        sr + ir,
+        firsts / 1e6,
+        sw,
+        sr,
     ));
     let prices = [
         price::REQUESTS_PER_M,
