@@ -83,3 +83,27 @@ impl Db {
         self.rows.replace(Rows::default())
     }
 }
+
+/// The table every object keeps its schema version in (one row).
+pub const SCHEMA_TABLE: &str =
+    "CREATE TABLE IF NOT EXISTS schema (k INTEGER PRIMARY KEY CHECK (k = 1), version INTEGER NOT NULL)";
+
+impl Db {
+    /// The version the object's tables were written with; `None` before versions were kept.
+    pub fn schema_version(&self) -> Result<Option<i64>, ApiError> {
+        #[derive(Deserialize)]
+        struct Version {
+            version: i64,
+        }
+        Ok(self
+            .first::<Version>("SELECT version FROM schema WHERE k = 1", vec![])?
+            .map(|v| v.version))
+    }
+
+    pub fn set_schema_version(&self, version: i64) -> Result<(), ApiError> {
+        self.run(
+            "INSERT OR REPLACE INTO schema (k, version) VALUES (1, ?)",
+            vec![version.into()],
+        )
+    }
+}

@@ -39,8 +39,7 @@ use worker::{
 pub(crate) const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: [&str; 10] = [
-    "CREATE TABLE IF NOT EXISTS schema (k INTEGER PRIMARY KEY CHECK (k = 1), \
-     version INTEGER NOT NULL)",
+    crate::db::SCHEMA_TABLE,
     "CREATE TABLE IF NOT EXISTS sessions (id TEXT PRIMARY KEY, started_at INTEGER NOT NULL, \
      bot INTEGER NOT NULL, version INTEGER NOT NULL, summary TEXT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS sessions_by_start ON sessions (started_at DESC, id DESC)",
@@ -329,17 +328,11 @@ pub(crate) fn derive_figures_of<'a>(
 /// Brings an object's tables from the version it was written with to [`SCHEMA_VERSION`].
 fn migrate(db: &Db) -> std::result::Result<(), ApiError> {
     #[derive(Deserialize)]
-    struct Version {
-        version: i64,
-    }
-    #[derive(Deserialize)]
     struct Name {
         #[allow(dead_code)]
         name: String,
     }
-    let version = db
-        .first::<Version>("SELECT version FROM schema WHERE k = 1", vec![])?
-        .map(|v| v.version);
+    let version = db.schema_version()?;
     if version == Some(SCHEMA_VERSION) {
         return Ok(());
     }
@@ -366,10 +359,7 @@ fn migrate(db: &Db) -> std::result::Result<(), ApiError> {
 }
 
 pub(crate) fn set_version(db: &Db) -> std::result::Result<(), ApiError> {
-    db.run(
-        "INSERT OR REPLACE INTO schema (k, version) VALUES (1, ?)",
-        vec![SCHEMA_VERSION.into()],
-    )
+    db.set_schema_version(SCHEMA_VERSION)
 }
 
 pub(crate) fn create_schema(db: &Db) -> std::result::Result<(), ApiError> {

@@ -26,8 +26,7 @@ use worker::{durable_object, DurableObject, Env, Request, Response, Result, Stat
 pub(crate) const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: [&str; 3] = [
-    "CREATE TABLE IF NOT EXISTS schema (k INTEGER PRIMARY KEY CHECK (k = 1), \
-     version INTEGER NOT NULL)",
+    crate::db::SCHEMA_TABLE,
     "CREATE TABLE IF NOT EXISTS batches (seq INTEGER PRIMARY KEY, received_at INTEGER NOT NULL, \
      events TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS state (id INTEGER PRIMARY KEY CHECK (id = 1), json TEXT NOT NULL, \
@@ -156,19 +155,13 @@ impl SessionObject {
     /// Creates the tables, or brings an older object's to [`SCHEMA_VERSION`].
     fn ensure_schema(&self) -> std::result::Result<(), ApiError> {
         #[derive(Deserialize)]
-        struct Version {
-            version: i64,
-        }
-        #[derive(Deserialize)]
         struct Name {
             #[allow(dead_code)]
             name: String,
         }
         let db = self.db();
         db.run(SCHEMA[0], vec![])?;
-        let version = db
-            .first::<Version>("SELECT version FROM schema WHERE k = 1", vec![])?
-            .map(|v| v.version);
+        let version = db.schema_version()?;
         match version {
             Some(v) if v >= SCHEMA_VERSION => return Ok(()),
             Some(_) => {}
@@ -192,10 +185,7 @@ impl SessionObject {
         for statement in &SCHEMA[1..] {
             db.run(statement, vec![])?;
         }
-        db.run(
-            "INSERT OR REPLACE INTO schema (k, version) VALUES (1, ?)",
-            vec![SCHEMA_VERSION.into()],
-        )
+        db.set_schema_version(SCHEMA_VERSION)
     }
 
     /// Removes the session from its index shard (`how`: purged on request, deleted for

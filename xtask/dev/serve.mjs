@@ -9,8 +9,8 @@
 // with a copy of the build.
 import { spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
+import { freePort } from "../bench/collector.mjs";
 import { startResendProxy } from "./resend-proxy.mjs";
 
 const ROOT = resolve(new URL("../..", import.meta.url).pathname);
@@ -20,17 +20,6 @@ function option(name, fallback) {
   if (i > 0 && process.argv[i + 1] !== undefined) return process.argv[i + 1];
   if (fallback === undefined) throw new Error(`--${name} is required`);
   return fallback;
-}
-
-function freePort() {
-  return new Promise((ok, fail) => {
-    const srv = createServer();
-    srv.on("error", fail);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => ok(port));
-    });
-  });
 }
 
 /** Whether a live process (not a zombie) of process group `pgid` is left, from /proc. */
