@@ -4,7 +4,6 @@ use crate::config;
 use crate::error::ApiError;
 use crate::hops::{EdgeFacts, Ingest, Ingested};
 use crate::session_object;
-use stint_shared::classify::classify_user_agent;
 use stint_shared::protocol::{decode_batch, is_accepted_content_type, DecodeError, MAX_BODY_BYTES};
 use stint_shared::sites::SiteRefusal;
 use worker::{Date, Env, Headers, Request, Response};
@@ -78,18 +77,13 @@ async fn accept(mut req: Request, env: &Env) -> Result<(Ingested, bool), ApiErro
             }
         })?;
     // Enrichment: the verdicts travel on, the inputs (IP, User-Agent) stop here.
-    let ua = classify_user_agent(&req.headers().get("user-agent")?.unwrap_or_default());
-    let facts = EdgeFacts {
-        received_at: Date::now().as_millis() as i64,
-        country: req
-            .cf()
+    let facts = EdgeFacts::of_user_agent(
+        Date::now().as_millis() as i64,
+        req.cf()
             .and_then(|cf| cf.country())
             .filter(|c| c.len() == 2),
-        device: ua.device,
-        os: ua.os,
-        browser: ua.browser,
-        ua_bot: ua.bot.map(str::to_string),
-    };
+        &req.headers().get("user-agent")?.unwrap_or_default(),
+    );
     let (site, sid) = (batch.site.clone(), batch.sid.clone());
     let ingested = session_object::send(env, &site, &sid, &Ingest { facts, batch }).await?;
     Ok((ingested, config.cost_report))

@@ -119,8 +119,48 @@ pub struct EdgeFacts {
     pub country: Option<String>,
     pub device: Option<Device>,
     pub os: Option<String>,
+    #[serde(default)]
+    pub os_version: Option<String>,
     pub browser: Option<String>,
+    #[serde(default)]
+    pub browser_version: Option<String>,
     pub ua_bot: Option<String>,
+    #[serde(default)]
+    pub bot_name: Option<String>,
+}
+
+impl EdgeFacts {
+    /// The verdicts on a request's User-Agent, which goes no further than this call.
+    pub fn of_user_agent(received_at: i64, country: Option<String>, ua: &str) -> Self {
+        let ua = stint_shared::classify::classify_user_agent(ua);
+        EdgeFacts {
+            received_at,
+            country,
+            device: ua.device,
+            os: ua.os,
+            os_version: ua.os_version,
+            browser: ua.browser,
+            browser_version: ua.browser_version,
+            ua_bot: ua.bot.map(|b| b.as_str().to_string()),
+            bot_name: ua.bot_name,
+        }
+    }
+
+    /// What the reducer is told about a batch these facts came with.
+    pub fn context(&self, keep_params: Vec<String>) -> stint_shared::session::BatchContext {
+        stint_shared::session::BatchContext {
+            received_at: self.received_at,
+            keep_params,
+            country: self.country.clone(),
+            device: self.device,
+            os: self.os.clone(),
+            os_version: self.os_version.clone(),
+            browser: self.browser.clone(),
+            browser_version: self.browser_version.clone(),
+            ua_bot: self.ua_bot.clone(),
+            bot_name: self.bot_name.clone(),
+        }
+    }
 }
 
 /// A validated beacon for its session's object (decoded once, at the edge).

@@ -34,9 +34,11 @@ use worker::{
 };
 
 /// The version of this object's tables. 1: before versions were kept (summaries, stats rows
-/// and tallies, marked by `tallies-v1` in `migrations`); 2: the version is kept in `schema`.
-/// An object that meets an older version migrates when it starts (see [`migrate`]).
-pub(crate) const SCHEMA_VERSION: i64 = 2;
+/// and tallies, marked by `tallies-v1` in `migrations`); 2: the version is kept in `schema`;
+/// 3: browser and OS versions apart from their families, pages by path (summaries upgraded,
+/// `session_stats.browser_version` / `os_version`, tallies derived again). An object that
+/// meets an older version migrates when it starts (see [`migrate`]).
+pub(crate) const SCHEMA_VERSION: i64 = 3;
 
 const SCHEMA: [&str; 10] = [
     crate::db::SCHEMA_TABLE,
@@ -46,7 +48,7 @@ const SCHEMA: [&str; 10] = [
     "CREATE TABLE IF NOT EXISTS session_stats (id TEXT PRIMARY KEY, started_at INTEGER NOT NULL, \
      bot INTEGER NOT NULL, channel TEXT, country TEXT, device TEXT, browser TEXT, os TEXT, \
      entry_page TEXT, referrer_host TEXT, active_ms INTEGER NOT NULL, \
-     pageviews INTEGER NOT NULL, bounce INTEGER NOT NULL)",
+     pageviews INTEGER NOT NULL, bounce INTEGER NOT NULL, browser_version TEXT, os_version TEXT)",
     "CREATE INDEX IF NOT EXISTS session_stats_by_start ON session_stats (started_at)",
     "CREATE TABLE IF NOT EXISTS day_tallies (bot INTEGER NOT NULL, dim TEXT NOT NULL, \
      value TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (bot, dim, value)) WITHOUT ROWID",
@@ -84,18 +86,18 @@ pub(crate) const UPSERT_SESSIONS_JSON: &str = upsert_sessions!(
 const UPDATE_SUMMARY: &str = "UPDATE sessions SET version = ?, summary = ? WHERE id = ?";
 
 const STATS_COLUMNS: &str = "started_at, bot, active_ms, pageviews, bounce, entry_page, \
-     referrer_host, channel, country, device, browser, os";
+     referrer_host, channel, country, device, browser, os, browser_version, os_version";
 
 const INSERT_STATS: &str = "INSERT OR REPLACE INTO session_stats (id, started_at, bot, active_ms, \
-     pageviews, bounce, entry_page, referrer_host, channel, country, device, browser, os) \
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+     pageviews, bounce, entry_page, referrer_host, channel, country, device, browser, os, \
+     browser_version, os_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 /// [`INSERT_STATS`] for many rows at once, from a JSON array of rows in its column order.
 const INSERT_STATS_JSON: &str = "INSERT OR REPLACE INTO session_stats (id, started_at, bot, \
      active_ms, pageviews, bounce, entry_page, referrer_host, channel, country, device, browser, \
-     os) SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, \
-     value ->> 6, value ->> 7, value ->> 8, value ->> 9, value ->> 10, value ->> 11, \
-     value ->> 12 FROM json_each(?)";
+     os, browser_version, os_version) SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, \
+     value ->> 4, value ->> 5, value ->> 6, value ->> 7, value ->> 8, value ->> 9, value ->> 10, \
+     value ->> 11, value ->> 12, value ->> 13, value ->> 14 FROM json_each(?)";
 
 const INSERT_TALLIES_JSON: &str = "INSERT INTO day_tallies (bot, dim, value, n) \
      SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each(?)";
@@ -146,7 +148,8 @@ const STATS_PAGE_MIN_ROWS: i64 = 50;
 /// would have to be sorted by rowid for every page).
 const STATS_PAGE: &str =
     "SELECT json_group_array(json_array(started_at, bot, active_ms, pageviews, \
-     bounce, entry_page, referrer_host, channel, country, device, browser, os)) AS rows, \
+     bounce, entry_page, referrer_host, channel, country, device, browser, os, browser_version, \
+     os_version)) AS rows, \
      MAX(r) AS last, COUNT(*) AS n FROM (SELECT rowid AS r, * FROM session_stats NOT INDEXED \
      WHERE rowid > ? AND started_at >= ? AND started_at < ? AND (bot = 0 OR ?) \
      AND (? IS NULL OR channel = ?) AND (? IS NULL OR country = ?) AND (? IS NULL OR device = ?) \
@@ -176,6 +179,8 @@ type StatsTuple = (
     Option<Device>,
     Option<String>,
     Option<String>,
+    Option<String>,
+    Option<String>,
 );
 
 fn row_of(t: StatsTuple) -> StatsRow {
@@ -192,6 +197,8 @@ fn row_of(t: StatsTuple) -> StatsRow {
         device: t.9,
         browser: t.10,
         os: t.11,
+        browser_version: t.12,
+        os_version: t.13,
     }
 }
 
@@ -210,6 +217,8 @@ fn stats_bindings(id: &str, r: &StatsRow) -> Vec<SqlStorageValue> {
         r.device.map(|d| d.as_str().to_string()).into(),
         r.browser.clone().into(),
         r.os.clone().into(),
+        r.browser_version.clone().into(),
+        r.os_version.clone().into(),
     ]
 }
 
@@ -293,7 +302,7 @@ pub(crate) fn derive_figures_of<'a>(
     let mut tallies: BTreeMap<(bool, Dim, String), i64> = BTreeMap::new();
     let mut stats = Vec::new();
     for (id, json) in summaries {
-        let Ok(summary) = serde_json::from_str::<SessionSummary>(json) else {
+        let Some(summary) = read_summary(json) else {
             worker::console_error!("index: a stored summary does not read; left out of stats");
             continue;
         };
@@ -315,6 +324,8 @@ pub(crate) fn derive_figures_of<'a>(
             row.device.map(Device::as_str),
             row.browser,
             row.os,
+            row.browser_version,
+            row.os_version,
         ]));
     }
     run_json_rows(db, INSERT_STATS_JSON, stats)?;
@@ -327,11 +338,6 @@ pub(crate) fn derive_figures_of<'a>(
 
 /// Brings an object's tables from the version it was written with to [`SCHEMA_VERSION`].
 fn migrate(db: &Db) -> std::result::Result<(), ApiError> {
-    #[derive(Deserialize)]
-    struct Name {
-        #[allow(dead_code)]
-        name: String,
-    }
     let version = db.schema_version()?;
     if version == Some(SCHEMA_VERSION) {
         return Ok(());
@@ -341,21 +347,62 @@ fn migrate(db: &Db) -> std::result::Result<(), ApiError> {
         worker::console_log!("index: tables of version {newer}, newer than this release");
         return Ok(());
     }
-    // Version 1 (or 0: a shard from before the tallies).
-    let tallied = db
-        .first::<Name>(
-            "SELECT name FROM migrations WHERE name = ?",
-            vec![TALLIES_MIGRATION.into()],
-        )?
-        .is_some();
-    if !tallied {
-        derive_figures(db)?;
-        db.run(
-            "INSERT OR IGNORE INTO migrations (name) VALUES (?)",
-            vec![TALLIES_MIGRATION.into()],
-        )?;
+    // Versions 1 and 2 (or none: a new shard, or one from before the tallies). A table
+    // created by an older release lacks the version columns.
+    if db
+        .all::<serde_json::Value>(
+            "SELECT browser_version, os_version FROM session_stats LIMIT 0",
+            vec![],
+        )
+        .is_err()
+    {
+        for column in ["browser_version", "os_version"] {
+            db.run(
+                &format!("ALTER TABLE session_stats ADD COLUMN {column} TEXT"),
+                vec![],
+            )?;
+        }
     }
+    upgrade_summaries(db)?;
+    derive_figures(db)?;
+    db.run(
+        "INSERT OR IGNORE INTO migrations (name) VALUES (?)",
+        vec![TALLIES_MIGRATION.into()],
+    )?;
     set_version(db)
+}
+
+/// Rewrites the summaries an older release stored as this one writes them
+/// ([`SessionSummary::upgrade`]); the session objects upgrade theirs as they load.
+fn upgrade_summaries(db: &Db) -> std::result::Result<(), ApiError> {
+    #[derive(Deserialize)]
+    struct Row {
+        id: String,
+        summary: String,
+    }
+    let rows: Vec<Row> = db.all("SELECT id, summary FROM sessions", vec![])?;
+    for row in rows {
+        let Some(upgraded) = read_summary(&row.summary) else {
+            continue;
+        };
+        let json =
+            serde_json::to_string(&upgraded).map_err(|e| ApiError::internal("index summary", e))?;
+        if json != row.summary {
+            db.run(
+                "UPDATE sessions SET summary = ? WHERE id = ?",
+                vec![json.into(), row.id.into()],
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// A stored summary, read as this release reads it (upgraded), or `None` when it does not
+/// read at all.
+pub(crate) fn read_summary(json: &str) -> Option<SessionSummary> {
+    let mut summary: SessionSummary = serde_json::from_str(json).ok()?;
+    summary.upgrade();
+    Some(summary)
 }
 
 pub(crate) fn set_version(db: &Db) -> std::result::Result<(), ApiError> {
@@ -564,7 +611,7 @@ impl SessionIndex {
             .db()
             .all::<Row>(query, bindings)?
             .iter()
-            .filter_map(|r| serde_json::from_str(&r.summary).ok())
+            .filter_map(|r| read_summary(&r.summary))
             .collect())
     }
 

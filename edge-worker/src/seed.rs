@@ -10,24 +10,19 @@ use crate::error::{json_response, ApiError};
 use crate::hops::{EdgeFacts, Upsert, UpsertMany};
 use crate::index_object;
 use std::collections::BTreeMap;
-use stint_shared::classify::classify_user_agent;
 use stint_shared::protocol::decode_batch;
 use stint_shared::retention::shard_expires_at;
-use stint_shared::session::{BatchContext, SessionState};
+use stint_shared::session::SessionState;
 use stint_shared::shard::index_object_for;
 use worker::{Date, Env, Request, Response};
 
 pub async fn seed(mut req: Request, env: &Env) -> Result<Response, ApiError> {
     let config = config::get(env);
-    let ua = classify_user_agent(&req.headers().get("user-agent")?.unwrap_or_default());
-    let facts = EdgeFacts {
-        received_at: Date::now().as_millis() as i64,
-        country: None,
-        device: ua.device,
-        os: ua.os,
-        browser: ua.browser,
-        ua_bot: ua.bot.map(str::to_string),
-    };
+    let facts = EdgeFacts::of_user_agent(
+        Date::now().as_millis() as i64,
+        None,
+        &req.headers().get("user-agent")?.unwrap_or_default(),
+    );
     let bodies: Vec<serde_json::Value> = serde_json::from_slice(&req.bytes().await?)
         .map_err(|e| ApiError::bad_request(format!("body: an array of batches ({e})")))?;
     let mut shards: BTreeMap<String, Vec<Upsert>> = BTreeMap::new();
@@ -39,15 +34,7 @@ pub async fn seed(mut req: Request, env: &Env) -> Result<Response, ApiError> {
             .get(&batch.site)
             .map(|s| s.keep_params.clone())
             .unwrap_or_default();
-        let ctx = BatchContext {
-            received_at: facts.received_at,
-            keep_params,
-            country: facts.country.clone(),
-            device: facts.device,
-            os: facts.os.clone(),
-            browser: facts.browser.clone(),
-            ua_bot: facts.ua_bot.clone(),
-        };
+        let ctx = facts.context(keep_params);
         let mut state = SessionState::new(&batch.site, &batch.sid);
         state.apply(&batch, &ctx);
         let shard = index_object_for(&batch.site, &batch.sid, state.summary.started_at);

@@ -17,7 +17,7 @@ use std::cell::RefCell;
 use stint_shared::rate::TokenBucket;
 use stint_shared::refusal::Refusal;
 use stint_shared::retention::{session_alarm, shard_expires_at, SessionAlarm};
-use stint_shared::session::{stored_events, timeline_events, BatchContext, SessionState};
+use stint_shared::session::{stored_events, timeline_events, SessionState};
 use stint_shared::shard::{index_object_for, session_object_name, shard_left};
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
 
@@ -215,8 +215,11 @@ impl SessionObject {
         )?;
         match row {
             Some(row) => {
-                let state = serde_json::from_str::<SessionState>(&row.json)
+                let mut state = serde_json::from_str::<SessionState>(&row.json)
                     .map_err(|e| ApiError::internal("session state", e))?;
+                // State a release before wave 2 wrote: browser and OS versions apart,
+                // pages by path.
+                state.summary.upgrade();
                 Ok(Some(Stored {
                     state,
                     index_name: row.index_name,
@@ -354,15 +357,7 @@ impl SessionObject {
             return Err(Refusal::EventCap.into());
         }
         let before = state.summary.clone();
-        let ctx = BatchContext {
-            received_at,
-            keep_params,
-            country: facts.country,
-            device: facts.device,
-            os: facts.os,
-            browser: facts.browser,
-            ua_bot: facts.ua_bot,
-        };
+        let ctx = facts.context(keep_params);
         state.apply(&batch, &ctx);
         let Some(state_json) = state.stored_json() else {
             return Err(Refusal::StateCap.into());

@@ -1,82 +1,78 @@
 //! Classifying what the edge sees, so that only the verdicts are stored: device, OS and
-//! browser families from the User-Agent, a bot verdict with its reason, and the channel a
-//! visit came from.
+//! browser (family and major version apart), a bot verdict with its category and name, and
+//! the channel a visit came from.
 //!
-//! Hand-written rules rather than a regex database: the families Stint reports are few, the
-//! rules below cover the browsers that make up nearly all traffic, and a table of real
-//! User-Agent strings in the tests keeps them honest. The whole classifier is a few KB in
-//! the worker, where a full parser database would be hundreds.
+//! Bots come from maintained data: the crawler list `cargo xtask lists` generates
+//! ([`crate::bots`]), after the two verdicts Stint makes itself (headless browsers, no
+//! User-Agent). Browsers and OSes are a short ordered table of product tokens below, in-app
+//! browsers first: the families that make up nearly all traffic are few, and a full parser
+//! database would cost the worker hundreds of KB. `cargo xtask corpus` measures the table
+//! against public lists of real User-Agents and `ua-parser-js` on every gate run.
 
-use crate::vocab::{Channel, Device};
+use crate::vocab::{BotReason, Channel, Device};
 
-/// Device, OS and browser families, each `None` when unknown.
+/// Device, OS and browser, each `None` when unknown.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UaInfo {
     pub device: Option<Device>,
-    /// Family and major version, e.g. `Android 14`, `Windows`, `iOS 17`.
+    /// Family: `Android`, `Windows`, `iOS`, `macOS`, `ChromeOS`, `Linux`.
     pub os: Option<String>,
-    /// Family and major version, e.g. `Chrome 126`, `Safari 17`.
+    /// Major version where the User-Agent tells it (`14`, `17`, `10.15`).
+    pub os_version: Option<String>,
+    /// Family: `Chrome`, `Safari`, `Google app`, `Instagram`, …
     pub browser: Option<String>,
+    /// Major version (`126`).
+    pub browser_version: Option<String>,
     /// Why this is taken for a bot, from the User-Agent alone.
-    pub bot: Option<&'static str>,
+    pub bot: Option<BotReason>,
+    /// The bot's name, where the list knows it (`Googlebot`).
+    pub bot_name: Option<String>,
 }
 
-/// Bot reasons, as stored in `SessionSummary::bot`.
-pub mod bot_reason {
-    /// The User-Agent names a crawler, a monitoring service or an HTTP library.
-    pub const UA_LIST: &str = "ua_list";
-    /// The User-Agent is a headless browser.
-    pub const HEADLESS: &str = "headless";
-    /// The page reported `navigator.webdriver` (automation).
-    pub const WEBDRIVER: &str = "webdriver";
-    /// No User-Agent at all.
-    pub const EMPTY_UA: &str = "empty_ua";
-}
-
-/// Lowercase substrings that mark a non-human client.
-const BOT_TOKENS: [&str; 42] = [
-    "bot",
-    "crawl",
-    "spider",
-    "slurp",
-    "facebookexternalhit",
-    "embedly",
-    "preview",
-    "curl/",
-    "wget/",
-    "python-requests",
-    "python-urllib",
-    "aiohttp",
-    "go-http-client",
-    "java/",
-    "okhttp",
-    "axios/",
-    "node-fetch",
-    "undici",
-    "httpclient",
-    "libwww",
-    "lighthouse",
-    "pingdom",
-    "uptime",
-    "monitor",
-    "scrapy",
-    "puppeteer",
-    "playwright",
-    "selenium",
-    "ahrefs",
-    "semrush",
-    "mj12",
-    "yandex",
-    "baiduspider",
-    "bingpreview",
-    "petalbot",
-    "gptbot",
-    "ccbot",
-    "claude",
-    "bytespider",
-    "headless",
-    "phantomjs",
-    "feedfetcher",
+/// Browsers by product token, first match wins: in-app browsers and browsers built on
+/// Chromium before the engines they name too. (token, family, token the version follows).
+const BROWSERS: &[(&str, &str, &str)] = &[
+    // In-app browsers: the app's own token.
+    ("FBAN/", "Facebook", "FBAV/"),
+    ("FBAV/", "Facebook", "FBAV/"),
+    ("FB_IAB/", "Facebook", "FBAV/"),
+    ("Instagram ", "Instagram", "Instagram "),
+    ("Snapchat/", "Snapchat", "Snapchat/"),
+    ("musical_ly", "TikTok", "musical_ly_"),
+    ("BytedanceWebview/", "TikTok", "BytedanceWebview/"),
+    ("TikTok ", "TikTok", "TikTok "),
+    (" Line/", "LINE", " Line/"),
+    ("MicroMessenger/", "WeChat", "MicroMessenger/"),
+    ("GSA/", "Google app", "GSA/"),
+    ("Pinterest", "Pinterest", "Pinterest/"),
+    ("LinkedInApp", "LinkedIn", "LinkedInApp/"),
+    ("Twitter for iPhone", "Twitter", "Twitter for iPhone/"),
+    // Browsers built on Chromium or WebKit, before the engine's own token.
+    ("DuckDuckGo/", "DuckDuckGo", "DuckDuckGo/"),
+    ("Ddg/", "DuckDuckGo", "Ddg/"),
+    ("YaBrowser/", "Yandex Browser", "YaBrowser/"),
+    ("EdgA/", "Edge", "EdgA/"),
+    ("EdgiOS/", "Edge", "EdgiOS/"),
+    ("Edg/", "Edge", "Edg/"),
+    ("Edge/", "Edge", "Edge/"),
+    ("OPT/", "Opera Touch", "OPT/"),
+    ("OPR/", "Opera", "OPR/"),
+    ("OPiOS/", "Opera", "OPiOS/"),
+    ("Vivaldi/", "Vivaldi", "Vivaldi/"),
+    ("Brave/", "Brave", "Brave/"),
+    ("SamsungBrowser/", "Samsung Internet", "SamsungBrowser/"),
+    ("UCBrowser/", "UC Browser", "UCBrowser/"),
+    ("MiuiBrowser/", "MIUI Browser", "MiuiBrowser/"),
+    ("HuaweiBrowser/", "Huawei Browser", "HuaweiBrowser/"),
+    ("Silk/", "Silk", "Silk/"),
+    ("Firefox/", "Firefox", "Firefox/"),
+    ("FxiOS/", "Firefox", "FxiOS/"),
+    ("CriOS/", "Chrome", "CriOS/"),
+    // Android's WebView marks itself `; wv)`; an app showing pages in it is not Chrome.
+    ("; wv)", "Android WebView", "Chrome/"),
+    ("HeadlessChrome/", "Chrome", "HeadlessChrome/"),
+    ("Chrome/", "Chrome", "Chrome/"),
+    ("Chromium/", "Chromium", "Chromium/"),
 ];
 
 /// Longest major version taken from a User-Agent. Real ones have at most three digits; a
@@ -98,16 +94,53 @@ fn major_after(ua: &str, token: &str) -> Option<String> {
         .then_some(digits)
 }
 
-fn with_major(family: &str, major: Option<String>) -> String {
-    match major {
-        Some(m) => {
-            let mut s = String::with_capacity(family.len() + 1 + m.len());
-            s.push_str(family);
-            s.push(' ');
-            s.push_str(&m);
-            s
+fn browser_of(ua: &str) -> (Option<String>, Option<String>) {
+    if let Some((_, family, version)) = BROWSERS.iter().find(|(t, _, _)| ua.contains(t)) {
+        return (Some(family.to_string()), major_after(ua, version));
+    }
+    let apple_mobile = ua.contains("iPhone") || ua.contains("iPad") || ua.contains("iPod");
+    if ua.contains("Safari/") && ua.contains("Version/") {
+        if ua.contains("Android") {
+            return (Some("Android Browser".into()), major_after(ua, "Version/"));
         }
-        None => family.to_string(),
+        return (Some("Safari".into()), major_after(ua, "Version/"));
+    }
+    if apple_mobile && ua.contains("AppleWebKit/") {
+        // An app's own WebKit view: no `Version/`, no `Safari/`.
+        return (Some("iOS WebView".into()), None);
+    }
+    (None, None)
+}
+
+/// Windows versions by NT version. `NT 10.0` is both Windows 10 and 11 (browsers freeze
+/// it), so it gives no version rather than a wrong one.
+const WINDOWS: [(&str, &str); 4] = [
+    ("Windows NT 6.3", "8.1"),
+    ("Windows NT 6.2", "8"),
+    ("Windows NT 6.1", "7"),
+    ("Windows NT 6.0", "Vista"),
+];
+
+fn os_of(ua: &str) -> (Option<&'static str>, Option<String>) {
+    if ua.contains("Windows") {
+        let version = WINDOWS
+            .iter()
+            .find(|(t, _)| ua.contains(t))
+            .map(|(_, v)| v.to_string());
+        (Some("Windows"), version)
+    } else if ua.contains("iPhone") || ua.contains("iPad") || ua.contains("iPod") {
+        (Some("iOS"), major_after(ua, " OS "))
+    } else if ua.contains("Android") {
+        (Some("Android"), major_after(ua, "Android "))
+    } else if ua.contains("CrOS") {
+        (Some("ChromeOS"), None)
+    } else if ua.contains("Mac OS X") || ua.contains("Macintosh") {
+        // Browsers freeze the version at 10_15 on every release since: none is told.
+        (Some("macOS"), None)
+    } else if ua.contains("Linux") || ua.contains("X11") {
+        (Some("Linux"), None)
+    } else {
+        (None, None)
     }
 }
 
@@ -115,63 +148,26 @@ pub fn classify_user_agent(ua: &str) -> UaInfo {
     let ua = ua.trim();
     if ua.is_empty() {
         return UaInfo {
-            bot: Some(bot_reason::EMPTY_UA),
+            bot: Some(BotReason::EmptyUa),
             ..UaInfo::default()
         };
     }
     let lower = ua.to_ascii_lowercase();
-    let bot = if lower.contains("headless") || lower.contains("phantomjs") {
-        Some(bot_reason::HEADLESS)
-    } else if BOT_TOKENS.iter().any(|t| lower.contains(t)) {
-        Some(bot_reason::UA_LIST)
+    let (bot, bot_name) = if lower.contains("headless") {
+        let name = ua
+            .contains("HeadlessChrome/")
+            .then(|| "HeadlessChrome".to_string());
+        (Some(BotReason::Headless), name)
+    } else if lower.contains("phantomjs") {
+        (Some(BotReason::Headless), Some("PhantomJS".to_string()))
     } else {
-        None
+        match crate::bots::crawler_of(ua) {
+            Some(c) => (Some(c.category), Some(c.name.to_string())),
+            None => (None, None),
+        }
     };
-
-    let os = if ua.contains("Windows") {
-        Some("Windows".to_string())
-    } else if ua.contains("iPhone") || ua.contains("iPad") || ua.contains("iPod") {
-        Some(with_major("iOS", major_after(ua, " OS ")))
-    } else if ua.contains("Android") {
-        Some(with_major("Android", major_after(ua, "Android ")))
-    } else if ua.contains("CrOS") {
-        Some("ChromeOS".to_string())
-    } else if ua.contains("Mac OS X") || ua.contains("Macintosh") {
-        Some("macOS".to_string())
-    } else if ua.contains("Linux") {
-        Some("Linux".to_string())
-    } else {
-        None
-    };
-
-    let browser = if ua.contains("Edg/") || ua.contains("EdgA/") || ua.contains("EdgiOS/") {
-        let token = ["Edg/", "EdgA/", "EdgiOS/"]
-            .into_iter()
-            .find(|t| ua.contains(t));
-        Some(with_major("Edge", token.and_then(|t| major_after(ua, t))))
-    } else if ua.contains("OPR/") {
-        Some(with_major("Opera", major_after(ua, "OPR/")))
-    } else if ua.contains("SamsungBrowser/") {
-        Some(with_major(
-            "Samsung Internet",
-            major_after(ua, "SamsungBrowser/"),
-        ))
-    } else if ua.contains("Firefox/") {
-        Some(with_major("Firefox", major_after(ua, "Firefox/")))
-    } else if ua.contains("FxiOS/") {
-        Some(with_major("Firefox", major_after(ua, "FxiOS/")))
-    } else if ua.contains("CriOS/") {
-        Some(with_major("Chrome", major_after(ua, "CriOS/")))
-    } else if ua.contains("HeadlessChrome/") {
-        Some(with_major("Chrome", major_after(ua, "HeadlessChrome/")))
-    } else if ua.contains("Chrome/") {
-        Some(with_major("Chrome", major_after(ua, "Chrome/")))
-    } else if ua.contains("Safari/") && ua.contains("Version/") {
-        Some(with_major("Safari", major_after(ua, "Version/")))
-    } else {
-        None
-    };
-
+    let (os, os_version) = os_of(ua);
+    let (browser, browser_version) = browser_of(ua);
     let device = if ua.contains("iPad")
         || ua.contains("Tablet")
         || (ua.contains("Android") && !ua.contains("Mobile"))
@@ -184,12 +180,14 @@ pub fn classify_user_agent(ua: &str) -> UaInfo {
     } else {
         None
     };
-
     UaInfo {
         device,
-        os,
+        os: os.map(str::to_string),
+        os_version,
         browser,
+        browser_version,
         bot,
+        bot_name,
     }
 }
 
@@ -336,27 +334,76 @@ mod tests {
         ("Mozilla/5.0 (X11; CrOS x86_64 14541.0.0) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36",
             Some("desktop"), Some("ChromeOS"), Some("Chrome 126"), None),
         ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/156.0.0.0 Safari/537.36",
-            Some("desktop"), Some("Linux"), Some("Chrome 156"), Some(bot_reason::HEADLESS)),
+            Some("desktop"), Some("Linux"), Some("Chrome 156"), Some("headless")),
         ("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
-            None, None, None, Some(bot_reason::UA_LIST)),
+            None, None, None, Some("search_engine")),
         ("Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm) Chrome/116.0.1938.76 Safari/537.36",
-            None, None, Some("Chrome 116"), Some(bot_reason::UA_LIST)),
-        ("curl/8.5.0", None, None, None, Some(bot_reason::UA_LIST)),
-        ("python-requests/2.32.3", None, None, None, Some(bot_reason::UA_LIST)),
-        ("facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)", None, None, None, Some(bot_reason::UA_LIST)),
-        ("Mozilla/5.0 (compatible; AhrefsBot/7.0; +http://ahrefs.com/robot/)", None, None, None, Some(bot_reason::UA_LIST)),
-        ("", None, None, None, Some(bot_reason::EMPTY_UA)),
+            None, None, Some("Chrome 116"), Some("search_engine")),
+        ("curl/8.5.0", None, None, None, Some("http_library")),
+        ("python-requests/2.32.3", None, None, None, Some("http_library")),
+        ("facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)", None, None, None, Some("link_preview")),
+        ("Mozilla/5.0 (compatible; AhrefsBot/7.0; +http://ahrefs.com/robot/)", None, None, None, Some("seo_tool")),
+        // Missed by the hand-kept list of earlier releases (issue 13).
+        ("Mediapartners-Google", None, None, None, Some("advertising")),
+        ("APIs-Google (+https://developers.google.com/webmasters/APIs-Google.html)", None, None, None, Some("search_engine")),
+        ("Mozilla/5.0 (compatible; Google-InspectionTool/1.0;)", None, None, None, Some("search_engine")),
+        ("GoogleOther", None, None, None, Some("search_engine")),
+        ("python-httpx/0.27.0", None, None, None, Some("http_library")),
+        ("Mozilla/2.0 (compatible; Ask Jeeves/Teoma)", None, None, None, Some("search_engine")),
+        // A phone whose brand contains "bot" is a phone.
+        ("Mozilla/5.0 (Linux; Android 10; CUBOT_X30) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.6099.144 Mobile Safari/537.36",
+            Some("mobile"), Some("Android 10"), Some("Chrome 120"), None),
+        // In-app browsers are named after the app, not the engine underneath.
+        ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) GSA/321.0.654321 Mobile/15E148 Safari/604.1",
+            Some("mobile"), Some("iOS 17"), Some("Google app 321"), None),
+        ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 Instagram 330.0.3.12.235 (iPhone14,5; iOS 17_4; en_US; en; scale=3.00; 1170x2532; 597224574)",
+            Some("mobile"), Some("iOS 17"), Some("Instagram 330"), None),
+        ("Mozilla/5.0 (Linux; Android 14; SM-S911B Build/UP1A.231005.007; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/124.0.6367.82 Mobile Safari/537.36 [FB_IAB/FB4A;FBAV/463.0.0.43.107;]",
+            Some("mobile"), Some("Android 14"), Some("Facebook 463"), None),
+        ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 Snapchat/13.2.0.45 (like Safari/8618.2.12.10.5, panda)",
+            Some("mobile"), Some("iOS 17"), Some("Snapchat 13"), None),
+        ("Mozilla/5.0 (Linux; Android 13; Pixel 7 Build/TQ3A.230901.001; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/123.0.6312.118 Mobile Safari/537.36 trill_340204 JsSdk/1.0 NetType/WIFI Channel/googleplay AppName/musical_ly app_version/34.2.4 ByteLocale/en ByteFullLocale/en Region/US BytedanceWebview/d8a21c6",
+            Some("mobile"), Some("Android 13"), Some("TikTok"), None),
+        ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 Safari Line/14.5.0",
+            Some("mobile"), Some("iOS 17"), Some("LINE 14"), None),
+        ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 MicroMessenger/8.0.48(0x18003030) NetType/WIFI Language/zh_CN",
+            Some("mobile"), Some("iOS 17"), Some("WeChat 8"), None),
+        ("Mozilla/5.0 (Linux; Android 12; SM-A525F Build/SP1A.210812.016; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/122.0.6261.105 Mobile Safari/537.36",
+            Some("mobile"), Some("Android 12"), Some("Android WebView 122"), None),
+        ("", None, None, None, Some("empty_ua")),
     ];
 
     #[test]
     fn real_user_agents_are_classified() {
+        let joined = |family: &Option<String>, version: &Option<String>| match (family, version) {
+            (Some(f), Some(v)) => Some(format!("{f} {v}")),
+            (f, _) => f.clone(),
+        };
         for (ua, device, os, browser, bot) in TABLE {
             let got = classify_user_agent(ua);
             assert_eq!(got.device.map(Device::as_str), *device, "device of {ua}");
-            assert_eq!(got.os.as_deref(), *os, "os of {ua}");
-            assert_eq!(got.browser.as_deref(), *browser, "browser of {ua}");
-            assert_eq!(got.bot, *bot, "bot verdict of {ua}");
+            assert_eq!(
+                joined(&got.os, &got.os_version).as_deref(),
+                *os,
+                "os of {ua}"
+            );
+            assert_eq!(
+                joined(&got.browser, &got.browser_version).as_deref(),
+                *browser,
+                "browser of {ua}"
+            );
+            assert_eq!(got.bot.map(BotReason::as_str), *bot, "bot verdict of {ua}");
         }
+    }
+
+    #[test]
+    fn bots_are_named() {
+        let got = classify_user_agent(
+            "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+        );
+        assert_eq!(got.bot_name.as_deref(), Some("Googlebot"));
+        let got = classify_user_agent("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/156.0.0.0 Safari/537.36");
+        assert_eq!(got.bot_name.as_deref(), Some("HeadlessChrome"));
     }
 
     #[test]
@@ -400,14 +447,17 @@ mod tests {
     #[test]
     fn an_overlong_version_is_not_kept() {
         let got = classify_user_agent("6OS9\nC:R/REdgA/222222222");
-        assert_eq!(got.browser.as_deref(), Some("Edge"));
+        assert_eq!(
+            (got.browser.as_deref(), got.browser_version),
+            (Some("Edge"), None)
+        );
         let got = classify_user_agent(&format!(
             "Mozilla/5.0 (Linux; Android {}) Chrome/1234.0",
             "7".repeat(5_000)
         ));
         assert_eq!(
-            (got.os.as_deref(), got.browser.as_deref()),
-            (Some("Android"), Some("Chrome 1234"))
+            (got.os_version, got.browser_version.as_deref()),
+            (None, Some("1234"))
         );
     }
 }

@@ -34,7 +34,11 @@ pub mod scroll;
 #[cfg(feature = "collector")]
 pub mod auth;
 #[cfg(feature = "collector")]
+pub mod bots;
+#[cfg(feature = "collector")]
 pub mod classify;
+#[cfg(feature = "collector")]
+pub mod generated;
 #[cfg(feature = "collector")]
 pub mod listing;
 #[cfg(feature = "collector")]

@@ -9,7 +9,7 @@
 use crate::protocol::{Batch, Event, EventKind};
 use crate::time::{clamp_client_ts, weekday};
 use crate::url::{host_of, page_of, query_param, scrub_url};
-use crate::vocab::{Channel, Device};
+use crate::vocab::{BotReason, Channel, Device};
 use serde::{Deserialize, Serialize};
 
 /// What the read API lists for each session. Field names are the contract (SPEC "Summary").
@@ -40,10 +40,18 @@ pub struct SessionSummary {
     pub utm: Utm,
     pub country: Option<String>,
     pub device: Option<Device>,
+    /// OS family (`Android`); its major version apart, in `os_version`.
     pub os: Option<String>,
+    pub os_version: Option<String>,
+    /// Browser family (`Chrome`, `Google app`); its major version apart, in
+    /// `browser_version`.
     pub browser: Option<String>,
-    /// `None` for a human; otherwise why the session is taken for a bot.
+    pub browser_version: Option<String>,
+    /// `None` for a human; otherwise why the session is taken for a bot, as a
+    /// [`BotReason`] (`search_engine`, `headless`, …).
     pub bot: Option<String>,
+    /// The bot's name where the list knows it (`Googlebot`).
+    pub bot_name: Option<String>,
     pub bounce: bool,
     /// 0 = Sunday, UTC.
     pub weekday: u8,
@@ -74,6 +82,40 @@ pub struct PageRecord {
     pub referrer: Option<String>,
 }
 
+impl SessionSummary {
+    /// Reads a summary as releases before wave 2 stored it: browser and OS with the major
+    /// version in one string (`Chrome 126`), entry and exit pages with kept query
+    /// parameters. Idempotent; a summary this release wrote is left as it is.
+    pub fn upgrade(&mut self) {
+        split_version(&mut self.browser, &mut self.browser_version);
+        split_version(&mut self.os, &mut self.os_version);
+        for page in [&mut self.entry_page, &mut self.exit_page]
+            .into_iter()
+            .flatten()
+        {
+            if let Some(i) = page.find('?') {
+                page.truncate(i);
+            }
+        }
+    }
+}
+
+/// `Chrome 126` → (`Chrome`, `126`), when no version is stored apart yet.
+fn split_version(family: &mut Option<String>, version: &mut Option<String>) {
+    let Some(name) = family.as_mut() else {
+        return;
+    };
+    if version.is_some() {
+        return;
+    }
+    if let Some((head, major)) = name.rsplit_once(' ') {
+        if !major.is_empty() && major.bytes().all(|b| b.is_ascii_digit()) {
+            *version = Some(major.to_string());
+            name.truncate(head.len());
+        }
+    }
+}
+
 /// Facts the collector knows about a batch that the batch itself does not carry. Only
 /// verdicts: the IP address and User-Agent they were derived from never reach the reducer.
 #[derive(Debug, Clone, Default)]
@@ -86,22 +128,32 @@ pub struct BatchContext {
     pub country: Option<String>,
     pub device: Option<Device>,
     pub os: Option<String>,
+    pub os_version: Option<String>,
     pub browser: Option<String>,
-    /// Bot reason from the User-Agent (`classify::bot_reason`).
+    pub browser_version: Option<String>,
+    /// Bot reason from the User-Agent, as [`BotReason::as_str`] spells it.
     pub ua_bot: Option<String>,
+    pub bot_name: Option<String>,
 }
 
 /// Largest stored state of one session (its summary and pages as JSON). An honest session
 /// of 500 pages needs a few hundred KB at most; a Durable Object row holds 2 MB.
 pub const MAX_STORED_STATE_BYTES: usize = 1024 * 1024;
 
-/// Bot reasons in the order one is shown when several apply.
-const BOT_REASONS: [&str; 4] = [
-    crate::classify::bot_reason::HEADLESS,
-    crate::classify::bot_reason::WEBDRIVER,
-    crate::classify::bot_reason::UA_LIST,
-    crate::classify::bot_reason::EMPTY_UA,
-];
+/// The bot reason a session shows when several apply: Stint's own verdicts, then the list's
+/// categories, then the legacy and the weakest.
+fn shown_first(reasons: u32) -> Option<BotReason> {
+    let bit = |r: BotReason| 1u32 << BotReason::ALL.iter().position(|x| *x == r).unwrap_or(31);
+    let mut order: Vec<BotReason> = vec![BotReason::Headless, BotReason::Webdriver];
+    order.extend(BotReason::ALL.iter().copied().filter(|r| {
+        !matches!(
+            r,
+            BotReason::Headless | BotReason::Webdriver | BotReason::ListedBot | BotReason::EmptyUa
+        )
+    }));
+    order.extend([BotReason::ListedBot, BotReason::EmptyUa]);
+    order.into_iter().find(|r| reasons & bit(*r) != 0)
+}
 
 /// Everything the reducer needs to carry between batches. Stored as JSON in the session
 /// object's `state` row (whose table version the object keeps): every field has a default,
@@ -116,10 +168,13 @@ pub struct SessionState {
     /// do not depend on arrival order.
     #[serde(default)]
     edge_seq: Option<u32>,
-    /// Every bot reason any batch has shown, as bits in `BOT_REASONS` order (a union, so
-    /// order-free).
+    /// Every bot reason any batch has shown, as bits in [`BotReason::ALL`] order (a union,
+    /// so order-free). The first four bits are those releases before wave 2 stored.
     #[serde(default)]
-    bot_reasons: u8,
+    bot_reasons: u32,
+    /// Lowest seq whose batch named a bot (`bot_name`), so the name is order-free too.
+    #[serde(default)]
+    bot_name_seq: Option<u32>,
     /// Events stored so far, against `MAX_EVENTS_PER_SESSION`.
     pub stored_events: u32,
 }
@@ -159,14 +214,18 @@ impl SessionState {
                 country: None,
                 device: None,
                 os: None,
+                os_version: None,
                 browser: None,
+                browser_version: None,
                 bot: None,
+                bot_name: None,
                 bounce: true,
                 weekday: 0,
             },
             pages: Vec::new(),
             edge_seq: None,
             bot_reasons: 0,
+            bot_name_seq: None,
             stored_events: 0,
         }
     }
@@ -282,14 +341,24 @@ impl SessionState {
             self.summary.country = ctx.country.clone();
             self.summary.device = ctx.device;
             self.summary.os = ctx.os.clone();
+            self.summary.os_version = ctx.os_version.clone();
             self.summary.browser = ctx.browser.clone();
+            self.summary.browser_version = ctx.browser_version.clone();
         }
-        let mut reasons: Vec<&str> = ctx.ua_bot.iter().map(String::as_str).collect();
+        if ctx.bot_name.is_some() && self.bot_name_seq.is_none_or(|s| batch.seq < s) {
+            self.bot_name_seq = Some(batch.seq);
+            self.summary.bot_name = ctx.bot_name.clone();
+        }
+        let mut reasons: Vec<BotReason> = ctx
+            .ua_bot
+            .iter()
+            .filter_map(|r| BotReason::parse(r))
+            .collect();
         if batch.webdriver {
-            reasons.push(crate::classify::bot_reason::WEBDRIVER);
+            reasons.push(BotReason::Webdriver);
         }
         for reason in reasons {
-            if let Some(bit) = BOT_REASONS.iter().position(|r| *r == reason) {
+            if let Some(bit) = BotReason::ALL.iter().position(|r| *r == reason) {
                 self.bot_reasons |= 1 << bit;
             }
         }
@@ -333,11 +402,7 @@ impl SessionState {
             s.utm.source.as_deref(),
             s.utm.medium.as_deref(),
         ));
-        s.bot = BOT_REASONS
-            .iter()
-            .enumerate()
-            .find(|(bit, _)| self.bot_reasons & (1 << bit) != 0)
-            .map(|(_, reason)| reason.to_string());
+        s.bot = shown_first(self.bot_reasons).map(|r| r.as_str().to_string());
     }
 }
 
@@ -453,9 +518,12 @@ mod tests {
             keep_params: vec![],
             country: Some("DE".into()),
             device: Some(Device::Mobile),
-            os: Some("Android 14".into()),
-            browser: Some("Chrome 126".into()),
+            os: Some("Android".into()),
+            os_version: Some("14".into()),
+            browser: Some("Chrome".into()),
+            browser_version: Some("126".into()),
             ua_bot: None,
+            bot_name: None,
         }
     }
 
@@ -486,7 +554,10 @@ mod tests {
         assert_eq!(sum.referrer_host.as_deref(), Some("news.example"));
         assert_eq!(sum.country.as_deref(), Some("DE"));
         assert_eq!(sum.device, Some(Device::Mobile));
-        assert_eq!(sum.browser.as_deref(), Some("Chrome 126"));
+        assert_eq!(
+            (sum.browser.as_deref(), sum.browser_version.as_deref()),
+            (Some("Chrome"), Some("126"))
+        );
         assert_eq!(
             sum.channel,
             Some(Channel::Referral),
@@ -532,6 +603,52 @@ mod tests {
             Some("headless"),
             "headless outranks webdriver"
         );
+    }
+
+    #[test]
+    fn a_listed_crawler_is_shown_with_its_category_and_name() {
+        let mut state = SessionState::new("demo", SID);
+        let googlebot = BatchContext {
+            ua_bot: Some("search_engine".into()),
+            bot_name: Some("Googlebot".into()),
+            ..ctx()
+        };
+        state.apply(&batch(1, vec![engage(0, T0 + 1, 5, 10)]), &googlebot);
+        let other = BatchContext {
+            ua_bot: Some("empty_ua".into()),
+            bot_name: Some("Other".into()),
+            ..ctx()
+        };
+        state.apply(&batch(2, vec![engage(0, T0 + 2, 5, 10)]), &other);
+        assert_eq!(state.summary.bot.as_deref(), Some("search_engine"));
+        assert_eq!(state.summary.bot_name.as_deref(), Some("Googlebot"));
+    }
+
+    /// State and summaries as the release before wave 2 stored them still read: the old
+    /// bit order of bot reasons, browser and OS with their version in one string, and
+    /// entry pages with kept parameters.
+    #[test]
+    fn state_stored_by_the_last_release_reads() {
+        let stored = r#"{"summary":{"id":"s","site":"demo","browser":"Chrome 126","os":"Android 14",
+            "entry_page":"/?utm_source=news","exit_page":"/pricing","bot":"ua_list"},
+            "pages":[],"edge_seq":0,"bot_reasons":4,"stored_events":0}"#;
+        let mut state: SessionState = serde_json::from_str(stored).unwrap();
+        assert_eq!(shown_first(state.bot_reasons), Some(BotReason::ListedBot));
+        state.summary.upgrade();
+        let s = &state.summary;
+        assert_eq!(
+            (s.browser.as_deref(), s.browser_version.as_deref()),
+            (Some("Chrome"), Some("126"))
+        );
+        assert_eq!(
+            (s.os.as_deref(), s.os_version.as_deref()),
+            (Some("Android"), Some("14"))
+        );
+        assert_eq!(s.entry_page.as_deref(), Some("/"));
+        assert_eq!(s.bot.as_deref(), Some("ua_list"));
+        let again = s.clone();
+        state.summary.upgrade();
+        assert_eq!(state.summary, again, "upgrading twice changes nothing");
     }
 
     #[test]

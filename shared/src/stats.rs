@@ -37,6 +37,11 @@ pub struct StatsAccumulator {
     pub devices: BTreeMap<String, u64>,
     pub browsers: BTreeMap<String, u64>,
     pub oses: BTreeMap<String, u64>,
+    /// Family and major version (`Chrome 126`): the drill-down under a family.
+    #[serde(default)]
+    pub browser_versions: BTreeMap<String, u64>,
+    #[serde(default)]
+    pub os_versions: BTreeMap<String, u64>,
     /// Sessions by the UTC hour they started in (hour start, Unix ms).
     pub per_hour: BTreeMap<i64, u64>,
 }
@@ -71,6 +76,9 @@ pub struct Stats {
     pub devices: Vec<Count>,
     pub browsers: Vec<Count>,
     pub oses: Vec<Count>,
+    /// Family and major version (`Chrome 126`), each under its family in `browsers`.
+    pub browser_versions: Vec<Count>,
+    pub os_versions: Vec<Count>,
     pub sessions_per_hour: Vec<HourCount>,
 }
 
@@ -128,10 +136,13 @@ pub enum Dim {
     Device,
     Browser,
     Os,
+    /// Value: family and major version, `Chrome 126`.
+    BrowserVersion,
+    OsVersion,
 }
 
 impl Dim {
-    pub const ALL: [Dim; 13] = [
+    pub const ALL: [Dim; 15] = [
         Dim::Sessions,
         Dim::Pageviews,
         Dim::Bounces,
@@ -145,6 +156,8 @@ impl Dim {
         Dim::Device,
         Dim::Browser,
         Dim::Os,
+        Dim::BrowserVersion,
+        Dim::OsVersion,
     ];
 
     /// The name stored in `day_tallies.dim`.
@@ -163,6 +176,8 @@ impl Dim {
             Dim::Device => "device",
             Dim::Browser => "browser",
             Dim::Os => "os",
+            Dim::BrowserVersion => "browser_version",
+            Dim::OsVersion => "os_version",
         }
     }
 
@@ -187,6 +202,17 @@ pub struct StatsRow {
     pub device: Option<Device>,
     pub browser: Option<String>,
     pub os: Option<String>,
+    /// Family and major version (`Chrome 126`); `None` without a version.
+    pub browser_version: Option<String>,
+    pub os_version: Option<String>,
+}
+
+/// `Chrome` and `126` → `Chrome 126`: a version's label names its family.
+fn with_version(family: &Option<String>, version: &Option<String>) -> Option<String> {
+    match (family, version) {
+        (Some(f), Some(v)) => Some(format!("{f} {v}")),
+        _ => None,
+    }
 }
 
 /// One tally: `n` added to (`bot`, `dim`, `value`). Values of numeric dimensions are decimal
@@ -214,6 +240,8 @@ impl StatsRow {
             device: s.device,
             browser: s.browser.clone(),
             os: s.os.clone(),
+            browser_version: with_version(&s.browser, &s.browser_version),
+            os_version: with_version(&s.os, &s.os_version),
         }
     }
 
@@ -250,6 +278,8 @@ impl StatsRow {
                 Dim::Device => self.device.map(|d| Label::Text(d.as_str())),
                 Dim::Browser => text(&self.browser),
                 Dim::Os => text(&self.os),
+                Dim::BrowserVersion => text(&self.browser_version),
+                Dim::OsVersion => text(&self.os_version),
             };
             let n = match dim {
                 Dim::Pageviews => i64::from(self.pageviews),
@@ -369,6 +399,8 @@ impl StatsAccumulator {
             Dim::Device => &mut self.devices,
             Dim::Browser => &mut self.browsers,
             Dim::Os => &mut self.oses,
+            Dim::BrowserVersion => &mut self.browser_versions,
+            Dim::OsVersion => &mut self.os_versions,
             _ => return None,
         })
     }
@@ -417,6 +449,8 @@ impl StatsAccumulator {
             (&mut self.devices, other.devices),
             (&mut self.browsers, other.browsers),
             (&mut self.oses, other.oses),
+            (&mut self.browser_versions, other.browser_versions),
+            (&mut self.os_versions, other.os_versions),
         ] {
             for (k, v) in theirs {
                 *mine.entry(k).or_default() += v;
@@ -452,6 +486,8 @@ impl StatsAccumulator {
             devices: top(&self.devices),
             browsers: top(&self.browsers),
             oses: top(&self.oses),
+            browser_versions: top(&self.browser_versions),
+            os_versions: top(&self.os_versions),
             sessions_per_hour: self
                 .per_hour
                 .into_iter()

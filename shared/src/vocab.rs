@@ -79,6 +79,64 @@ vocabulary! {
     }
 }
 
+vocabulary! {
+    /// Why a session is taken for a bot (`classify::classify_user_agent`, the tracker's
+    /// `webdriver` flag). The order is the bit order of `SessionState`'s stored reasons:
+    /// new values go at the end.
+    BotReason {
+        /// A headless browser (HeadlessChrome, PhantomJS).
+        Headless = "headless",
+        /// The page reported `navigator.webdriver` (automation).
+        Webdriver = "webdriver",
+        /// Named by the hand-kept list of releases before the maintained one; kept so that
+        /// sessions stored then still read.
+        ListedBot = "ua_list",
+        /// No User-Agent at all.
+        EmptyUa = "empty_ua",
+        SearchEngine = "search_engine",
+        AiCrawler = "ai_crawler",
+        SeoTool = "seo_tool",
+        Monitor = "monitor",
+        LinkPreview = "link_preview",
+        HttpLibrary = "http_library",
+        /// Browser automation named in the User-Agent (Selenium, Puppeteer, …).
+        Automation = "automation",
+        FeedReader = "feed_reader",
+        Archiver = "archiver",
+        Advertising = "advertising",
+        SecurityScanner = "security_scanner",
+        /// Academic and research crawlers.
+        Research = "research",
+        /// On the maintained list without a category.
+        OtherBot = "other_bot",
+    }
+}
+
+impl BotReason {
+    /// What a site owner reads for the reason.
+    pub const fn label(self) -> &'static str {
+        match self {
+            BotReason::Headless => "Headless browser",
+            BotReason::Webdriver => "Automation (webdriver)",
+            BotReason::ListedBot => "Listed bot",
+            BotReason::EmptyUa => "No User-Agent",
+            BotReason::SearchEngine => "Search engine",
+            BotReason::AiCrawler => "AI crawler",
+            BotReason::SeoTool => "SEO tool",
+            BotReason::Monitor => "Monitor",
+            BotReason::LinkPreview => "Link preview",
+            BotReason::HttpLibrary => "HTTP library",
+            BotReason::Automation => "Automation",
+            BotReason::FeedReader => "Feed reader",
+            BotReason::Archiver => "Archiver",
+            BotReason::Advertising => "Advertising",
+            BotReason::SecurityScanner => "Security scanner",
+            BotReason::Research => "Research",
+            BotReason::OtherBot => "Other bot",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,9 @@
 
 mod bench;
 mod build;
+mod corpus;
 mod fuzz;
+mod lists;
 mod tools;
 
 use anyhow::{bail, Context, Result};
@@ -18,8 +20,8 @@ usage: cargo xtask <command>
 
 commands:
   dev      build everything and serve collector + demo site on http://127.0.0.1:8787
-  test     every test: fmt, clippy, Rust unit/property, short fuzz runs, worker in workerd,
-           e2e in Chromium
+  test     every test: fmt, clippy, generated lists current, User-Agent corpora, Rust
+           unit/property, short fuzz runs, worker in workerd, e2e in Chromium
   build    build the tracker package, the demo site and the worker
   pack     build the @stint/tracker npm tarball into target/npm/
   bench    measure size, main-thread cost, ingest and read latency beside peers; write BENCHMARKS.md
@@ -28,6 +30,11 @@ commands:
   fuzz [--seconds N] [TARGET...]
            run the libFuzzer targets of stint-shared (default: all, 60 s each, one core)
            and print the executions; targets: beacon, classify, url, read_params, session
+  lists [--check]
+           regenerate shared/src/generated/ from the pinned lists in package.json
+           (crawler-user-agents); --check fails when the committed files are not current
+  corpus   User-Agent verdicts against public corpora (crawler-user-agents, user-agents,
+           ua-parser-js, isbot): prints the figures, fails below the floors
   load [--seconds N] [--rate N] [--session-batches N]
            load run against the collector in workerd: beacons/s, errors, p50/p99 latency,
            workerd memory at start and end (default 60 s at 25 beacons/s)
@@ -63,6 +70,11 @@ fn run() -> Result<()> {
             bench::run(&root)
         }
         Some("fuzz") => fuzz::command(&root, &args[1..]),
+        Some("lists") => lists::command(&root, &args[1..]),
+        Some("corpus") => {
+            tools::ensure_build_tools(&root)?;
+            corpus::command(&root)
+        }
         Some("load") => {
             tools::ensure_build_tools(&root)?;
             build::all(&root)?;
@@ -231,6 +243,8 @@ fn test(root: &Path) -> Result<()> {
         "-D",
         "warnings",
     ]))?;
+    lists::command(root, &["--check".to_string()])?;
+    corpus::command(root)?;
     step("Rust unit and property tests (stint-shared, stint-tracker)");
     run_cmd(Command::new("cargo").current_dir(root).args([
         "test",
