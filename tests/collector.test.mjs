@@ -23,7 +23,7 @@ describe("POST /collect", () => {
     assert.deepEqual(r.body, { ok: true });
     const s = await listed(sid);
     assert.equal(s.pageviews, 1);
-    assert.equal(s.entry_page, "/pricing?utm_source=hn");
+    assert.equal(s.entry_page, "/pricing", "pages are grouped by path");
     assert.equal(s.utm.source, "hn");
   });
 
@@ -94,7 +94,52 @@ describe("enrichment at the edge", () => {
     const r = await send(collector, batch({ sid, events: [pageview({ ref: "https://www.google.com/search?q=stint" })] }), { headers: { "user-agent": ANDROID } });
     assert.equal(r.status, 202);
     const s = await listed(sid);
-    assert.deepEqual([s.device, s.os, s.browser, s.bot, s.channel, s.referrer_host], ["mobile", "Android 14", "Chrome 126", null, "search", "www.google.com"]);
+    assert.deepEqual(
+      [s.device, s.os, s.os_version, s.browser, s.browser_version, s.bot, s.channel, s.referrer_host],
+      ["mobile", "Android", "14", "Chrome", "126", null, "search", "www.google.com"],
+    );
+  });
+
+  // Real User-Agents from the public lists the corpus test measures (npm crawler-user-agents
+  // and user-agents), sent as a site would receive them.
+  test("crawlers from the maintained list are bots with a category and a name; real browsers are not", async () => {
+    const cases = [
+      ["Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", "search_engine", "Googlebot"],
+      ["Mediapartners-Google", "advertising", "Mediapartners-Google"],
+      ["Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko); compatible; GPTBot/1.1; +https://openai.com/gptbot", "ai_crawler", "GPTBot"],
+      ["python-httpx/0.27.0", "http_library", "python-httpx"],
+      ["Mozilla/5.0 (compatible; AhrefsBot/7.0; +http://ahrefs.com/robot/)", "seo_tool", "AhrefsBot"],
+      ["facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)", "link_preview", "facebookexternalhit"],
+      ["Mozilla/5.0 (Linux; Android 10; CUBOT_X30) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.6099.144 Mobile Safari/537.36", null, null],
+      ["Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) GSA/321.0.654321 Mobile/15E148 Safari/604.1", null, null],
+    ];
+    const sids = [];
+    for (const [ua] of cases) {
+      const sid = newSid();
+      sids.push(sid);
+      assert.equal((await send(collector, batch({ sid }), { headers: { "user-agent": ua } })).status, 202);
+    }
+    const all = await collector.read("/api/sessions?site=demo&limit=200&bots=include");
+    const got = sids.map((sid) => {
+      const s = all.body.sessions.find((x) => x.id === sid);
+      return [s.bot, s.bot_name];
+    });
+    assert.deepEqual(got, cases.map(([, bot, name]) => [bot, name]));
+    const gsa = all.body.sessions.find((x) => x.id === sids.at(-1));
+    assert.deepEqual([gsa.browser, gsa.device], ["Google app", "mobile"], "the Google app is named, not its engine");
+  });
+
+  test("referrers and campaigns are read as browsers read URLs", async () => {
+    const evil = newSid();
+    await send(collector, batch({ sid: evil, events: [pageview({ ref: "https://evil.example\\@good.example/" })] }));
+    const gmail = newSid();
+    await send(collector, batch({ sid: gmail, events: [pageview({ ref: "android-app://com.google.android.gm/" })] }));
+    const sale = newSid();
+    await send(collector, batch({ sid: sale, events: [pageview({ url: "https://demo.local/?utm_source=news&utm_campaign=spring%20sale&utm_medium=e-mail" })] }));
+    const [e, g, c] = [await listed(evil), await listed(gmail), await listed(sale)];
+    assert.deepEqual([e.referrer_host, e.channel], ["evil.example", "referral"]);
+    assert.deepEqual([g.referrer_host, g.channel], ["com.google.android.gm", "email"]);
+    assert.deepEqual([c.utm.campaign, c.channel, c.entry_page], ["spring sale", "email", "/"]);
   });
 
   test("bots are marked with their reason and left out of the list unless asked for", async () => {
@@ -106,7 +151,7 @@ describe("enrichment at the edge", () => {
     assert.ok(!humans.body.sessions.some((s) => s.id === curl || s.id === driven));
     const all = await collector.read("/api/sessions?site=demo&limit=200&bots=include");
     const bot = (id) => all.body.sessions.find((s) => s.id === id)?.bot;
-    assert.equal(bot(curl), "ua_list");
+    assert.equal(bot(curl), "http_library");
     assert.equal(bot(driven), "webdriver");
   });
 });

@@ -142,6 +142,44 @@ describe("link clicks", () => {
     await context.close();
   });
 
+  // The tracker's small URL splitter (shared/src/url.rs) decides "outbound" in the page;
+  // the collector parses with the URL Standard. Fed hrefs a hand-written splitter gets
+  // wrong, both must agree with the browser's own URL on the host.
+  test("outbound is decided on the host the browser's URL sees, for tricky hrefs", async () => {
+    const { page, context } = await openFixture(browser, collector);
+    const sid = await sessionId(page);
+    const hrefs = [
+      "https://evil.example\\@good.example/",
+      "https://user:pw@Example.ORG:443/a?b#c",
+      "HTTPS://EXAMPLE.net/",
+      "https://bücher.example/",
+      "//example.com/protocol-relative",
+      "/same-site?x=1",
+      "https://127.0.0.1:8787@example.org/",
+    ];
+    const expected = await page.evaluate((hrefs) => {
+      const links = hrefs.map((href, i) => {
+        const a = document.createElement("a");
+        a.href = href;
+        a.id = `tricky-${i}`;
+        a.textContent = `tricky ${i}`;
+        a.addEventListener("click", (e) => e.preventDefault());
+        document.body.append(a);
+        return a;
+      });
+      return links.map((a) => ({ host: new URL(a.href).hostname, outbound: new URL(a.href).host !== location.host }));
+    }, hrefs);
+    for (let i = 0; i < hrefs.length; i++) await page.click(`#tricky-${i}`);
+    await page.evaluate(() => window.stint.flush());
+    const t = await stored(sid, (t) => t.events.filter((e) => e.type === "click").length >= hrefs.length, "tricky clicks");
+    const clicks = t.events.filter((e) => e.type === "click");
+    assert.deepEqual(
+      clicks.map((c) => ({ host: new URL(c.href).hostname, outbound: c.outbound })),
+      expected,
+    );
+    await context.close();
+  });
+
   test("a click on a link that leaves the page still delivers", async () => {
     const { page, context } = await openFixture(browser, collector);
     const sid = await sessionId(page);

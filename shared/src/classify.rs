@@ -191,104 +191,27 @@ pub fn classify_user_agent(ua: &str) -> UaInfo {
     }
 }
 
-/// Where a visit came from. Every session has exactly one.
+/// Where a visit came from. Every session has exactly one: the campaign's medium if it
+/// names a channel, else the referrer (a host, or an app's package) or, without one, the
+/// campaign's source, looked up in [`crate::channels::SOURCES`]; any other referrer is a
+/// referral, none at all direct.
 pub fn channel(
     referrer_host: Option<&str>,
+    referrer_app: Option<&str>,
     utm_source: Option<&str>,
     utm_medium: Option<&str>,
 ) -> Channel {
-    let medium = utm_medium.map(str::to_ascii_lowercase);
-    let medium = medium.as_deref();
-    if matches!(
-        medium,
-        Some(
-            "cpc"
-                | "ppc"
-                | "paid"
-                | "paidsearch"
-                | "paid_search"
-                | "paid_social"
-                | "paidsocial"
-                | "display"
-                | "cpm"
-                | "banner"
-                | "affiliate"
-        )
-    ) {
-        return Channel::Paid;
+    use crate::channels::{medium_channel, source_of, Kind};
+    if let Some(channel) = utm_medium.and_then(medium_channel) {
+        return channel;
     }
-    if matches!(medium, Some("email" | "e-mail" | "newsletter")) {
-        return Channel::Email;
-    }
-    if matches!(
-        medium,
-        Some("social" | "social-network" | "social_media" | "sm")
-    ) {
-        return Channel::Social;
-    }
-    let host = referrer_host.or(utm_source).map(str::to_ascii_lowercase);
-    let Some(host) = host.as_deref() else {
-        return Channel::Direct;
+    let (kind, name) = match (referrer_app, referrer_host, utm_source) {
+        (Some(app), _, _) => (Kind::App, app),
+        (None, Some(host), _) => (Kind::Host, host),
+        (None, None, Some(source)) => (Kind::Campaign, source),
+        (None, None, None) => return Channel::Direct,
     };
-    let labels: Vec<&str> = host.split('.').collect();
-    let is = |domain: &str| host == domain || host.ends_with(&format!(".{domain}"));
-    if labels
-        .iter()
-        .any(|l| matches!(*l, "mail" | "outlook" | "webmail"))
-        || is("mail.google.com")
-    {
-        return Channel::Email;
-    }
-    if labels.iter().any(|l| {
-        matches!(
-            *l,
-            "google"
-                | "bing"
-                | "yahoo"
-                | "yandex"
-                | "baidu"
-                | "ecosia"
-                | "duckduckgo"
-                | "qwant"
-                | "startpage"
-                | "naver"
-                | "seznam"
-        )
-    }) || is("search.brave.com")
-        || host == "google"
-        || host == "bing"
-    {
-        return Channel::Search;
-    }
-    const SOCIAL: [&str; 18] = [
-        "facebook.com",
-        "fb.com",
-        "t.co",
-        "twitter.com",
-        "x.com",
-        "linkedin.com",
-        "lnkd.in",
-        "reddit.com",
-        "news.ycombinator.com",
-        "instagram.com",
-        "youtube.com",
-        "tiktok.com",
-        "pinterest.com",
-        "bsky.app",
-        "threads.net",
-        "mastodon.social",
-        "vk.com",
-        "weibo.com",
-    ];
-    if SOCIAL.iter().any(|d| is(d))
-        || matches!(
-            host,
-            "facebook" | "twitter" | "linkedin" | "reddit" | "hackernews" | "hn"
-        )
-    {
-        return Channel::Social;
-    }
-    Channel::Referral
+    source_of(kind, name).map_or(Channel::Referral, |row| row.channel)
 }
 
 #[cfg(test)]
@@ -409,8 +332,22 @@ mod tests {
     #[test]
     fn channels_follow_utm_then_referrer() {
         let check = |r: Option<&str>, s: Option<&str>, m: Option<&str>, expected: &str| {
-            assert_eq!(channel(r, s, m).as_str(), expected, "{r:?} {s:?} {m:?}");
+            assert_eq!(
+                channel(r, None, s, m).as_str(),
+                expected,
+                "{r:?} {s:?} {m:?}"
+            );
         };
+        assert_eq!(
+            channel(None, Some("com.google.android.gm"), None, None),
+            Channel::Email,
+            "the Gmail app"
+        );
+        assert_eq!(
+            channel(None, Some("com.example.reader"), None, None),
+            Channel::Referral,
+            "an unknown app"
+        );
         check(None, None, None, "direct");
         check(Some("www.google.com"), None, None, "search");
         check(Some("www.google.co.uk"), None, None, "search");

@@ -36,6 +36,8 @@ pub mod auth;
 #[cfg(feature = "collector")]
 pub mod bots;
 #[cfg(feature = "collector")]
+pub mod channels;
+#[cfg(feature = "collector")]
 pub mod classify;
 #[cfg(feature = "collector")]
 pub mod generated;
@@ -57,3 +59,5 @@ pub mod sites;
 pub mod stats;
 #[cfg(feature = "collector")]
 pub mod vocab;
+#[cfg(feature = "collector")]
+pub mod weburl;

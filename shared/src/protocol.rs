@@ -539,7 +539,7 @@ mod decode {
 
     fn http_url(obj: &Map<String, Value>, key: &str, path: &str) -> Result<String, DecodeError> {
         let url = string(obj, key, path, MAX_URL_CHARS)?;
-        if crate::url::split_url(&url).is_none() {
+        if crate::weburl::parse_http(&url).is_none() {
             return Err(DecodeError::invalid(
                 path,
                 "must be an absolute http(s) URL",

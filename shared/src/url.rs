@@ -27,9 +27,11 @@ pub fn split_url(url: &str) -> Option<UrlParts<'_>> {
         return None;
     }
     let rest = before(rest, b'#');
+    // As the URL Standard reads http(s): a backslash ends the authority like a slash, so
+    // `https://evil.example\@good.example/` is on evil.example in every browser.
     let authority_end = rest
         .bytes()
-        .position(|b| b == b'/' || b == b'?')
+        .position(|b| b == b'/' || b == b'?' || b == b'\\')
         .unwrap_or(rest.len());
     let authority = &rest[..authority_end];
     // Userinfo (`user:pass@`) is never kept.
@@ -165,6 +167,10 @@ mod tests {
             Some("news.example")
         );
         assert_eq!(host_of("http://[::1]:8787/").as_deref(), Some("[::1]"));
+        assert_eq!(
+            host_of("https://evil.example\\@good.example/").as_deref(),
+            Some("evil.example")
+        );
         assert_eq!(
             query_param("https://a/?utm_source=x&utm_medium=y", "utm_medium"),
             Some("y")

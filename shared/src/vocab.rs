@@ -184,6 +184,15 @@ mod tests {
                 "dashboard index.html: the {name} menu offers {list}"
             );
         };
+        let bots: Vec<&str> = BotReason::ALL.iter().map(|b| b.as_str()).collect();
+        assert!(
+            openapi.contains(&format!(
+                "bot: {{ type: [string, \"null\"], enum: [{}, null] }}",
+                bots.join(", ")
+            )),
+            "openapi.yaml: the bot field lists [{}]",
+            bots.join(", ")
+        );
         check("channel", Channel::ALL.iter().map(|c| c.as_str()).collect());
         check("device", Device::ALL.iter().map(|d| d.as_str()).collect());
     }

@@ -43,6 +43,18 @@ function cell(content) {
   return td;
 }
 
+/** "Chrome 126": a family with its major version, where the summary has one. */
+const versioned = (family, version) => (family && version ? `${family} ${version}` : family);
+
+/** "Android 14 · Chrome 126". */
+const software = (s) => [versioned(s.os, s.os_version), versioned(s.browser, s.browser_version)];
+
+/** "search engine (Googlebot)": the bot's category as words, and its name where known. */
+const botLabel = (s) => {
+  const reason = s.bot === "ua_list" ? "listed bot" : s.bot.replaceAll("_", " ");
+  return s.bot_name ? `${reason} (${s.bot_name})` : reason;
+};
+
 function row(s) {
   const tr = document.createElement("tr");
   tr.tabIndex = 0;
@@ -51,13 +63,13 @@ function row(s) {
   if (s.bot) {
     const badge = document.createElement("span");
     badge.className = "bot";
-    badge.textContent = `bot: ${s.bot}`;
+    badge.textContent = `bot: ${botLabel(s)}`;
     first.append(badge);
   }
   tr.append(
     first,
     cell(text(s.country)),
-    cell([s.device, s.os, s.browser].filter(Boolean).join(" · ") || "—"),
+    cell([s.device, ...software(s)].filter(Boolean).join(" · ") || "—"),
     cell(ms(s.duration_ms)),
     cell(ms(s.active_ms)),
     cell(String(s.pageviews)),
@@ -200,9 +212,9 @@ async function showTimeline(sid) {
     const facts = [
       ["Referrer", s.referrer_host ? `${s.referrer_host} (${s.channel})` : s.channel],
       ["UTM", Object.entries(s.utm).filter(([, v]) => v).map(([k, v]) => `${k}=${v}`).join(", ") || "—"],
-      ["Visitor", [s.country, s.device, s.os, s.browser].filter(Boolean).join(" · ") || "—"],
+      ["Visitor", [s.country, s.device, ...software(s)].filter(Boolean).join(" · ") || "—"],
       ["Duration", `${ms(s.duration_ms)} (engaged ${ms(s.active_ms)})`],
-      ["Bot", s.bot ?? "no"],
+      ["Bot", s.bot ? botLabel(s) : "no"],
     ];
     for (const [k, v] of facts) {
       const dt = document.createElement("dt");
@@ -215,7 +227,10 @@ async function showTimeline(sid) {
       const li = document.createElement("li");
       li.dataset.index = p.index;
       const title = document.createElement("strong");
-      title.textContent = p.url ? new URL(p.url).pathname + new URL(p.url).search : "(page view not received)";
+      // The page is its path (pages are grouped by path); the parameters the site keeps
+      // are shown beside it, from the stored URL.
+      title.textContent = p.url ? new URL(p.url).pathname : "(page view not received)";
+      const kept = p.url ? new URL(p.url).search : "";
       const meta = document.createElement("div");
       meta.className = "muted";
       // Wall time on a page: until the next page opened, or until the session's last event.
@@ -241,7 +256,14 @@ async function showTimeline(sid) {
         }
         events.append(item);
       }
-      li.append(title, meta, bar, events);
+      li.append(title);
+      if (kept) {
+        const params = document.createElement("span");
+        params.className = "muted params";
+        params.textContent = ` ${kept}`;
+        li.append(params);
+      }
+      li.append(meta, bar, events);
       $("timeline-pages").append(li);
     }
   } catch (err) {

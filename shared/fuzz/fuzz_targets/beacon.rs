@@ -9,7 +9,7 @@ use stint_shared::protocol::{
     MAX_CUSTOM_NAME_CHARS, MAX_EVENTS_PER_BATCH, MAX_PAGEVIEWS_PER_SESSION, MAX_PROPS,
     MAX_PROP_NUMBER, MAX_TITLE_CHARS, MAX_URL_CHARS,
 };
-use stint_shared::url::split_url;
+use stint_shared::weburl::parse_http;
 
 fuzz_target!(|body: &[u8]| {
     let batch = match decode_batch(body) {
@@ -35,7 +35,7 @@ fuzz_target!(|body: &[u8]| {
         assert!((0..=1i64 << 53).contains(&event.ts));
         match &event.kind {
             EventKind::Pageview { url, title, .. } => {
-                assert!(url.chars().count() <= MAX_URL_CHARS && split_url(url).is_some());
+                assert!(url.chars().count() <= MAX_URL_CHARS && parse_http(url).is_some());
                 assert!(title
                     .as_ref()
                     .is_none_or(|t| t.chars().count() <= MAX_TITLE_CHARS));

@@ -268,8 +268,11 @@ fn build(b: &InBatch) -> (Batch, BatchContext) {
             .map(|c| String::from_utf8_lossy(&c).into_owned()),
         device: info.device,
         os: info.os,
+        os_version: info.os_version,
         browser: info.browser,
-        ua_bot: info.bot.map(str::to_string),
+        browser_version: info.browser_version,
+        ua_bot: info.bot.map(|b| b.as_str().to_string()),
+        bot_name: info.bot_name,
     };
     (batch, ctx)
 }
@@ -421,6 +424,7 @@ fuzz_target!(|input: Input| {
     assert_eq!(s.bounce, s.pageviews <= 1 && s.events == 0);
     assert!(s.channel.is_some());
     if let Some(entry) = &s.entry_page {
-        assert!(entry.starts_with('/') && !entry.contains('#'));
+        // Pages are grouped by path: no query, no fragment.
+        assert!(entry.starts_with('/') && !entry.contains('#') && !entry.contains('?'));
     }
 });
