@@ -107,7 +107,7 @@ describe("enrichment at the edge", () => {
       ["Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", "search_engine", "Googlebot"],
       ["Mediapartners-Google", "advertising", "Mediapartners-Google"],
       ["Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko); compatible; GPTBot/1.1; +https://openai.com/gptbot", "ai_crawler", "GPTBot"],
-      ["python-httpx/0.27.0", "http_library", "python-httpx"],
+      ["python-httpx/0.27.0", "http_library", "httpx"],
       ["Mozilla/5.0 (compatible; AhrefsBot/7.0; +http://ahrefs.com/robot/)", "seo_tool", "AhrefsBot"],
       ["facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)", "link_preview", "facebookexternalhit"],
       ["Mozilla/5.0 (Linux; Android 10; CUBOT_X30) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.6099.144 Mobile Safari/537.36", null, null],
@@ -271,7 +271,7 @@ describe("GET /api/stats", () => {
     assert.deepEqual(st.sessions_per_hour, [{ hour: t0, sessions: 2 }, { hour: t0 + hour, sessions: 1 }]);
     const range = `site=demo&from=${t0}&to=${t0 + 2 * hour}`;
     const mobile = await collector.read(`/api/sessions?${range}&device=mobile`);
-    assert.deepEqual(mobile.body.sessions.map((x) => x.os), ["iOS 17"]);
+    assert.deepEqual(mobile.body.sessions.map((x) => [x.os, x.os_version]), [["iOS", "17"]]);
     const search = await collector.read(`/api/stats?${range}&channel=search`);
     assert.deepEqual([search.body.sessions, search.body.pageviews], [1, 1]);
     assert.equal((await collector.read(`/api/sessions?${range}&country=US&device=desktop`)).body.sessions.length, 2);

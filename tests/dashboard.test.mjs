@@ -107,7 +107,7 @@ test("erasing a session asks first, then removes its row", async () => {
   await connect(page, TOKEN);
   await page.getByLabel("Include bots").check();
   await page.getByText("2 sessions, newest first.").waitFor();
-  await page.locator("#session-table tbody tr").filter({ hasText: "/ → /" }).click();
+  await page.locator("#session-table tbody tr").filter({ has: page.getByRole("cell", { name: "/ → /", exact: true }) }).click();
   await page.locator("#timeline-pages li").first().waitFor();
   page.once("dialog", (d) => d.dismiss());
   await page.getByRole("button", { name: "Erase this session" }).click();

@@ -92,9 +92,9 @@ function asUpgraded(answer) {
     const [os, os_version] = split(s.os);
     return { ...s, browser, browser_version, os, os_version, entry_page: path(s.entry_page), exit_page: path(s.exit_page) };
   };
-  if (answer.sessions) return { ...answer, sessions: answer.sessions.map(summary) };
+  if (Array.isArray(answer.sessions)) return { ...answer, sessions: answer.sessions.map(summary) };
   if (answer.session) return { ...answer, session: summary(answer.session) };
-  if (answer.browsers) {
+  if (Array.isArray(answer.browsers)) {
     return {
       ...answer,
       top_pages: regroup(answer.top_pages, path),
