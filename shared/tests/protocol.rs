@@ -53,7 +53,7 @@ fn encoding_then_decoding_gives_the_same_batch() {
             ts: 1_732_390_000_000,
             page: 2,
             kind: EventKind::Pageview {
-                url: "https://demo.local/a \"quoted\"".into(),
+                url: "https://demo.local/a%20\"quoted\"\\".into(),
                 referrer: Some("https://r.example/".into()),
                 title: Some("Ünïcode\n".into()),
                 width: Some(390),
