@@ -349,14 +349,15 @@ fn migrate(db: &Db) -> std::result::Result<(), ApiError> {
     }
     // Versions 1 and 2 (or none: a new shard, or one from before the tallies). A table
     // created by an older release lacks the version columns.
-    if db
-        .all::<serde_json::Value>(
-            "SELECT browser_version, os_version FROM session_stats LIMIT 0",
-            vec![],
-        )
-        .is_err()
-    {
-        for column in ["browser_version", "os_version"] {
+    // Each column on its own, so a start that added one and stopped adds the other.
+    for column in ["browser_version", "os_version"] {
+        let present = db
+            .all::<serde_json::Value>(
+                &format!("SELECT {column} FROM session_stats LIMIT 0"),
+                vec![],
+            )
+            .is_ok();
+        if !present {
             db.run(
                 &format!("ALTER TABLE session_stats ADD COLUMN {column} TEXT"),
                 vec![],

@@ -33,9 +33,9 @@ pub struct SessionSummary {
     /// Custom events.
     pub events: u32,
     pub max_scroll: u8,
-    /// Path (and kept query) of the page with the lowest index.
+    /// Path of the page with the lowest index (pages are grouped by path).
     pub entry_page: Option<String>,
-    /// Path (and kept query) of the page with the highest index.
+    /// Path of the page with the highest index.
     pub exit_page: Option<String>,
     pub referrer_host: Option<String>,
     pub channel: Option<Channel>,

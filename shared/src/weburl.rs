@@ -26,7 +26,16 @@ pub fn parse_http(url: &str) -> Option<Url> {
     if url.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return None;
     }
-    let (_, rest) = url.split_once("://")?;
+    // The scheme and its `//` as serialised: the parser would also take `https:host` or
+    // `https:\\\\host`, which no browser sends.
+    let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+    let rest = if lower.starts_with("https://") {
+        &url[8..]
+    } else if lower.starts_with("http://") {
+        &url[7..]
+    } else {
+        return None;
+    };
     if rest.starts_with(['/', '\\']) {
         return None;
     }
@@ -100,7 +109,8 @@ pub fn query_param(url: &str, name: &str) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
-/// A referrer as the collector keeps it: an `http(s)` URL scrubbed of every parameter, or an
+/// A referrer as the collector keeps it: an `http(s)` URL scrubbed like a page's (only
+/// `utm_*` kept), or an
 /// app's `android-app://<package>/` (what Android sends for a link opened from an app)
 /// reduced to that.
 pub fn scrub_referrer(referrer: &str) -> Option<String> {
@@ -112,6 +122,12 @@ pub fn scrub_referrer(referrer: &str) -> Option<String> {
 
 /// The package of an `android-app://<package>/…` referrer (`com.google.android.gm`).
 pub fn android_app(referrer: &str) -> Option<String> {
+    // Only text that says so goes to the parser (a non-special scheme: its host is not put
+    // through IDNA).
+    let scheme = referrer.get(..14)?;
+    if !scheme.eq_ignore_ascii_case("android-app://") {
+        return None;
+    }
     let parsed = Url::parse(referrer).ok()?;
     if parsed.scheme() != "android-app" {
         return None;
@@ -191,6 +207,9 @@ mod tests {
             ("https://de\u{2028}mo.local/", &[], None),
             // Regression (fuzz target `beacon`): a percent-encoded host.
             ("https://dreem%BBo.example/", &[], None),
+            // Regression (review): a scheme without `//` is not as browsers serialise.
+            ("https:MÜNCHEN.example/?a=://", &[], None),
+            ("https:\\\\X.example/?a=://", &[], None),
             ("https://M%C3%9CNCHEN.example/", &[], None),
             (
                 "https://a%40b@demo.local/",
@@ -254,6 +273,12 @@ mod tests {
             Some("android-app://com.google.android.gm/")
         );
         assert_eq!(referrer_source("android-app://bad host/"), None);
+        // Regression (review): a Unicode referrer never reaches IDNA by the app path.
+        assert_eq!(scrub_referrer("https://MÜNCHEN.example/"), None);
+        assert_eq!(
+            scrub_referrer("Android-App://com.Google.android.gm/").as_deref(),
+            Some("android-app://com.google.android.gm/")
+        );
         assert_eq!(referrer_source("https://t.co/abc").as_deref(), Some("t.co"));
     }
 }
