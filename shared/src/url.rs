@@ -1,8 +1,9 @@
 //! URL handling that the collector applies to everything it stores.
 //!
-//! Not a general URL parser: only what Stint needs from absolute `http(s)` URLs — the host,
-//! the path, and a query string reduced to the parameters a site chose to keep. The
-//! collector scrubs URLs itself because not every client is our tracker.
+//! The tracker's URL handling. Not a general URL parser: only what the page needs from the
+//! absolute `http(s)` URLs the browser serialises — the host (outbound links) and a query
+//! string reduced to the parameters a site chose to keep. The collector parses with the URL
+//! Standard itself (`weburl`), because not every client is our tracker.
 
 use crate::text::{after_last, before, find, pieces, rfind};
 
@@ -54,7 +55,8 @@ pub fn split_url(url: &str) -> Option<UrlParts<'_>> {
     })
 }
 
-/// Whether a query parameter survives scrubbing: every `utm_*`, plus the site's list.
+/// Whether a query parameter survives scrubbing: every `utm_*`, plus the site's list. The
+/// one rule, for the tracker's splitter and the collector's `weburl` alike.
 pub fn is_kept_param(name: &str, keep: &[String]) -> bool {
     name.starts_with("utm_") || keep.iter().any(|k| k == name)
 }
@@ -80,15 +82,6 @@ pub fn scrub_url(url: &str, keep: &[String]) -> Option<String> {
     Some(out)
 }
 
-/// Path plus kept query of an already scrubbed URL: what the dashboard shows as a page.
-pub fn page_of(scrubbed: &str) -> String {
-    match split_url(scrubbed) {
-        Some(p) if p.query.is_empty() => p.path.to_string(),
-        Some(p) => format!("{}?{}", p.path, p.query),
-        None => scrubbed.to_string(),
-    }
-}
-
 /// Host of a URL, lowercase, without port; `None` if it is not an http(s) URL.
 pub fn host_of(url: &str) -> Option<String> {
     let host = split_url(url)?.host;
@@ -97,17 +90,6 @@ pub fn host_of(url: &str) -> Option<String> {
         _ => host,
     };
     Some(host.to_ascii_lowercase())
-}
-
-/// Value of a query parameter (not percent-decoded beyond `+`); first occurrence wins.
-pub fn query_param<'a>(url: &'a str, name: &str) -> Option<&'a str> {
-    split_url(url)?
-        .query
-        .split('&')
-        .find_map(|pair| match pair.split_once('=') {
-            Some((k, v)) if k == name => Some(v),
-            _ => None,
-        })
 }
 
 #[cfg(test)]
@@ -156,12 +138,7 @@ mod tests {
     }
 
     #[test]
-    fn pages_hosts_and_params() {
-        assert_eq!(
-            page_of("https://demo.local/pricing?utm_source=x"),
-            "/pricing?utm_source=x"
-        );
-        assert_eq!(page_of("http://127.0.0.1:8787/"), "/");
+    fn hosts() {
         assert_eq!(
             host_of("https://News.Example:443/x").as_deref(),
             Some("news.example")
@@ -170,10 +147,6 @@ mod tests {
         assert_eq!(
             host_of("https://evil.example\\@good.example/").as_deref(),
             Some("evil.example")
-        );
-        assert_eq!(
-            query_param("https://a/?utm_source=x&utm_medium=y", "utm_medium"),
-            Some("y")
         );
     }
 }

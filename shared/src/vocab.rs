@@ -112,31 +112,6 @@ vocabulary! {
     }
 }
 
-impl BotReason {
-    /// What a site owner reads for the reason.
-    pub const fn label(self) -> &'static str {
-        match self {
-            BotReason::Headless => "Headless browser",
-            BotReason::Webdriver => "Automation (webdriver)",
-            BotReason::ListedBot => "Listed bot",
-            BotReason::EmptyUa => "No User-Agent",
-            BotReason::SearchEngine => "Search engine",
-            BotReason::AiCrawler => "AI crawler",
-            BotReason::SeoTool => "SEO tool",
-            BotReason::Monitor => "Monitor",
-            BotReason::LinkPreview => "Link preview",
-            BotReason::HttpLibrary => "HTTP library",
-            BotReason::Automation => "Automation",
-            BotReason::FeedReader => "Feed reader",
-            BotReason::Archiver => "Archiver",
-            BotReason::Advertising => "Advertising",
-            BotReason::SecurityScanner => "Security scanner",
-            BotReason::Research => "Research",
-            BotReason::OtherBot => "Other bot",
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

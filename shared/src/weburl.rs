@@ -10,12 +10,8 @@
 //! (`crate::url`) for size; a Chromium test holds it to the browser's `URL` on the cases
 //! both see.
 
+use crate::url::is_kept_param;
 use url::Url;
-
-/// Whether a query parameter survives scrubbing: every `utm_*`, plus the site's list.
-pub fn is_kept_param(name: &str, keep: &[String]) -> bool {
-    name.starts_with("utm_") || keep.iter().any(|k| k == name)
-}
 
 /// An absolute `http(s)` URL as a browser serialises one (`location.href`, `a.href`,
 /// `document.referrer`); `None` for anything else. On top of the URL Standard's parser,
