@@ -42,6 +42,8 @@ pub mod classify;
 #[cfg(feature = "collector")]
 pub mod generated;
 #[cfg(feature = "collector")]
+pub mod journey;
+#[cfg(feature = "collector")]
 pub mod listing;
 #[cfg(feature = "collector")]
 pub mod rate;

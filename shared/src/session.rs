@@ -6,6 +6,8 @@
 //! Deduplication by `(sid, seq)` is the caller's job (the session object keeps the seqs it
 //! has applied); [`SessionState::apply`] assumes each batch arrives once.
 
+use crate::journey::{Journey, JourneyEvent, JourneyPage, MAX_JOURNEY_EVENTS, MAX_JOURNEY_PAGES};
+use crate::protocol::PropValue;
 use crate::protocol::{Batch, Event, EventKind};
 use crate::time::{clamp_client_ts, weekday};
 use crate::vocab::{BotReason, Channel, Device};
@@ -13,6 +15,16 @@ use crate::weburl::{
     android_app, host_of, page_of, query_param, referrer_source, scrub, scrub_referrer,
 };
 use serde::{Deserialize, Serialize};
+use std::cmp::Ordering;
+
+/// A prop's value as text, as breakdowns and goals compare it.
+pub fn prop_text(v: &PropValue) -> String {
+    match v {
+        PropValue::Str(s) => s.clone(),
+        PropValue::Num(n) => n.to_string(),
+        PropValue::Bool(b) => b.to_string(),
+    }
+}
 
 /// What the read API lists for each session. Field names are the contract (SPEC "Summary").
 /// A field a later release adds reads as its default from what this one stored.
@@ -179,6 +191,19 @@ pub struct SessionState {
     bot_name_seq: Option<u32>,
     /// Events stored so far, against `MAX_EVENTS_PER_SESSION`.
     pub stored_events: u32,
+    /// The earliest custom events (at most `journey::MAX_JOURNEY_EVENTS`, by time, page,
+    /// name and props: the smallest of all seen, so order-free), for the journey.
+    #[serde(default)]
+    custom: Vec<CustomRecord>,
+}
+
+/// A custom event as the journey keeps it.
+#[derive(Debug, Clone, PartialEq, PartialOrd, Serialize, Deserialize)]
+struct CustomRecord {
+    ts: i64,
+    page: u32,
+    name: String,
+    props: Vec<(String, String)>,
 }
 
 impl Default for SessionSummary {
@@ -229,6 +254,43 @@ impl SessionState {
             bot_reasons: 0,
             bot_name_seq: None,
             stored_events: 0,
+            custom: Vec::new(),
+        }
+    }
+
+    /// What the session did, as the index keeps it (see [`crate::journey`]).
+    pub fn journey(&self) -> Journey {
+        let start = self.summary.started_at;
+        let mut position = std::collections::BTreeMap::new();
+        let mut pages = Vec::new();
+        for p in self.pages.iter().filter(|p| p.url.is_some()) {
+            if pages.len() == MAX_JOURNEY_PAGES {
+                break;
+            }
+            position.insert(p.index, pages.len() as u32);
+            pages.push(JourneyPage {
+                path: p.url.as_deref().map(page_of).unwrap_or_default(),
+                at: p.entered_at.unwrap_or(start).saturating_sub(start).max(0),
+                active_ms: p.active_ms,
+                scroll: p.max_scroll,
+            });
+        }
+        let viewed = self.pages.iter().filter(|p| p.url.is_some()).count();
+        let events = self
+            .custom
+            .iter()
+            .map(|c| JourneyEvent {
+                name: c.name.clone(),
+                at: c.ts.saturating_sub(start).max(0),
+                page: position.get(&c.page).copied(),
+                props: c.props.clone(),
+            })
+            .collect();
+        Journey {
+            pages,
+            events,
+            truncated: viewed > MAX_JOURNEY_PAGES
+                || self.summary.events as usize > self.custom.len(),
         }
     }
 
@@ -335,7 +397,27 @@ impl SessionState {
                         self.summary.outbound_clicks += 1;
                     }
                 }
-                EventKind::Custom { .. } => self.summary.events += 1,
+                EventKind::Custom { name, props } => {
+                    self.summary.events += 1;
+                    let mut props: Vec<(String, String)> = props
+                        .iter()
+                        .map(|(k, v)| (k.clone(), prop_text(v)))
+                        .collect();
+                    props.sort();
+                    let record = CustomRecord {
+                        ts,
+                        page: event.page,
+                        name: name.clone(),
+                        props,
+                    };
+                    let at = self
+                        .custom
+                        .partition_point(|c| c.partial_cmp(&record) == Some(Ordering::Less));
+                    if at < MAX_JOURNEY_EVENTS {
+                        self.custom.insert(at, record);
+                        self.custom.truncate(MAX_JOURNEY_EVENTS);
+                    }
+                }
             }
         }
         if self.edge_seq.is_none_or(|s| batch.seq < s) {
@@ -805,7 +887,7 @@ mod tests {
                 a,
                 s
             )),
-            (page, ts, any::<bool>()).prop_map(|(p, t, o)| Event {
+            (page.clone(), ts.clone(), any::<bool>()).prop_map(|(p, t, o)| Event {
                 ts: T0 + t,
                 page: p,
                 kind: EventKind::Click {
@@ -814,7 +896,69 @@ mod tests {
                     download: false,
                 },
             }),
+            (page, ts, 0u8..3).prop_map(|(p, t, n)| Event {
+                ts: T0 + t,
+                page: p,
+                kind: EventKind::Custom {
+                    name: format!("goal{n}"),
+                    props: vec![("plan".into(), PropValue::Str(format!("p{n}")))],
+                },
+            }),
         ]
+    }
+
+    #[test]
+    fn the_journey_lists_pages_by_path_and_events_in_order() {
+        let custom = |page, ts, name: &str| Event {
+            ts,
+            page,
+            kind: EventKind::Custom {
+                name: name.into(),
+                props: vec![
+                    ("plan".into(), PropValue::Str("pro".into())),
+                    ("amount".into(), PropValue::Num(12.5)),
+                ],
+            },
+        };
+        let state = fold(&[
+            batch(
+                1,
+                vec![
+                    pageview(1, T0 + 9_000, "https://demo.local/signup?utm_source=x"),
+                    custom(1, T0 + 12_000, "signup"),
+                ],
+            ),
+            batch(
+                0,
+                vec![
+                    pageview(0, T0, "https://demo.local/pricing"),
+                    engage(0, T0 + 8_000, 4_500, 80),
+                ],
+            ),
+        ]);
+        let j = state.journey();
+        let pages: Vec<(&str, i64, u64, u8)> = j
+            .pages
+            .iter()
+            .map(|p| (p.path.as_str(), p.at, p.active_ms, p.scroll))
+            .collect();
+        assert_eq!(
+            pages,
+            vec![("/pricing", 0, 4_500, 80), ("/signup", 9_000, 0, 0)]
+        );
+        assert_eq!(j.events.len(), 1);
+        assert_eq!(
+            (j.events[0].name.as_str(), j.events[0].at, j.events[0].page),
+            ("signup", 12_000, Some(1))
+        );
+        assert_eq!(
+            j.events[0].props,
+            vec![
+                ("amount".into(), "12.5".into()),
+                ("plan".into(), "pro".into())
+            ]
+        );
+        assert!(!j.truncated);
     }
 
     proptest! {
@@ -832,7 +976,9 @@ mod tests {
                 x ^= x << 13; x ^= x >> 7; x ^= x << 17;
                 shuffled.swap(i, (x % (i as u64 + 1)) as usize);
             }
-            prop_assert_eq!(fold(&batches), fold(&shuffled));
+            let (a, b) = (fold(&batches), fold(&shuffled));
+            prop_assert_eq!(a.journey(), b.journey());
+            prop_assert_eq!(a, b);
         }
 
         #[test]
