@@ -46,9 +46,13 @@ pub mod journey;
 #[cfg(feature = "collector")]
 pub mod listing;
 #[cfg(feature = "collector")]
+pub mod query;
+#[cfg(feature = "collector")]
 pub mod rate;
 #[cfg(feature = "collector")]
 pub mod refusal;
+#[cfg(feature = "collector")]
+pub mod report;
 #[cfg(feature = "collector")]
 pub mod retention;
 #[cfg(feature = "collector")]

@@ -6,15 +6,13 @@
 //! never repeats or skips a session even while new ones arrive.
 
 use crate::protocol::is_valid_site_id;
+pub use crate::query::MAX_RANGE_MS;
 use crate::time::{utc_day, DAY_MS};
-use crate::vocab::{Channel, Device};
 
 pub const DEFAULT_LIMIT: u32 = 50;
 pub const MAX_LIMIT: u32 = 200;
 /// Without `from`, the listing covers the last week.
 pub const DEFAULT_RANGE_MS: i64 = 7 * DAY_MS;
-/// Longest range one request may cover; each day costs one subrequest per shard.
-pub const MAX_RANGE_MS: i64 = 31 * DAY_MS;
 
 /// Largest time accepted in parameters: 2^53 ms, the largest integer JSON clients keep exact.
 pub const MAX_TIME_MS: i64 = 1 << 53;
@@ -30,22 +28,11 @@ pub struct ListParams {
     pub include_bots: bool,
     /// Resume strictly before this `(started_at, id)`.
     pub cursor: Option<(i64, String)>,
-    /// Only sessions with these values (extension to SPEC: `channel`, `country`, `device`).
+    /// Only sessions that match (see [`crate::query`]).
     pub filters: Filters,
 }
 
-/// Optional equality filters on summary fields.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "collector", derive(serde::Serialize, serde::Deserialize))]
-pub struct Filters {
-    pub channel: Option<Channel>,
-    pub country: Option<String>,
-    pub device: Option<Device>,
-}
-
-/// A query parameter that is missing or wrong: the message names it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParamError(pub String);
+pub use crate::query::{Filters, ParamError};
 
 impl ListParams {
     /// Parses the query string's pairs; `now` is the collector's clock.
@@ -68,27 +55,9 @@ impl ListParams {
                         ParamError("cursor: not a cursor this API returned".into())
                     })?)
                 }
-                "channel" => {
-                    filters.channel =
-                        Some(Channel::parse(v).ok_or_else(|| {
-                            ParamError(format!("channel: {}", Channel::expected()))
-                        })?)
+                _ => {
+                    filters.parse_pair(k, v)?;
                 }
-                "device" => {
-                    filters.device = Some(
-                        Device::parse(v)
-                            .ok_or_else(|| ParamError(format!("device: {}", Device::expected())))?,
-                    )
-                }
-                "country" if v.len() == 2 && v.bytes().all(|b| b.is_ascii_uppercase()) => {
-                    filters.country = Some(v.to_string())
-                }
-                "country" => {
-                    return Err(ParamError(
-                        "country: must be a two-letter code like DE".into(),
-                    ))
-                }
-                _ => {}
             }
         }
         let site = site.ok_or_else(|| ParamError("site: missing".into()))?;
@@ -114,7 +83,10 @@ impl ListParams {
             return Err(ParamError("from: must be before to".into()));
         }
         if to - from > MAX_RANGE_MS {
-            return Err(ParamError("from: range longer than 31 days".into()));
+            return Err(ParamError(format!(
+                "from: range longer than {} days",
+                crate::query::MAX_RANGE_DAYS
+            )));
         }
         let limit = limit.unwrap_or(i64::from(DEFAULT_LIMIT));
         if !(1..=i64::from(MAX_LIMIT)).contains(&limit) {
@@ -286,7 +258,7 @@ mod tests {
             ("device", "mobile"),
         ])
         .unwrap();
-        assert_eq!(ok.filters.country.as_deref(), Some("DE"));
+        assert_eq!(ok.filters.0.len(), 3);
         assert!(err(&[("site", "demo"), ("to", "9223372036854775807")]).starts_with("to:"));
         let min_cursor = "-9223372036854775808.0b5f0c54-1e9c-4a8e-9d3a-2f8f0a6c1b7e";
         assert!(err(&[("site", "demo"), ("cursor", min_cursor)]).starts_with("cursor:"));

@@ -1,0 +1,622 @@
+//! The reports of the read API (time series, breakdowns) as partial results that add up:
+//! each index object folds its matching sessions into one, the worker merges them and
+//! finishes the answer. Like [`crate::stats`], every figure is a count, a sum or a
+//! distribution of [`active_ms_bucket`]s, so a merge of partials equals one pass over all
+//! sessions (property test), and an index object may answer a closed day from its
+//! pre-aggregated tallies instead of its sessions.
+
+use crate::journey::Journey;
+use crate::query::{change, By, Compare, Interval, Step};
+use crate::session::SessionSummary;
+use crate::stats::{active_ms_bucket, Dim, StatsAccumulator};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Median of a distribution given as value → count (the mean of the two middle values for
+/// an even count); 0 for none.
+pub fn median(distribution: &BTreeMap<u64, u64>) -> u64 {
+    percentile(distribution, 50)
+}
+
+/// The `p`-th percentile (0–100) of a distribution, nearest-rank with the median's rule
+/// for the middle; 0 for none.
+pub fn percentile(distribution: &BTreeMap<u64, u64>, p: u64) -> u64 {
+    let n: u64 = distribution.values().sum();
+    if n == 0 {
+        return 0;
+    }
+    let nth = |i: u64| {
+        let mut seen = 0;
+        for (value, count) in distribution {
+            seen += count;
+            if seen > i {
+                return *value;
+            }
+        }
+        0
+    };
+    if p == 50 {
+        return if n % 2 == 1 {
+            nth(n / 2)
+        } else {
+            (nth(n / 2 - 1) + nth(n / 2)) / 2
+        };
+    }
+    // Nearest rank: the smallest value with at least p% of the values at or below it.
+    let rank = (p * n).div_ceil(100).max(1);
+    nth(rank - 1)
+}
+
+fn add_to(map: &mut BTreeMap<u64, u64>, other: BTreeMap<u64, u64>) {
+    for (k, v) in other {
+        *map.entry(k).or_default() += v;
+    }
+}
+
+/// The headline figures of a set of sessions.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Figures {
+    pub sessions: u64,
+    pub pageviews: u64,
+    pub bounces: u64,
+    /// Engaged time → sessions, by [`active_ms_bucket`].
+    pub active_ms: BTreeMap<u64, u64>,
+}
+
+/// [`Figures`] as an answer states them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FiguresOut {
+    pub sessions: u64,
+    pub pageviews: u64,
+    pub median_active_ms: u64,
+    /// 0–1.
+    pub bounce_rate: f64,
+    pub pages_per_session: f64,
+}
+
+fn ratio(a: u64, b: u64) -> f64 {
+    if b == 0 {
+        0.0
+    } else {
+        a as f64 / b as f64
+    }
+}
+
+impl Figures {
+    pub fn add(&mut self, s: &SessionSummary) {
+        self.sessions += 1;
+        self.pageviews += u64::from(s.pageviews);
+        self.bounces += u64::from(s.bounce);
+        *self
+            .active_ms
+            .entry(active_ms_bucket(s.active_ms))
+            .or_default() += 1;
+    }
+
+    /// Adds one stored tally (see [`Dim`]); the dimensions these figures do not keep are
+    /// ignored.
+    pub fn add_tally(&mut self, dim: Dim, value: &str, n: u64) {
+        match dim {
+            Dim::Sessions => self.sessions += n,
+            Dim::Pageviews => self.pageviews += n,
+            Dim::Bounces => self.bounces += n,
+            Dim::ActiveMs => {
+                if let Ok(ms) = value.parse::<u64>() {
+                    *self.active_ms.entry(ms).or_default() += n;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    pub fn merge(&mut self, other: Figures) {
+        self.sessions += other.sessions;
+        self.pageviews += other.pageviews;
+        self.bounces += other.bounces;
+        add_to(&mut self.active_ms, other.active_ms);
+    }
+
+    pub fn finish(&self) -> FiguresOut {
+        FiguresOut {
+            sessions: self.sessions,
+            pageviews: self.pageviews,
+            median_active_ms: median(&self.active_ms),
+            bounce_rate: ratio(self.bounces, self.sessions),
+            pages_per_session: ratio(self.pageviews, self.sessions),
+        }
+    }
+}
+
+/// Sessions by the point of a time series their start falls in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Series {
+    pub interval: Interval,
+    pub points: BTreeMap<i64, Figures>,
+}
+
+/// One point of a time series: its start (Unix ms, UTC) and figures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Point {
+    pub t: i64,
+    #[serde(flatten)]
+    pub figures: FiguresOut,
+}
+
+impl Series {
+    pub fn new(interval: Interval) -> Self {
+        Series {
+            interval,
+            points: BTreeMap::new(),
+        }
+    }
+
+    pub fn add(&mut self, s: &SessionSummary) {
+        self.point(s.started_at).add(s);
+    }
+
+    /// The figures of the point `t` falls in.
+    pub fn point(&mut self, t: i64) -> &mut Figures {
+        self.points.entry(self.interval.bucket(t)).or_default()
+    }
+
+    pub fn merge(&mut self, other: Series) {
+        for (t, f) in other.points {
+            self.points.entry(t).or_default().merge(f);
+        }
+    }
+
+    /// Every point of `[from, to)`, empty ones included.
+    pub fn finish(&self, from: i64, to: i64) -> Vec<Point> {
+        let empty = Figures::default();
+        self.interval
+            .buckets(from, to)
+            .into_iter()
+            .map(|t| Point {
+                t,
+                figures: self.points.get(&t).unwrap_or(&empty).finish(),
+            })
+            .collect()
+    }
+}
+
+/// One value's part of a breakdown.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BreakdownCell {
+    /// The sessions that have the value.
+    pub figures: Figures,
+    /// Those of them that reached the goal.
+    pub conversions: u64,
+    /// By page only: views of the page, engaged time and scroll depth per view, and the
+    /// sessions that left from it.
+    pub views: u64,
+    pub view_active_ms: BTreeMap<u64, u64>,
+    pub view_scroll: BTreeMap<u64, u64>,
+    pub exits: u64,
+}
+
+/// Sessions by the values of a dimension, with conversions for a goal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Breakdown {
+    pub by: By,
+    pub goal: Option<Step>,
+    /// All sessions folded in (a session with no value still counts here).
+    pub total: Figures,
+    pub total_conversions: u64,
+    pub cells: BTreeMap<String, BreakdownCell>,
+}
+
+/// A breakdown row as the answer states it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BreakdownRow {
+    pub value: String,
+    #[serde(flatten)]
+    pub figures: FiguresOut,
+    /// Share of all sessions in range that have this value, 0–1.
+    pub share: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conversions: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conversion_rate: Option<f64>,
+    /// By page: views, median engaged time and scroll per view, exit rate (exits / views).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub views: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub median_view_active_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub median_scroll: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exit_rate: Option<f64>,
+}
+
+impl Breakdown {
+    pub fn new(by: By, goal: Option<Step>) -> Self {
+        Breakdown {
+            by,
+            goal,
+            total: Figures::default(),
+            total_conversions: 0,
+            cells: BTreeMap::new(),
+        }
+    }
+
+    pub fn add(&mut self, s: &SessionSummary, j: &Journey) {
+        let converted = self.goal.as_ref().is_some_and(|g| g.reached(j));
+        self.total.add(s);
+        self.total_conversions += u64::from(converted);
+        let cells = &mut self.cells;
+        self.by.each_value(s, j, |value| {
+            let cell = match cells.get_mut(value) {
+                Some(cell) => cell,
+                None => cells.entry(value.to_string()).or_default(),
+            };
+            cell.figures.add(s);
+            cell.conversions += u64::from(converted);
+        });
+        if self.by == By::Page {
+            for p in &j.pages {
+                if let Some(cell) = self.cells.get_mut(&p.path) {
+                    cell.views += 1;
+                    *cell
+                        .view_active_ms
+                        .entry(active_ms_bucket(p.active_ms))
+                        .or_default() += 1;
+                    *cell.view_scroll.entry(u64::from(p.scroll)).or_default() += 1;
+                }
+            }
+            if let Some(cell) = j.pages.last().and_then(|p| self.cells.get_mut(&p.path)) {
+                cell.exits += 1;
+            }
+        }
+    }
+
+    pub fn merge(&mut self, other: Breakdown) {
+        self.total.merge(other.total);
+        self.total_conversions += other.total_conversions;
+        for (value, theirs) in other.cells {
+            let mine = self.cells.entry(value).or_default();
+            mine.figures.merge(theirs.figures);
+            mine.conversions += theirs.conversions;
+            mine.views += theirs.views;
+            add_to(&mut mine.view_active_ms, theirs.view_active_ms);
+            add_to(&mut mine.view_scroll, theirs.view_scroll);
+            mine.exits += theirs.exits;
+        }
+    }
+
+    /// The rows, most sessions first (ties by value), at most `limit`.
+    pub fn finish(&self, limit: usize) -> Vec<BreakdownRow> {
+        let goal = self.goal.is_some();
+        let page = self.by == By::Page;
+        let mut rows: Vec<BreakdownRow> = self
+            .cells
+            .iter()
+            .map(|(value, c)| {
+                let mut figures = c.figures.finish();
+                if page {
+                    figures.pageviews = c.views;
+                }
+                BreakdownRow {
+                    value: value.clone(),
+                    share: ratio(c.figures.sessions, self.total.sessions),
+                    conversions: goal.then_some(c.conversions),
+                    conversion_rate: goal.then(|| ratio(c.conversions, c.figures.sessions)),
+                    views: page.then_some(c.views),
+                    median_view_active_ms: page.then(|| median(&c.view_active_ms)),
+                    median_scroll: page.then(|| median(&c.view_scroll)),
+                    exit_rate: page.then(|| ratio(c.exits, c.views)),
+                    figures,
+                }
+            })
+            .collect();
+        rows.sort_by(|a, b| {
+            b.figures
+                .sessions
+                .cmp(&a.figures.sessions)
+                .then_with(|| a.value.cmp(&b.value))
+        });
+        rows.truncate(limit);
+        rows
+    }
+}
+
+/// What an index object is asked to fold its matching sessions into.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Want {
+    Stats,
+    Series(Interval),
+    Breakdown { by: By, goal: Option<Step> },
+}
+
+/// An index object's part of an answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Partial {
+    Stats(StatsAccumulator),
+    Series(Series),
+    Breakdown(Breakdown),
+}
+
+impl Partial {
+    pub fn new(want: &Want) -> Partial {
+        match want {
+            Want::Stats => Partial::Stats(StatsAccumulator::default()),
+            Want::Series(interval) => Partial::Series(Series::new(*interval)),
+            Want::Breakdown { by, goal } => {
+                Partial::Breakdown(Breakdown::new(by.clone(), goal.clone()))
+            }
+        }
+    }
+
+    pub fn add(&mut self, s: &SessionSummary, j: &Journey) {
+        match self {
+            Partial::Stats(acc) => acc.add(s),
+            Partial::Series(series) => series.add(s),
+            Partial::Breakdown(b) => b.add(s, j),
+        }
+    }
+
+    /// Whether this fold can be answered from an index's tallies for whole days: totals
+    /// and series of days or longer, without filters.
+    pub fn tallies_suffice(want: &Want) -> bool {
+        matches!(
+            want,
+            Want::Stats | Want::Series(Interval::Day | Interval::Week | Interval::Month)
+        )
+    }
+
+    /// Adds a tally of the whole UTC day `day` (for [`Self::tallies_suffice`] folds).
+    pub fn add_tally(&mut self, day: i64, dim: Dim, value: &str, n: u64) {
+        match self {
+            Partial::Stats(acc) => acc.add_tally(dim, value, n),
+            Partial::Series(series) => series
+                .point(day * crate::time::DAY_MS)
+                .add_tally(dim, value, n),
+            Partial::Breakdown(_) => {}
+        }
+    }
+
+    /// Merges a partial of the same kind; another kind (a bug) is ignored.
+    pub fn merge(&mut self, other: Partial) {
+        match (self, other) {
+            (Partial::Stats(a), Partial::Stats(b)) => a.merge(b),
+            (Partial::Series(a), Partial::Series(b)) => a.merge(b),
+            (Partial::Breakdown(a), Partial::Breakdown(b)) => a.merge(b),
+            _ => {}
+        }
+    }
+}
+
+/// A figure beside its comparison: the value then and the change (see [`change`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Compared {
+    pub previous: f64,
+    pub change: Option<f64>,
+}
+
+/// The change of each headline figure from `before` to `now`.
+pub fn compare_figures(now: &FiguresOut, before: &FiguresOut) -> BTreeMap<&'static str, Compared> {
+    let (a, b) = (now.sessions, before.sessions);
+    let pairs = [
+        ("sessions", now.sessions as f64, before.sessions as f64),
+        ("pageviews", now.pageviews as f64, before.pageviews as f64),
+        (
+            "median_active_ms",
+            now.median_active_ms as f64,
+            before.median_active_ms as f64,
+        ),
+        ("bounce_rate", now.bounce_rate, before.bounce_rate),
+        (
+            "pages_per_session",
+            now.pages_per_session,
+            before.pages_per_session,
+        ),
+    ];
+    pairs
+        .into_iter()
+        .map(|(name, x, y)| {
+            (
+                name,
+                Compared {
+                    previous: y,
+                    change: change(x, y, a, b),
+                },
+            )
+        })
+        .collect()
+}
+
+/// The compared range's bounds as an answer states them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ComparedRange {
+    pub compare: Compare,
+    pub from: i64,
+    pub to: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journey::{JourneyEvent, JourneyPage};
+    use crate::stats::StatsRow;
+    use crate::time::{DAY_MS, HOUR_MS};
+    use proptest::prelude::*;
+
+    const T0: i64 = 20_000 * DAY_MS;
+
+    /// A session starting `hour` hours after T0 that viewed `pages` (path, engaged ms,
+    /// scroll) and sent `events`.
+    fn session(hour: i64, pages: &[(&str, u64, u8)], events: &[&str]) -> (SessionSummary, Journey) {
+        let s = SessionSummary {
+            started_at: T0 + hour * HOUR_MS,
+            pageviews: pages.len() as u32,
+            active_ms: pages.iter().map(|p| p.1).sum(),
+            events: events.len() as u32,
+            bounce: pages.len() <= 1 && events.is_empty(),
+            entry_page: pages.first().map(|p| p.0.to_string()),
+            exit_page: pages.last().map(|p| p.0.to_string()),
+            ..Default::default()
+        };
+        let j = Journey {
+            pages: pages
+                .iter()
+                .enumerate()
+                .map(|(i, (path, active, scroll))| JourneyPage {
+                    path: path.to_string(),
+                    at: i as i64 * 10_000,
+                    active_ms: *active,
+                    scroll: *scroll,
+                })
+                .collect(),
+            events: events
+                .iter()
+                .map(|name| JourneyEvent {
+                    name: name.to_string(),
+                    at: 1,
+                    page: Some(0),
+                    props: vec![("plan".into(), "pro".into())],
+                })
+                .collect(),
+            truncated: false,
+        };
+        (s, j)
+    }
+
+    #[test]
+    fn percentiles_of_a_distribution() {
+        let d: BTreeMap<u64, u64> = [(100, 1), (200, 1), (300, 1), (400, 1)].into();
+        assert_eq!(median(&d), 250);
+        assert_eq!(percentile(&d, 75), 300);
+        assert_eq!(percentile(&d, 100), 400);
+        assert_eq!(median(&BTreeMap::new()), 0);
+    }
+
+    #[test]
+    fn pages_report_views_engagement_scroll_and_exits() {
+        let mut b = Breakdown::new(By::Page, Some(Step::parse("event:signup").unwrap()));
+        for (s, j) in [
+            session(
+                0,
+                &[("/", 1_000, 20), ("/pricing", 4_000, 80), ("/", 2_000, 40)],
+                &[],
+            ),
+            session(1, &[("/pricing", 6_000, 100)], &["signup"]),
+            session(2, &[("/docs", 3_000, 60)], &[]),
+        ] {
+            b.add(&s, &j);
+        }
+        let rows = b.finish(10);
+        let got: Vec<(&str, u64, u64, u64, u64, f64, u64)> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r.value.as_str(),
+                    r.figures.sessions,
+                    r.views.unwrap(),
+                    r.median_view_active_ms.unwrap(),
+                    r.median_scroll.unwrap(),
+                    r.exit_rate.unwrap(),
+                    r.conversions.unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("/pricing", 2, 2, 5_000, 90, 0.5, 1),
+                ("/", 1, 2, 1_500, 30, 0.5, 0),
+                ("/docs", 1, 1, 3_000, 60, 1.0, 0),
+            ]
+        );
+        assert_eq!(rows[0].conversion_rate, Some(0.5));
+        assert!((rows[0].share - 2.0 / 3.0).abs() < 1e-9);
+        assert_eq!(
+            rows[0].figures.pageviews, 2,
+            "a page's page views are its views"
+        );
+    }
+
+    #[test]
+    fn a_series_has_every_point_of_the_range() {
+        let mut series = Series::new(Interval::Hour);
+        for (s, j) in [
+            session(0, &[("/", 1_000, 0)], &[]),
+            session(2, &[("/", 3_000, 0), ("/a", 0, 0)], &[]),
+        ] {
+            let _ = j;
+            series.add(&s);
+        }
+        let points = series.finish(T0, T0 + 4 * HOUR_MS);
+        let sessions: Vec<u64> = points.iter().map(|p| p.figures.sessions).collect();
+        assert_eq!(sessions, vec![1, 0, 1, 0]);
+        assert_eq!(points[2].figures.bounce_rate, 0.0);
+        assert_eq!(points[0].figures.bounce_rate, 1.0);
+        assert_eq!(points[2].t, T0 + 2 * HOUR_MS);
+    }
+
+    #[test]
+    fn a_day_series_from_tallies_equals_one_from_sessions() {
+        let all = [
+            session(1, &[("/", 1_000, 0)], &[]),
+            session(5, &[("/", 3_000, 0), ("/a", 500, 0)], &[]),
+            session(30, &[("/b", 12_345, 0)], &["x"]),
+        ];
+        let mut from_sessions = Partial::new(&Want::Series(Interval::Day));
+        let mut from_tallies = Partial::new(&Want::Series(Interval::Day));
+        for (s, j) in &all {
+            from_sessions.add(s, j);
+            for t in StatsRow::of(s).contributions() {
+                let day = crate::time::utc_day(s.started_at);
+                from_tallies.add_tally(day, t.dim, &t.value, t.n as u64);
+            }
+        }
+        assert_eq!(from_tallies, from_sessions);
+    }
+
+    #[test]
+    fn changes_are_stated_only_with_enough_sessions() {
+        let f = |sessions, pageviews| FiguresOut {
+            sessions,
+            pageviews,
+            median_active_ms: 1_000,
+            bounce_rate: 0.5,
+            pages_per_session: 2.0,
+        };
+        let c = compare_figures(&f(60, 120), &f(40, 100));
+        assert_eq!(c["sessions"].change, Some(0.5));
+        assert_eq!(c["pageviews"].change, Some(0.2));
+        assert_eq!(c["bounce_rate"].change, Some(0.0));
+        let few = compare_figures(&f(60, 120), &f(10, 100));
+        assert_eq!(few["sessions"].change, None);
+        assert_eq!(few["sessions"].previous, 10.0);
+    }
+
+    proptest! {
+        /// However sessions are split between objects, merged partials equal one pass.
+        #[test]
+        fn merged_breakdowns_and_series_equal_one_pass(
+            specs in proptest::collection::vec((0i64..72, 0usize..4, 0u64..20_000, any::<bool>()), 0..30),
+            split in any::<u64>(),
+        ) {
+            let paths = ["/", "/a", "/b", "/c"];
+            let all: Vec<(SessionSummary, Journey)> = specs.iter().map(|(h, p, a, e)| {
+                let pages = [(paths[*p], *a, 50u8), (paths[(*p + 1) % 4], *a / 2, 10u8)];
+                session(*h, &pages[..1 + (*a as usize % 2)], if *e { &["signup"] } else { &[] })
+            }).collect();
+            for want in [
+                Want::Breakdown { by: By::Page, goal: Some(Step::parse("/b").unwrap()) },
+                Want::Breakdown { by: By::Entry, goal: None },
+                Want::Series(Interval::Day),
+                Want::Stats,
+            ] {
+                let mut one = Partial::new(&want);
+                let mut left = Partial::new(&want);
+                let mut right = Partial::new(&want);
+                for (i, (s, j)) in all.iter().enumerate() {
+                    one.add(s, j);
+                    if (split >> (i % 64)) & 1 == 0 { left.add(s, j) } else { right.add(s, j) }
+                }
+                left.merge(right);
+                prop_assert_eq!(left, one);
+            }
+        }
+    }
+}
