@@ -10,10 +10,11 @@ use crate::db::Rows;
 use crate::error::ApiError;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use stint_shared::journey::Journey;
 use stint_shared::listing::{Filters, Position};
 use stint_shared::protocol::Batch;
+use stint_shared::report::{Partial, Want};
 use stint_shared::session::{PageRecord, SessionSummary};
-use stint_shared::stats::StatsAccumulator;
 use stint_shared::vocab::Device;
 use worker::{Env, Headers, Method, Request, RequestInit, Response};
 
@@ -28,6 +29,7 @@ pub trait Hop: Serialize + DeserializeOwned {
 pub enum Class {
     Sessions,
     Index,
+    Settings,
 }
 
 impl Class {
@@ -35,6 +37,7 @@ impl Class {
         match self {
             Class::Sessions => "SESSIONS",
             Class::Index => "INDEX",
+            Class::Settings => "SETTINGS",
         }
     }
 }
@@ -219,13 +222,20 @@ impl Hop for Erase {
 
 // ---- Index shard -------------------------------------------------------------------------
 
-/// A session's newest summary, at `version` batches applied.
+/// A session's newest summary, at `version` batches applied, with its journey.
 #[derive(Serialize, Deserialize)]
 pub struct Upsert {
     pub version: i64,
     pub summary: SessionSummary,
+    /// What the session did (absent from releases before journeys).
+    #[serde(default)]
+    pub journey: Option<Journey>,
     /// When the shard's day leaves the retention period.
     pub expires_at: i64,
+    /// Set when a day shard passes the upsert on to its month rollup: the shard (0..4) it
+    /// came from.
+    #[serde(default)]
+    pub shard: Option<u32>,
 }
 
 impl Hop for Upsert {
@@ -268,7 +278,12 @@ impl Hop for Purge {
     type Answer = ();
 }
 
-/// One shard's part of a listing page.
+/// A (UTC day, shard) whose sessions a month rollup does not hold yet: the reader asks the
+/// day's shard itself.
+pub type Pending = Vec<(i64, u32)>;
+
+/// One index object's part of a listing page: up to `limit` matching sessions before
+/// `before`, newest first.
 #[derive(Serialize, Deserialize)]
 pub struct List {
     pub from: i64,
@@ -276,26 +291,92 @@ pub struct List {
     pub limit: u32,
     pub include_bots: bool,
     pub filters: Filters,
+    /// Only sessions seen at or after this time (the live view).
+    #[serde(default)]
+    pub seen_since: Option<i64>,
+    /// Set when asking a month rollup: it starts counting its days if it has not yet.
+    #[serde(default)]
+    pub rollup: Option<Ensure>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct Listed {
+    /// Newest first.
+    pub sessions: Vec<SessionSummary>,
+    pub pending: Pending,
 }
 
 impl Hop for List {
     const PATH: &'static str = "/list";
-    /// Newest first.
-    type Answer = Vec<SessionSummary>;
+    type Answer = Listed;
 }
 
-/// One shard's partial totals for `[from, to)`.
+/// One index object's partial answer for `[from, to)`: its matching sessions folded as
+/// `want` says.
 #[derive(Serialize, Deserialize)]
-pub struct Stats {
+pub struct Query {
     pub from: i64,
     pub to: i64,
     pub include_bots: bool,
     pub filters: Filters,
+    pub want: Want,
+    /// As in [`List`].
+    #[serde(default)]
+    pub rollup: Option<Ensure>,
 }
 
-impl Hop for Stats {
-    const PATH: &'static str = "/stats";
-    type Answer = StatsAccumulator;
+#[derive(Serialize, Deserialize)]
+pub struct Answered {
+    pub partial: Partial,
+    pub pending: Pending,
+}
+
+impl Hop for Query {
+    const PATH: &'static str = "/query";
+    type Answer = Answered;
+}
+
+/// To a month rollup: make sure it exists and its alarm runs (from a day shard's first
+/// upsert, and from reads).
+#[derive(Clone, Serialize, Deserialize)]
+pub struct Ensure {
+    pub site: String,
+    /// Any UTC day of the month.
+    pub day: i64,
+    /// From a day shard that just got its first session: the rollup copies it (again, if it
+    /// found it empty before).
+    #[serde(default)]
+    pub shard: Option<u32>,
+}
+
+impl Hop for Ensure {
+    const PATH: &'static str = "/ensure";
+    type Answer = ();
+}
+
+/// To a day shard, from its month rollup: the next rows after `after` (a rowid) for the
+/// rollup to copy. From the first of these on, the shard passes every change on to the
+/// rollup.
+#[derive(Serialize, Deserialize)]
+pub struct Deliver {
+    pub after: i64,
+    pub limit: u32,
+    /// The shard's expiry, for its mark (it must go with the day).
+    pub expires_at: i64,
+    /// The rollup's name, which the shard passes its changes on to from now on.
+    pub rollup: String,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct Delivered {
+    pub rows: Vec<HeldRow>,
+    /// The cursor of the next page; `None` when this was the last.
+    pub next: Option<i64>,
+}
+
+impl Hop for Deliver {
+    const PATH: &'static str = "/deliver";
+    type Answer = Delivered;
 }
 
 /// A summary row as a shard stores it: what a purge holds and restores.
@@ -306,6 +387,11 @@ pub struct HeldRow {
     pub bot: i64,
     pub version: i64,
     pub summary: String,
+    #[serde(default)]
+    pub journey: Option<String>,
+    /// In a month rollup, the day shard the session came from.
+    #[serde(default)]
+    pub shard: Option<i64>,
 }
 
 /// The copy of a shard a purge keeps in `<shard>/held` until its rewrite is written.
@@ -315,6 +401,12 @@ pub struct Held {
     pub nonce: String,
     pub alarm: Option<i64>,
     pub rows: Vec<HeldRow>,
+    /// The object's `meta` and `deliveries` rows as JSON arrays (what kind of index object
+    /// it is), put back with the rows.
+    #[serde(default)]
+    pub meta: Option<String>,
+    #[serde(default)]
+    pub deliveries: Option<String>,
 }
 
 impl Hop for Held {
@@ -347,5 +439,25 @@ pub struct Release {}
 
 impl Hop for Release {
     const PATH: &'static str = "/release";
+    type Answer = ();
+}
+
+// ---- Site settings ------------------------------------------------------------------------
+
+/// The site's settings (defaults when none were saved).
+#[derive(Serialize, Deserialize)]
+pub struct GetSettings {}
+
+impl Hop for GetSettings {
+    const PATH: &'static str = "/get";
+    type Answer = stint_shared::settings::SiteSettings;
+}
+
+/// Replaces the site's settings (already checked).
+#[derive(Serialize, Deserialize)]
+pub struct PutSettings(pub stint_shared::settings::SiteSettings);
+
+impl Hop for PutSettings {
+    const PATH: &'static str = "/put";
     type Answer = ();
 }

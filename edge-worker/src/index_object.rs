@@ -1,33 +1,42 @@
-//! `SessionIndex`: one Durable Object per site, UTC day and hash shard, listing the
-//! summaries of the sessions that started in it.
+//! `SessionIndex`: the session index, in two kinds of object of one class.
 //!
-//! Session objects push their summary here after each new batch, with a version (the number
-//! of batches applied); an older version never overwrites a newer one, so two pushes that
-//! cross on the network leave the newest summary in place.
+//! A **day shard** (`site/YYYY-MM-DD/k`) lists the sessions that started on one UTC day and
+//! hash to shard `k`. Session objects push their summary and journey here after each new
+//! batch, with a version (the number of batches applied); an older version never overwrites
+//! a newer one, so two pushes that cross on the network leave the newest in place.
 //!
-//! Three tables: `sessions` (the summaries, for listing), `session_stats` (the typed
-//! [`StatsRow`] of each session: what `GET /api/stats` counts) and `day_tallies` (those
-//! figures pre-aggregated: per bot flag, dimension and value, how many sessions or how
-//! much). Every rule about what a session contributes is `stint_shared::stats`'s: an upsert
+//! A **month rollup** (`site/YYYY-MM`, see `rollup.rs`) copies the sessions of each closed
+//! day from its four shards and answers for them, so a read of a year asks thirteen objects
+//! instead of 1,464. Once a shard has been copied it passes every later change (a late
+//! beacon, a retention delete, an erasure) on to its rollup, so both hold the same.
+//!
+//! Both keep the same tables: `sessions` (summary, journey, and in a rollup the shard a row
+//! came from), `session_stats` (the typed [`StatsRow`] of each session: what the totals
+//! count) and `tallies` (those figures pre-aggregated per UTC day, bot flag, dimension and
+//! value). Every rule about what a session contributes is `stint_shared::stats`'s: an upsert
 //! reads the session's old row, asks [`tally_moves`] what changed between it and the new
 //! one, and writes only those tallies, in the same synchronous run of statements, so the
-//! tallies always equal the contributions of the stored rows. The SQL here is a few static
-//! statements on typed columns.
+//! tallies always equal the contributions of the stored rows.
 //!
-//! Stats for a range that holds the whole shard and has no filter read the tallies (a few
-//! hundred rows, however many sessions). Anything else reads the matching rows of
-//! `session_stats` in one sequential pass, in pages of JSON, and folds them with
-//! [`StatsAccumulator::add_row`] — the same rule, run on fewer rows.
+//! A read ([`hops::Query`]) of whole days without filters, for totals or a series of days or
+//! longer, answers from the tallies (a few hundred rows a day, however many sessions).
+//! Anything else folds the matching sessions (summary and journey, read in pages of JSON)
+//! with `stint_shared::report` — the same rules on fewer rows; filters are
+//! [`Filters::matches`], in Rust, never SQL.
 
 use crate::db::{Db, Rows};
 use crate::error::ApiError;
-use crate::hops::{self, serve, Class, Hop};
+use crate::hops::{self, serve, Class, HeldRow, Hop};
 use serde::Deserialize;
 use std::cell::Cell;
-use std::collections::BTreeMap;
-use stint_shared::listing::Filters;
+use std::collections::{BTreeMap, BTreeSet};
+use stint_shared::journey::Journey;
+use stint_shared::listing::Position;
+use stint_shared::report::Partial;
 use stint_shared::session::SessionSummary;
-use stint_shared::stats::{tally_moves, Dim, StatsAccumulator, StatsRow, Tally};
+use stint_shared::shard::shard_of;
+use stint_shared::stats::{tally_moves, Dim, StatsRow, Tally};
+use stint_shared::time::{utc_day, DAY_MS};
 use stint_shared::vocab::{Channel, Device};
 use worker::{
     durable_object, DurableObject, Env, Request, Response, Result, SqlStorageValue, State,
@@ -36,54 +45,72 @@ use worker::{
 /// The version of this object's tables. 1: before versions were kept (summaries, stats rows
 /// and tallies, marked by `tallies-v1` in `migrations`); 2: the version is kept in `schema`;
 /// 3: browser and OS versions apart from their families, pages by path (summaries upgraded,
-/// `session_stats.browser_version` / `os_version`, tallies derived again). An object that
-/// meets an older version migrates when it starts (see [`migrate`]).
-pub(crate) const SCHEMA_VERSION: i64 = 3;
+/// `session_stats.browser_version` / `os_version`, tallies derived again); 4: journeys,
+/// last-seen times and rollups (`sessions.journey` / `last_seen_at` / `shard`, tallies per
+/// UTC day in `tallies` instead of `day_tallies`, `meta`, `deliveries`). An object that meets
+/// an older version migrates when it starts (see [`migrate`]).
+pub(crate) const SCHEMA_VERSION: i64 = 4;
 
-const SCHEMA: [&str; 10] = [
+const SCHEMA: [&str; 12] = [
     crate::db::SCHEMA_TABLE,
     "CREATE TABLE IF NOT EXISTS sessions (id TEXT PRIMARY KEY, started_at INTEGER NOT NULL, \
-     bot INTEGER NOT NULL, version INTEGER NOT NULL, summary TEXT NOT NULL)",
+     bot INTEGER NOT NULL, version INTEGER NOT NULL, summary TEXT NOT NULL, journey TEXT, \
+     last_seen_at INTEGER, shard INTEGER)",
     "CREATE INDEX IF NOT EXISTS sessions_by_start ON sessions (started_at DESC, id DESC)",
     "CREATE TABLE IF NOT EXISTS session_stats (id TEXT PRIMARY KEY, started_at INTEGER NOT NULL, \
      bot INTEGER NOT NULL, channel TEXT, country TEXT, device TEXT, browser TEXT, os TEXT, \
      entry_page TEXT, referrer_host TEXT, active_ms INTEGER NOT NULL, \
      pageviews INTEGER NOT NULL, bounce INTEGER NOT NULL, browser_version TEXT, os_version TEXT)",
-    "CREATE INDEX IF NOT EXISTS session_stats_by_start ON session_stats (started_at)",
-    "CREATE TABLE IF NOT EXISTS day_tallies (bot INTEGER NOT NULL, dim TEXT NOT NULL, \
-     value TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (bot, dim, value)) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS tallies (day INTEGER NOT NULL, bot INTEGER NOT NULL, \
+     dim TEXT NOT NULL, value TEXT NOT NULL, n INTEGER NOT NULL, \
+     PRIMARY KEY (day, bot, dim, value)) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY)",
-    // The nonce of the purge that last rewrote this shard (see `purge`).
+    // The nonce of the purge that last rewrote this object (see `purge`).
     "CREATE TABLE IF NOT EXISTS purges (nonce TEXT PRIMARY KEY)",
-    // Only in a `<shard>/held` object: the copy a purge keeps until its rewrite is written.
+    // Only in a `<object>/held` object: the copy a purge keeps until its rewrite is written.
     "CREATE TABLE IF NOT EXISTS held (k INTEGER PRIMARY KEY CHECK (k = 1), \
-     shard TEXT NOT NULL, nonce TEXT NOT NULL, alarm INTEGER)",
+     shard TEXT NOT NULL, nonce TEXT NOT NULL, alarm INTEGER, meta TEXT, deliveries TEXT)",
     "CREATE TABLE IF NOT EXISTS held_rows (id TEXT PRIMARY KEY, started_at INTEGER NOT NULL, \
-     bot INTEGER NOT NULL, version INTEGER NOT NULL, summary TEXT NOT NULL)",
+     bot INTEGER NOT NULL, version INTEGER NOT NULL, summary TEXT NOT NULL, journey TEXT, \
+     shard INTEGER)",
+    // What kind of index object this is: in a day shard, `rollup` (the month rollup it
+    // passes changes on to, once copied); in a rollup, `site` and `month` (its first day).
+    "CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)",
+    // In a rollup: how far the copy of each (day, shard) has come; `done` once complete.
+    "CREATE TABLE IF NOT EXISTS deliveries (day INTEGER NOT NULL, shard INTEGER NOT NULL, \
+     after INTEGER NOT NULL, done INTEGER NOT NULL, PRIMARY KEY (day, shard)) WITHOUT ROWID",
+    // Tables other releases used; kept out of the way.
+    "DROP TABLE IF EXISTS day_tallies",
 ];
 
-/// Stores summary rows (`id, started_at, bot, version, summary`) unless the shard holds a
-/// newer version of one: from bindings, or from a JSON array of such rows (a purge's merge).
+/// Stores summary rows (`id, started_at, bot, version, summary, journey, shard`) unless the
+/// object holds a newer version of one: from bindings, or from a JSON array of such rows
+/// (a purge's merge, a rollup's copy). `last_seen_at` is read from the summary.
 macro_rules! upsert_sessions {
     ($source:literal) => {
         concat!(
-            "INSERT INTO sessions (id, started_at, bot, version, summary) ",
+            "INSERT INTO sessions (id, started_at, bot, version, summary, journey, shard, \
+             last_seen_at) ",
             $source,
             " ON CONFLICT (id) DO UPDATE SET started_at = excluded.started_at, \
-             bot = excluded.bot, version = excluded.version, summary = excluded.summary \
+             bot = excluded.bot, version = excluded.version, summary = excluded.summary, \
+             journey = excluded.journey, shard = excluded.shard, \
+             last_seen_at = excluded.last_seen_at \
              WHERE excluded.version >= sessions.version"
         )
     };
 }
-pub(crate) const UPSERT_SESSION: &str = upsert_sessions!("VALUES (?, ?, ?, ?, ?)");
+pub(crate) const UPSERT_SESSION: &str =
+    upsert_sessions!("VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, json_extract(?5, '$.last_seen_at'))");
 pub(crate) const UPSERT_SESSIONS_JSON: &str = upsert_sessions!(
-    "SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4 \
-     FROM json_each(?) WHERE true"
+    "SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, \
+     value ->> 6, json_extract(value ->> 4, '$.last_seen_at') FROM json_each(?) WHERE true"
 );
 
 /// A newer summary of a listed session whose start and bot flag did not change: leaves the
 /// `sessions_by_start` index alone (no index row written).
-const UPDATE_SUMMARY: &str = "UPDATE sessions SET version = ?, summary = ? WHERE id = ?";
+const UPDATE_SUMMARY: &str = "UPDATE sessions SET version = ?1, summary = ?2, journey = ?3, \
+     shard = ?4, last_seen_at = json_extract(?2, '$.last_seen_at') WHERE id = ?5";
 
 const STATS_COLUMNS: &str = "started_at, bot, active_ms, pageviews, bounce, entry_page, \
      referrer_host, channel, country, device, browser, os, browser_version, os_version";
@@ -93,14 +120,17 @@ const INSERT_STATS: &str = "INSERT OR REPLACE INTO session_stats (id, started_at
      browser_version, os_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 /// [`INSERT_STATS`] for many rows at once, from a JSON array of rows in its column order.
-const INSERT_STATS_JSON: &str = "INSERT OR REPLACE INTO session_stats (id, started_at, bot, \
+pub(crate) const INSERT_STATS_JSON: &str =
+    "INSERT OR REPLACE INTO session_stats (id, started_at, bot, \
      active_ms, pageviews, bounce, entry_page, referrer_host, channel, country, device, browser, \
      os, browser_version, os_version) SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, \
      value ->> 4, value ->> 5, value ->> 6, value ->> 7, value ->> 8, value ->> 9, value ->> 10, \
      value ->> 11, value ->> 12, value ->> 13, value ->> 14 FROM json_each(?)";
 
-const INSERT_TALLIES_JSON: &str = "INSERT INTO day_tallies (bot, dim, value, n) \
-     SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each(?)";
+/// Adds tallies `[day, bot, dim, value, n]` from a JSON array.
+pub(crate) const ADD_TALLIES_JSON: &str = "INSERT INTO tallies (day, bot, dim, value, n) \
+     SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4 FROM json_each(?) \
+     WHERE true ON CONFLICT (day, bot, dim, value) DO UPDATE SET n = n + excluded.n";
 
 /// Rows per statement when many are written at once (a few hundred KB of JSON).
 pub(crate) const ROWS_PER_STATEMENT: usize = 500;
@@ -122,11 +152,11 @@ pub(crate) fn run_json_rows(
 const UPDATE_STATS_FIGURES: &str =
     "UPDATE session_stats SET active_ms = ?, pageviews = ?, bounce = ? WHERE id = ?";
 
-const MOVE_TALLY: &str = "INSERT INTO day_tallies (bot, dim, value, n) VALUES (?, ?, ?, ?) \
-     ON CONFLICT (bot, dim, value) DO UPDATE SET n = n + excluded.n RETURNING n";
+const MOVE_TALLY: &str = "INSERT INTO tallies (day, bot, dim, value, n) VALUES (?, ?, ?, ?, ?) \
+     ON CONFLICT (day, bot, dim, value) DO UPDATE SET n = n + excluded.n RETURNING n";
 
 /// A tally that fell to 0 goes, so an erased session's values do not outlive it.
-const DROP_TALLY: &str = "DELETE FROM day_tallies WHERE bot = ? AND dim = ? AND value = ?";
+const DROP_TALLY: &str = "DELETE FROM tallies WHERE day = ? AND bot = ? AND dim = ? AND value = ?";
 
 /// Milliseconds from now until `at` (ms since the epoch), 0 if it has passed: the offset
 /// `set_alarm` takes.
@@ -137,33 +167,31 @@ pub(crate) fn ms_until(at: i64) -> i64 {
 /// Shards written before the tallies existed fill them from their summaries once.
 const TALLIES_MIGRATION: &str = "tallies-v1";
 
-/// Rows of `session_stats` per page of a stats read (~250 KB of JSON for typical rows). A
-/// page of very long labels that the runtime refuses to build is read again in smaller
-/// pages, down to [`STATS_PAGE_MIN_ROWS`].
-const STATS_PAGE_ROWS: i64 = 2_000;
-const STATS_PAGE_MIN_ROWS: i64 = 50;
+/// Sessions per page of a fold or a filtered listing (~1 MB of JSON for typical rows). A
+/// page of very long rows that the runtime refuses to build is read again in smaller pages,
+/// down to [`PAGE_MIN_ROWS`].
+const PAGE_ROWS: i64 = 1_000;
+const PAGE_MIN_ROWS: i64 = 25;
 
-/// `session_stats` rows in `[from, to)` after `rowid`, as one JSON array of arrays: one
-/// sequential pass over the table in rowid order (`NOT INDEXED`: a range on the start index
-/// would have to be sorted by rowid for every page).
-const STATS_PAGE: &str =
-    "SELECT json_group_array(json_array(started_at, bot, active_ms, pageviews, \
-     bounce, entry_page, referrer_host, channel, country, device, browser, os, browser_version, \
-     os_version)) AS rows, \
-     MAX(r) AS last, COUNT(*) AS n FROM (SELECT rowid AS r, * FROM session_stats NOT INDEXED \
-     WHERE rowid > ? AND started_at >= ? AND started_at < ? AND (bot = 0 OR ?) \
-     AND (? IS NULL OR channel = ?) AND (? IS NULL OR country = ?) AND (? IS NULL OR device = ?) \
-     ORDER BY rowid LIMIT ?)";
+/// Sessions in `[?1, ?2)` after `(?3, ?4)` in start order, as one JSON array of
+/// `[started_at, id, summary, journey, shard]`. "After (t, id)" is a closed range on
+/// `started_at` plus a residual test, so SQLite walks `sessions_by_start` from `t` and stops
+/// after `?6` rows (an `OR` of two ranges would sort the whole day).
+const FOLD_PAGE: &str = "SELECT json_group_array(json_array(started_at, id, json(summary), \
+     json(journey), shard)) AS rows, COUNT(*) AS n FROM (SELECT started_at, id, summary, \
+     journey, shard FROM sessions WHERE started_at >= ?3 AND started_at < ?2 \
+     AND started_at >= ?1 AND (started_at > ?3 OR id > ?4) AND (bot = 0 OR ?5) \
+     ORDER BY started_at, id LIMIT ?6)";
 
-const LIST: &str = "SELECT summary FROM sessions \
-     WHERE started_at >= ? AND started_at <= ? AND (started_at < ? OR id < ?) \
-     AND (bot = 0 OR ?) ORDER BY started_at DESC, id DESC LIMIT ?";
+/// Sessions in `[?1, (?2, ?3))` newest first, seen since `?5` (or any time), as [`FOLD_PAGE`].
+const LIST_PAGE: &str = "SELECT json_group_array(json_array(started_at, id, json(summary), \
+     json(journey), shard)) AS rows, COUNT(*) AS n FROM (SELECT started_at, id, summary, \
+     journey, shard FROM sessions WHERE started_at >= ?1 AND started_at <= ?2 \
+     AND (started_at < ?2 OR id < ?3) AND (bot = 0 OR ?4) \
+     AND (?5 IS NULL OR last_seen_at >= ?5) ORDER BY started_at DESC, id DESC LIMIT ?6)";
 
-/// [`LIST`] for filtered listings: the filters are on `session_stats`' typed columns.
-const LIST_FILTERED: &str = "SELECT s.summary FROM sessions s JOIN session_stats t ON t.id = s.id \
-     WHERE s.started_at >= ? AND s.started_at <= ? AND (s.started_at < ? OR s.id < ?) \
-     AND (s.bot = 0 OR ?) AND (? IS NULL OR t.channel = ?) AND (? IS NULL OR t.country = ?) \
-     AND (? IS NULL OR t.device = ?) ORDER BY s.started_at DESC, s.id DESC LIMIT ?";
+/// One session as a fold reads it.
+type FoldTuple = (i64, String, SessionSummary, Option<Journey>, Option<i64>);
 
 /// One `session_stats` row as read back (a [`StatsRow`] in column order).
 type StatsTuple = (
@@ -202,6 +230,26 @@ fn row_of(t: StatsTuple) -> StatsRow {
     }
 }
 
+pub(crate) fn stats_json(id: &str, row: &StatsRow) -> serde_json::Value {
+    serde_json::json!([
+        id,
+        row.started_at,
+        i64::from(row.bot),
+        row.active_ms.min(i64::MAX as u64),
+        row.pageviews,
+        i64::from(row.bounce),
+        row.entry_page,
+        row.referrer_host,
+        row.channel.map(Channel::as_str),
+        row.country,
+        row.device.map(Device::as_str),
+        row.browser,
+        row.os,
+        row.browser_version,
+        row.os_version,
+    ])
+}
+
 fn stats_bindings(id: &str, r: &StatsRow) -> Vec<SqlStorageValue> {
     vec![
         id.into(),
@@ -222,21 +270,10 @@ fn stats_bindings(id: &str, r: &StatsRow) -> Vec<SqlStorageValue> {
     ]
 }
 
-/// Bindings for `(? IS NULL OR channel = ?) AND (? IS NULL OR country = ?) AND
-/// (? IS NULL OR device = ?)`.
-fn filter_bindings(f: &Filters) -> Vec<SqlStorageValue> {
-    let channel = f.channel.map(|c| c.as_str().to_string());
-    let device = f.device.map(|d| d.as_str().to_string());
-    [channel, f.country.clone(), device]
-        .into_iter()
-        .flat_map(|v| [v.clone().into(), v.into()])
-        .collect()
-}
-
-/// Adds tally moves to `day_tallies`. A tally that reaches 0 is deleted, so a session's
+/// Adds tally moves to `tallies`. A tally that reaches 0 is deleted, so a session's
 /// values do not outlive it as empty counters — except an engaged-time bucket a continuing
 /// session left (`drop_zeros` false): that 0 row, a number and no value of anyone's, stays,
-/// one row written less on nearly every beacon; the stats read skips it.
+/// one row written less on nearly every beacon; reads skip it.
 pub(crate) fn apply_moves(
     db: &Db,
     moves: &[Tally],
@@ -249,6 +286,7 @@ pub(crate) fn apply_moves(
     for t in moves {
         let key = || -> Vec<SqlStorageValue> {
             vec![
+                t.day.into(),
                 i64::from(t.bot).into(),
                 t.dim.name().into(),
                 t.value.clone().into(),
@@ -280,7 +318,20 @@ fn stats_row(db: &Db, id: &str) -> std::result::Result<Option<StatsRow>, ApiErro
     Ok(Some(row_of(tuple)))
 }
 
-/// Re-derives `session_stats` and `day_tallies` from the stored summaries: for a shard
+/// Tallies summed in Rust, written as `[day, bot, dim, value, n]` rows.
+pub(crate) fn tallies_json(
+    tallies: BTreeMap<(i64, bool, Dim, String), i64>,
+) -> Vec<serde_json::Value> {
+    tallies
+        .into_iter()
+        .filter(|(_, n)| *n != 0)
+        .map(|((day, bot, dim, value), n)| {
+            serde_json::json!([day, i64::from(bot), dim.name(), value, n])
+        })
+        .collect()
+}
+
+/// Re-derives `session_stats` and `tallies` from the stored summaries: for an object
 /// written before they existed, and after a purge's copy was merged back.
 pub(crate) fn derive_figures(db: &Db) -> std::result::Result<(), ApiError> {
     #[derive(Deserialize)]
@@ -298,8 +349,8 @@ pub(crate) fn derive_figures_of<'a>(
     summaries: impl Iterator<Item = (&'a str, &'a str)>,
 ) -> std::result::Result<(), ApiError> {
     db.run("DELETE FROM session_stats", vec![])?;
-    db.run("DELETE FROM day_tallies", vec![])?;
-    let mut tallies: BTreeMap<(bool, Dim, String), i64> = BTreeMap::new();
+    db.run("DELETE FROM tallies", vec![])?;
+    let mut tallies: BTreeMap<(i64, bool, Dim, String), i64> = BTreeMap::new();
     let mut stats = Vec::new();
     for (id, json) in summaries {
         let Some(summary) = read_summary(json) else {
@@ -308,32 +359,26 @@ pub(crate) fn derive_figures_of<'a>(
         };
         let row = StatsRow::of(&summary);
         for t in row.contributions() {
-            *tallies.entry((t.bot, t.dim, t.value)).or_default() += t.n;
+            *tallies.entry((t.day, t.bot, t.dim, t.value)).or_default() += t.n;
         }
-        stats.push(serde_json::json!([
-            id,
-            row.started_at,
-            i64::from(row.bot),
-            row.active_ms.min(i64::MAX as u64),
-            row.pageviews,
-            i64::from(row.bounce),
-            row.entry_page,
-            row.referrer_host,
-            row.channel.map(Channel::as_str),
-            row.country,
-            row.device.map(Device::as_str),
-            row.browser,
-            row.os,
-            row.browser_version,
-            row.os_version,
-        ]));
+        stats.push(stats_json(id, &row));
     }
     run_json_rows(db, INSERT_STATS_JSON, stats)?;
-    let tallies = tallies
-        .into_iter()
-        .map(|((bot, dim, value), n)| serde_json::json!([i64::from(bot), dim.name(), value, n]))
-        .collect();
-    run_json_rows(db, INSERT_TALLIES_JSON, tallies)
+    run_json_rows(db, ADD_TALLIES_JSON, tallies_json(tallies))
+}
+
+/// Adds `column` (`name TYPE`) to `table` unless it has it (a table an older release
+/// created).
+fn add_column(db: &Db, table: &str, column: &str) -> std::result::Result<(), ApiError> {
+    // `table` and `column` are literals of this module, never input.
+    let name = column.split(' ').next().unwrap_or(column);
+    let present = db
+        .all::<serde_json::Value>(&format!("SELECT {name} FROM {table} LIMIT 0"), vec![])
+        .is_ok();
+    if !present {
+        db.run(&format!("ALTER TABLE {table} ADD COLUMN {column}"), vec![])?;
+    }
+    Ok(())
 }
 
 /// Brings an object's tables from the version it was written with to [`SCHEMA_VERSION`].
@@ -347,24 +392,28 @@ fn migrate(db: &Db) -> std::result::Result<(), ApiError> {
         worker::console_log!("index: tables of version {newer}, newer than this release");
         return Ok(());
     }
-    // Versions 1 and 2 (or none: a new shard, or one from before the tallies). A table
-    // created by an older release lacks the version columns.
-    // Each column on its own, so a start that added one and stopped adds the other.
-    for column in ["browser_version", "os_version"] {
-        let present = db
-            .all::<serde_json::Value>(
-                &format!("SELECT {column} FROM session_stats LIMIT 0"),
-                vec![],
-            )
-            .is_ok();
-        if !present {
-            db.run(
-                &format!("ALTER TABLE session_stats ADD COLUMN {column} TEXT"),
-                vec![],
-            )?;
-        }
+    // Versions 1 to 3 (or none: a new object, or one from before the tallies). A table
+    // created by an older release lacks the later columns; each is added on its own, so a
+    // start that added one and stopped adds the others.
+    for (table, column) in [
+        ("session_stats", "browser_version TEXT"),
+        ("session_stats", "os_version TEXT"),
+        ("sessions", "journey TEXT"),
+        ("sessions", "last_seen_at INTEGER"),
+        ("sessions", "shard INTEGER"),
+        ("held_rows", "journey TEXT"),
+        ("held_rows", "shard INTEGER"),
+        ("held", "meta TEXT"),
+        ("held", "deliveries TEXT"),
+    ] {
+        add_column(db, table, column)?;
     }
     upgrade_summaries(db)?;
+    db.run(
+        "UPDATE sessions SET last_seen_at = json_extract(summary, '$.last_seen_at') \
+         WHERE last_seen_at IS NULL",
+        vec![],
+    )?;
     derive_figures(db)?;
     db.run(
         "INSERT OR IGNORE INTO migrations (name) VALUES (?)",
@@ -417,13 +466,310 @@ pub(crate) fn create_schema(db: &Db) -> std::result::Result<(), ApiError> {
     Ok(())
 }
 
+/// One value of the `meta` table.
+pub(crate) fn meta(db: &Db, key: &str) -> std::result::Result<Option<String>, ApiError> {
+    #[derive(Deserialize)]
+    struct V {
+        v: String,
+    }
+    Ok(db
+        .first::<V>("SELECT v FROM meta WHERE k = ?", vec![key.into()])?
+        .map(|r| r.v))
+}
+
+pub(crate) fn set_meta(db: &Db, key: &str, value: &str) -> std::result::Result<(), ApiError> {
+    db.run(
+        "INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)",
+        vec![key.into(), value.into()],
+    )
+}
+
+/// Stores one session's newest summary and journey unless a newer version is stored, and
+/// moves its tallies: the whole upsert, as one synchronous run of statements.
+pub(crate) fn apply_upsert(
+    db: &Db,
+    version: i64,
+    s: &SessionSummary,
+    journey: Option<&str>,
+    shard: Option<i64>,
+) -> std::result::Result<(), ApiError> {
+    #[derive(Deserialize)]
+    struct Stored {
+        version: i64,
+        started_at: i64,
+        bot: i64,
+    }
+    let stored: Option<Stored> = db.first(
+        "SELECT version, started_at, bot FROM sessions WHERE id = ?",
+        vec![s.id.clone().into()],
+    )?;
+    if stored.as_ref().is_some_and(|old| old.version > version) {
+        // A push that crossed a newer one: the newer stays.
+        return Ok(());
+    }
+    let json = serde_json::to_string(s).map_err(|e| ApiError::internal("index", e))?;
+    let bot = i64::from(s.bot.is_some());
+    let journey: SqlStorageValue = journey.map(str::to_string).into();
+    match &stored {
+        Some(old) if old.started_at == s.started_at && old.bot == bot => db.run(
+            UPDATE_SUMMARY,
+            vec![
+                version.into(),
+                json.into(),
+                journey,
+                shard.into(),
+                s.id.clone().into(),
+            ],
+        )?,
+        _ => db.run(
+            UPSERT_SESSION,
+            vec![
+                s.id.clone().into(),
+                s.started_at.into(),
+                bot.into(),
+                version.into(),
+                json.into(),
+                journey,
+                shard.into(),
+            ],
+        )?,
+    }
+    let old = stats_row(db, &s.id)?;
+    let new = StatsRow::of(s);
+    let moves = tally_moves(old.as_ref(), Some(&new));
+    match &old {
+        Some(old) if old == &new => {}
+        Some(old) if old.same_labels(&new) => db.run(
+            UPDATE_STATS_FIGURES,
+            vec![
+                (new.active_ms.min(i64::MAX as u64) as i64).into(),
+                i64::from(new.pageviews).into(),
+                i64::from(new.bounce).into(),
+                s.id.clone().into(),
+            ],
+        )?,
+        _ => db.run(INSERT_STATS, stats_bindings(&s.id, &new))?,
+    }
+    apply_moves(db, &moves, false)
+}
+
+/// Deletes one session's rows and its tallies.
+pub(crate) fn apply_remove(db: &Db, id: &str) -> std::result::Result<(), ApiError> {
+    let old = stats_row(db, id)?;
+    apply_moves(db, &tally_moves(old.as_ref(), None), true)?;
+    db.run("DELETE FROM session_stats WHERE id = ?", vec![id.into()])?;
+    db.run("DELETE FROM sessions WHERE id = ?", vec![id.into()])
+}
+
+/// Which sessions of an object a read may count: in a day shard all of them; in a month
+/// rollup only those of the (day, shard) pairs it has completely copied — the others the
+/// reader asks their shard for.
+pub(crate) enum Counted {
+    All,
+    Copied(BTreeMap<i64, BTreeSet<i64>>),
+}
+
+impl Counted {
+    fn admits(&self, started_at: i64, shard: Option<i64>) -> bool {
+        match self {
+            Counted::All => true,
+            Counted::Copied(done) => done
+                .get(&utc_day(started_at))
+                .is_some_and(|shards| shard.is_some_and(|k| shards.contains(&k))),
+        }
+    }
+
+    /// Whether every session of `day` is counted (so its tallies are the day's answer).
+    fn whole_day(&self, day: i64) -> bool {
+        match self {
+            Counted::All => true,
+            Counted::Copied(done) => done
+                .get(&day)
+                .is_some_and(|s| s.len() as u32 == stint_shared::shard::INDEX_SHARDS),
+        }
+    }
+}
+
+/// Reads pages of sessions with `statement` (one of [`FOLD_PAGE`], [`LIST_PAGE`]) until
+/// `take` says stop; `next` gives the bindings of the page after the last row seen.
+fn read_pages(
+    db: &Db,
+    statement: &str,
+    mut bindings: impl FnMut(Option<&FoldTuple>, i64) -> Vec<SqlStorageValue>,
+    mut take: impl FnMut(FoldTuple) -> bool,
+) -> std::result::Result<(), ApiError> {
+    #[derive(Deserialize)]
+    struct Page {
+        rows: String,
+        n: i64,
+    }
+    let mut page_rows = PAGE_ROWS;
+    let mut last: Option<FoldTuple> = None;
+    loop {
+        let page: Option<Page> = match db.first(statement, bindings(last.as_ref(), page_rows)) {
+            Ok(page) => page,
+            Err(_) if page_rows > PAGE_MIN_ROWS => {
+                page_rows /= 4;
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        let Some(page) = page.filter(|p| p.n > 0) else {
+            return Ok(());
+        };
+        let rows: Vec<FoldTuple> =
+            serde_json::from_str(&page.rows).map_err(|e| ApiError::internal("index page", e))?;
+        let full = page.n == page_rows;
+        for mut row in rows {
+            row.2.upgrade();
+            last = Some((row.0, row.1.clone(), SessionSummary::default(), None, None));
+            if !take(row) {
+                return Ok(());
+            }
+        }
+        if !full {
+            return Ok(());
+        }
+    }
+}
+
+/// Folds the object's matching sessions in `[from, to)` as `q.want` says, from the tallies
+/// for whole days where they suffice and from the sessions otherwise.
+pub(crate) fn fold(
+    db: &Db,
+    q: &hops::Query,
+    counted: &Counted,
+) -> std::result::Result<Partial, ApiError> {
+    #[derive(Deserialize)]
+    struct Bounds {
+        lo: Option<i64>,
+        hi: Option<i64>,
+    }
+    let mut partial = Partial::new(&q.want);
+    let bounds: Option<Bounds> = db.first(
+        "SELECT MIN(started_at) AS lo, MAX(started_at) AS hi FROM sessions",
+        vec![],
+    )?;
+    let Some((Some(lo), Some(hi))) = bounds.map(|b| (b.lo, b.hi)) else {
+        return Ok(partial);
+    };
+    let (from, to) = (q.from.max(lo), q.to.min(hi + 1));
+    if from >= to {
+        return Ok(partial);
+    }
+    let tallies_suffice = Partial::tallies_suffice(&q.want) && q.filters.is_empty();
+    // Days answered by their tallies, and the spans read session by session.
+    let mut tally_days = BTreeSet::new();
+    let mut spans: Vec<(i64, i64)> = Vec::new();
+    for day in utc_day(from)..=utc_day(to - 1) {
+        let (start, end) = (day * DAY_MS, (day + 1) * DAY_MS);
+        let whole = q.from <= start && end <= q.to;
+        if tallies_suffice && whole && counted.whole_day(day) {
+            tally_days.insert(day);
+            continue;
+        }
+        let span = (start.max(from), end.min(to));
+        match spans.last_mut() {
+            Some(last) if last.1 == span.0 => last.1 = span.1,
+            _ => spans.push(span),
+        }
+    }
+    if let (Some(first), Some(last)) = (tally_days.first(), tally_days.last()) {
+        #[derive(Deserialize)]
+        struct TallyRow {
+            day: i64,
+            dim: String,
+            value: String,
+            n: i64,
+        }
+        let rows: Vec<TallyRow> = db.all(
+            "SELECT day, dim, value, SUM(n) AS n FROM tallies WHERE day >= ? AND day <= ? \
+             AND (bot = 0 OR ?) GROUP BY day, dim, value HAVING SUM(n) != 0",
+            vec![
+                (*first).into(),
+                (*last).into(),
+                i64::from(q.include_bots).into(),
+            ],
+        )?;
+        for row in rows.iter().filter(|r| tally_days.contains(&r.day)) {
+            if let Some(dim) = Dim::parse(&row.dim) {
+                partial.add_tally(row.day, dim, &row.value, row.n.max(0) as u64);
+            }
+        }
+    }
+    for (start, end) in spans {
+        read_pages(
+            db,
+            FOLD_PAGE,
+            |last, limit| {
+                let (t, id) = last.map_or((start, String::new()), |l| (l.0, l.1.clone()));
+                vec![
+                    start.into(),
+                    end.into(),
+                    t.into(),
+                    id.into(),
+                    i64::from(q.include_bots).into(),
+                    limit.into(),
+                ]
+            },
+            |(started_at, _, summary, journey, shard)| {
+                let journey = journey.unwrap_or_default();
+                if counted.admits(started_at, shard) && q.filters.matches(&summary, &journey) {
+                    partial.add(&summary, &journey);
+                }
+                true
+            },
+        )?;
+    }
+    Ok(partial)
+}
+
+/// Up to `q.limit` of the object's matching sessions before `q.before`, newest first.
+pub(crate) fn list(
+    db: &Db,
+    q: &hops::List,
+    counted: &Counted,
+) -> std::result::Result<Vec<SessionSummary>, ApiError> {
+    let mut out = Vec::new();
+    let limit = q.limit as usize;
+    if limit == 0 {
+        return Ok(out);
+    }
+    read_pages(
+        db,
+        LIST_PAGE,
+        |last, page| {
+            let before = last.map_or(q.before.clone(), |l| Position {
+                started_at: l.0,
+                id: l.1.clone(),
+            });
+            vec![
+                q.from.into(),
+                before.started_at.into(),
+                before.id.into(),
+                i64::from(q.include_bots).into(),
+                q.seen_since.into(),
+                page.into(),
+            ]
+        },
+        |(started_at, _, summary, journey, shard)| {
+            let journey = journey.unwrap_or_default();
+            if counted.admits(started_at, shard) && q.filters.matches(&summary, &journey) {
+                out.push(summary);
+            }
+            out.len() < limit
+        },
+    )?;
+    Ok(out)
+}
+
 #[durable_object]
 pub struct SessionIndex {
     pub(crate) state: State,
     pub(crate) env: Env,
-    /// Set while a purge runs: purges of one shard run one at a time (see `purge`).
+    /// Set while a purge runs: purges of one object run one at a time (see `purge`).
     pub(crate) purging: Cell<bool>,
-    /// Whether this instance has made sure the shard's expiry alarm exists (checked once per
+    /// Whether this instance has made sure the object's alarm exists (checked once per
     /// instance, so upserts do not each touch the alarm).
     pub(crate) alarm_checked: Cell<bool>,
 }
@@ -442,12 +788,17 @@ impl DurableObject for SessionIndex {
         }
     }
 
-    /// In a `<shard>/held` object, time to check a purge's copy; in a shard, its day has
-    /// left the retention period: drop it whole.
+    /// In a `<object>/held` object, time to check a purge's copy; in a month rollup, time to
+    /// copy or expire days; in a day shard, its day has left the retention period: drop it
+    /// whole.
     async fn alarm(&self) -> Result<Response> {
         let done = match self.check_held_copy().await {
             Ok(true) => Ok(()),
-            Ok(false) => self.empty_out().await,
+            Ok(false) => match self.rollup_of() {
+                Ok(Some(rollup)) => self.rollup_alarm(rollup).await,
+                Ok(None) => self.empty_out().await,
+                Err(e) => Err(e),
+            },
             Err(e) => Err(e),
         };
         // A failed alarm is retried by the runtime.
@@ -461,20 +812,22 @@ impl DurableObject for SessionIndex {
         match path.as_str() {
             hops::Upsert::PATH => serve(&body, |h| self.upsert(h)).await,
             hops::UpsertMany::PATH => serve(&body, |h| self.upsert_many(h)).await,
-            hops::Remove::PATH => serve(&body, |h| async { self.remove(h) }).await,
+            hops::Remove::PATH => serve(&body, |h| self.remove(h)).await,
             hops::Purge::PATH => serve(&body, |h| self.handle_purge(h)).await,
             hops::Restore::PATH => serve(&body, |h: hops::Restore| self.restore(h.0)).await,
             hops::Held::PATH => serve(&body, |h| self.hold(h)).await,
             hops::Take::PATH => serve(&body, |_: hops::Take| async { self.held() }).await,
             hops::Release::PATH => serve(&body, |_: hops::Release| self.empty_out()).await,
-            hops::List::PATH => serve(&body, |h| async { self.list(h) }).await,
-            hops::Stats::PATH => serve(&body, |h| async { self.stats(h) }).await,
+            hops::List::PATH => serve(&body, |h| self.list(h)).await,
+            hops::Query::PATH => serve(&body, |h| self.query(h)).await,
+            hops::Ensure::PATH => serve(&body, |h| self.ensure(h)).await,
+            hops::Deliver::PATH => serve(&body, |h| self.deliver(h)).await,
             _ => ApiError::not_found("no such index operation").into_response(),
         }
     }
 }
 
-/// Sends a hop to the index shard `name`.
+/// Sends a hop to the index object `name`.
 pub async fn send<H: Hop>(
     env: &Env,
     name: &str,
@@ -499,10 +852,44 @@ impl SessionIndex {
         set_version(&db)
     }
 
+    /// The month rollup a copied day shard passes its changes on to.
+    pub(crate) fn copied_to(&self) -> std::result::Result<Option<String>, ApiError> {
+        meta(&self.db(), "rollup")
+    }
+
     async fn upsert(&self, up: hops::Upsert) -> std::result::Result<Rows, ApiError> {
+        let s = &up.summary;
+        let journey = up.journey.as_ref().map(Journey::to_json);
+        if up.shard.is_some() {
+            // Passed on by a copied day shard: this is its month rollup.
+            let db = self.db();
+            apply_upsert(
+                &db,
+                up.version,
+                s,
+                journey.as_deref(),
+                up.shard.map(i64::from),
+            )?;
+            return Ok(db.take_rows());
+        }
+        // The row first: a rollup that copies this shard from here on finds it.
+        let db = self.db();
+        apply_upsert(&db, up.version, s, journey.as_deref(), None)?;
+        let rows = db.take_rows();
         if !self.alarm_checked.get() {
             let storage = self.state.storage();
             if storage.get_alarm().await?.is_none() {
+                // A new shard: its month rollup copies it once its day is over (again, if it
+                // found it empty before). The alarm is set once the rollup knows, so a
+                // failure here is tried again by the next upsert.
+                let day = utc_day(s.started_at);
+                let rollup = stint_shared::shard::month_object_name(&s.site, day);
+                let ensure = hops::Ensure {
+                    site: s.site.clone(),
+                    day,
+                    shard: Some(shard_of(&s.id)),
+                };
+                send(&self.env, &rollup, &ensure).await?;
                 let wait = ms_until(up.expires_at) as u64;
                 storage
                     .set_alarm(std::time::Duration::from_millis(wait))
@@ -510,58 +897,14 @@ impl SessionIndex {
             }
             self.alarm_checked.set(true);
         }
-        #[derive(Deserialize)]
-        struct Stored {
-            version: i64,
-            started_at: i64,
-            bot: i64,
+        if let Some(rollup) = self.copied_to()? {
+            let passed = hops::Upsert {
+                shard: Some(shard_of(&s.id)),
+                ..up
+            };
+            send(&self.env, &rollup, &passed).await?;
         }
-        let db = self.db();
-        let s = &up.summary;
-        let stored: Option<Stored> = db.first(
-            "SELECT version, started_at, bot FROM sessions WHERE id = ?",
-            vec![s.id.clone().into()],
-        )?;
-        if stored.as_ref().is_some_and(|old| old.version > up.version) {
-            // A push that crossed a newer one: the newer stays.
-            return Ok(db.take_rows());
-        }
-        let json = serde_json::to_string(s).map_err(|e| ApiError::internal("index", e))?;
-        let bot = i64::from(s.bot.is_some());
-        match &stored {
-            Some(old) if old.started_at == s.started_at && old.bot == bot => db.run(
-                UPDATE_SUMMARY,
-                vec![up.version.into(), json.into(), s.id.clone().into()],
-            )?,
-            _ => db.run(
-                UPSERT_SESSION,
-                vec![
-                    s.id.clone().into(),
-                    s.started_at.into(),
-                    bot.into(),
-                    up.version.into(),
-                    json.into(),
-                ],
-            )?,
-        }
-        let old = stats_row(&db, &s.id)?;
-        let new = StatsRow::of(s);
-        let moves = tally_moves(old.as_ref(), Some(&new));
-        match &old {
-            Some(old) if old == &new => {}
-            Some(old) if old.same_labels(&new) => db.run(
-                UPDATE_STATS_FIGURES,
-                vec![
-                    (new.active_ms.min(i64::MAX as u64) as i64).into(),
-                    i64::from(new.pageviews).into(),
-                    i64::from(new.bounce).into(),
-                    s.id.clone().into(),
-                ],
-            )?,
-            _ => db.run(INSERT_STATS, stats_bindings(&s.id, &new))?,
-        }
-        apply_moves(&db, &moves, false)?;
-        Ok(db.take_rows())
+        Ok(rows)
     }
 
     async fn upsert_many(&self, hop: hops::UpsertMany) -> std::result::Result<Rows, ApiError> {
@@ -572,130 +915,99 @@ impl SessionIndex {
         Ok(rows)
     }
 
-    fn remove(&self, hop: hops::Remove) -> std::result::Result<Rows, ApiError> {
+    async fn remove(&self, hop: hops::Remove) -> std::result::Result<Rows, ApiError> {
         let db = self.db();
-        let old = stats_row(&db, &hop.id)?;
-        apply_moves(&db, &tally_moves(old.as_ref(), None), true)?;
-        db.run(
-            "DELETE FROM session_stats WHERE id = ?",
-            vec![hop.id.clone().into()],
-        )?;
-        db.run("DELETE FROM sessions WHERE id = ?", vec![hop.id.into()])?;
-        Ok(db.take_rows())
+        apply_remove(&db, &hop.id)?;
+        let rows = db.take_rows();
+        if let Some(rollup) = self.copied_to()? {
+            send(&self.env, &rollup, &hop).await?;
+        }
+        Ok(rows)
     }
 
-    fn list(&self, q: hops::List) -> std::result::Result<Vec<SessionSummary>, ApiError> {
+    async fn list(&self, q: hops::List) -> std::result::Result<hops::Listed, ApiError> {
+        if let Some(rollup) = q.rollup.clone() {
+            self.ensure(rollup).await?;
+        }
+        let (counted, pending) = self.coverage(q.from, q.before.started_at + 1)?;
+        Ok(hops::Listed {
+            sessions: list(&self.db(), &q, &counted)?,
+            pending,
+        })
+    }
+
+    async fn query(&self, q: hops::Query) -> std::result::Result<hops::Answered, ApiError> {
+        if let Some(rollup) = q.rollup.clone() {
+            self.ensure(rollup).await?;
+        }
+        let (counted, pending) = self.coverage(q.from, q.to)?;
+        Ok(hops::Answered {
+            partial: fold(&self.db(), &q, &counted)?,
+            pending,
+        })
+    }
+
+    /// To a day shard, from its rollup: the next page of rows to copy; from now on the shard
+    /// passes its changes on.
+    async fn deliver(&self, hop: hops::Deliver) -> std::result::Result<hops::Delivered, ApiError> {
         #[derive(Deserialize)]
         struct Row {
+            r: i64,
+            id: String,
+            started_at: i64,
+            bot: i64,
+            version: i64,
             summary: String,
-        }
-        let mut bindings: Vec<SqlStorageValue> = vec![
-            q.from.into(),
-            q.before.started_at.into(),
-            q.before.started_at.into(),
-            q.before.id.into(),
-            i64::from(q.include_bots).into(),
-        ];
-        let query = if q.filters == Filters::default() {
-            LIST
-        } else {
-            bindings.extend(filter_bindings(&q.filters));
-            LIST_FILTERED
-        };
-        bindings.push(i64::from(q.limit).into());
-        // "Before (t, id)" is written as a closed range on `started_at` plus a residual test,
-        // not as `started_at < t OR (started_at = t AND id < id)`: with the OR, SQLite
-        // answers from two index searches and sorts the whole day in a temporary B-tree
-        // (207 ms for a 100k-session day in `cargo xtask bench`); this way it walks
-        // `sessions_by_start` in order and stops after `limit` rows.
-        Ok(self
-            .db()
-            .all::<Row>(query, bindings)?
-            .iter()
-            .filter_map(|r| read_summary(&r.summary))
-            .collect())
-    }
-
-    fn stats(&self, q: hops::Stats) -> std::result::Result<StatsAccumulator, ApiError> {
-        #[derive(Deserialize)]
-        struct Bounds {
-            lo: Option<i64>,
-            hi: Option<i64>,
-        }
-        #[derive(Deserialize)]
-        struct TallyRow {
-            dim: String,
-            value: String,
-            n: i64,
+            journey: Option<String>,
         }
         let db = self.db();
-        let bounds: Option<Bounds> = db.first(
-            "SELECT MIN(started_at) AS lo, MAX(started_at) AS hi FROM session_stats",
-            vec![],
-        )?;
-        let whole_shard = match bounds.map(|b| (b.lo, b.hi)) {
-            Some((Some(lo), Some(hi))) => q.from <= lo && hi < q.to,
-            _ => true,
-        };
-        let mut acc = StatsAccumulator::default();
-        if whole_shard && q.filters == Filters::default() {
-            // Every session here is in range: the pre-aggregated tallies are the answer.
-            let rows: Vec<TallyRow> = db.all(
-                "SELECT dim, value, SUM(n) AS n FROM day_tallies WHERE (bot = 0 OR ?) \
-                 GROUP BY dim, value HAVING SUM(n) != 0",
-                vec![i64::from(q.include_bots).into()],
-            )?;
-            for row in rows {
-                if let Some(dim) = Dim::parse(&row.dim) {
-                    acc.add_tally(dim, &row.value, row.n.max(0) as u64);
-                }
-            }
-            return Ok(acc);
-        }
         #[derive(Deserialize)]
-        struct Page {
-            rows: String,
-            last: Option<i64>,
+        struct Any {
             n: i64,
         }
-        let mut after = 0i64;
-        let mut page_rows = STATS_PAGE_ROWS;
-        loop {
-            let page: Option<Page> = match db.first(
-                STATS_PAGE,
-                [
-                    vec![
-                        after.into(),
-                        q.from.into(),
-                        q.to.into(),
-                        i64::from(q.include_bots).into(),
-                    ],
-                    filter_bindings(&q.filters),
-                    vec![page_rows.into()],
-                ]
-                .concat(),
-            ) {
-                Ok(page) => page,
-                Err(_) if page_rows > STATS_PAGE_MIN_ROWS => {
-                    page_rows /= 4;
-                    continue;
-                }
-                Err(e) => return Err(e),
-            };
-            let Some(page) = page.filter(|p| p.n > 0) else {
-                break;
-            };
-            let rows: Vec<StatsTuple> = serde_json::from_str(&page.rows)
-                .map_err(|e| ApiError::internal("index stats page", e))?;
-            for row in rows.into_iter().map(row_of) {
-                acc.add_row(&row);
-            }
-            match page.last {
-                Some(last) if page.n == page_rows => after = last,
-                _ => break,
+        let held = db
+            .first::<Any>(
+                "SELECT COUNT(*) AS n FROM (SELECT 1 FROM sessions LIMIT 1)",
+                vec![],
+            )?
+            .is_some_and(|a| a.n > 0);
+        // A shard that never had a session stays empty: it marks nothing (its first session,
+        // if a late one comes, tells the rollup to copy it again).
+        if held && self.copied_to()?.as_deref() != Some(hop.rollup.as_str()) {
+            set_meta(&db, "rollup", &hop.rollup)?;
+            let storage = self.state.storage();
+            if storage.get_alarm().await?.is_none() {
+                storage
+                    .set_alarm(std::time::Duration::from_millis(
+                        ms_until(hop.expires_at) as u64
+                    ))
+                    .await?;
+                self.alarm_checked.set(true);
             }
         }
-        Ok(acc)
+        let rows: Vec<Row> = db.all(
+            "SELECT rowid AS r, id, started_at, bot, version, summary, journey FROM sessions \
+             WHERE rowid > ? ORDER BY rowid LIMIT ?",
+            vec![hop.after.into(), i64::from(hop.limit).into()],
+        )?;
+        let next = (rows.len() as u32 == hop.limit)
+            .then(|| rows.last().map(|r| r.r))
+            .flatten();
+        Ok(hops::Delivered {
+            rows: rows
+                .into_iter()
+                .map(|r| HeldRow {
+                    shard: Some(i64::from(shard_of(&r.id))),
+                    id: r.id,
+                    started_at: r.started_at,
+                    bot: r.bot,
+                    version: r.version,
+                    summary: r.summary,
+                    journey: r.journey,
+                })
+                .collect(),
+            next,
+        })
     }
 }
 

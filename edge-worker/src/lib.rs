@@ -15,8 +15,10 @@ mod hops;
 mod index_object;
 mod purge;
 mod read_api;
+mod rollup;
 mod seed;
 mod session_object;
+mod settings_object;
 
 use error::ApiError;
 use worker::{event, Context, Env, Method, Request, Response, Result};
@@ -33,6 +35,12 @@ pub async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         }
         (Method::Get, "/api/sessions") => read_api::list_sessions(&req, &env).await,
         (Method::Get, "/api/stats") => read_api::site_stats(&req, &env).await,
+        (Method::Get, "/api/timeseries") => read_api::timeseries(&req, &env).await,
+        (Method::Get, "/api/breakdown") => read_api::breakdown(&req, &env).await,
+        (Method::Get, "/api/live") => read_api::live(&req, &env).await,
+        (Method::Get, "/api/export") => read_api::export(&req, &env).await,
+        (Method::Get, "/api/settings") => read_api::get_settings(&req, &env).await,
+        (Method::Put, "/api/settings") => read_api::put_settings(req, &env).await,
         (Method::Get, p) if p.starts_with("/api/sessions/") => {
             read_api::session_timeline(&req, &env, &p["/api/sessions/".len()..]).await
         }

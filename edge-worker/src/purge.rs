@@ -42,8 +42,45 @@ const HOLD_CHECK: Duration = Duration::from_secs(15);
 /// read, in column order.
 fn rows_json(rows: &[HeldRow]) -> Vec<serde_json::Value> {
     rows.iter()
-        .map(|r| serde_json::json!([r.id, r.started_at, r.bot, r.version, r.summary]))
+        .map(|r| {
+            serde_json::json!([
+                r.id,
+                r.started_at,
+                r.bot,
+                r.version,
+                r.summary,
+                r.journey,
+                r.shard
+            ])
+        })
         .collect()
+}
+
+/// What an object keeps besides its sessions and their figures: its kind (`meta`) and, in
+/// a rollup, how far each day's copy has come. A rewrite puts them back as they were.
+#[derive(Deserialize)]
+struct Kept {
+    meta: String,
+    deliveries: String,
+}
+
+fn kept_tables(db: &Db) -> Result<Kept, ApiError> {
+    db.first(
+        "SELECT (SELECT json_group_array(json_array(k, v)) FROM meta) AS meta,          (SELECT json_group_array(json_array(day, shard, after, done)) FROM deliveries)          AS deliveries",
+        vec![],
+    )?
+    .ok_or_else(|| ApiError::internal("index purge", "no kept tables"))
+}
+
+fn put_back(db: &Db, kept: &Kept) -> Result<(), ApiError> {
+    db.run(
+        "INSERT INTO meta (k, v) SELECT value ->> 0, value ->> 1 FROM json_each(?)",
+        vec![kept.meta.clone().into()],
+    )?;
+    db.run(
+        "INSERT INTO deliveries (day, shard, after, done) SELECT value ->> 0, value ->> 1,          value ->> 2, value ->> 3 FROM json_each(?)",
+        vec![kept.deliveries.clone().into()],
+    )
 }
 
 #[derive(Deserialize)]
@@ -56,6 +93,8 @@ struct HeldMeta {
     shard: String,
     nonce: String,
     alarm: Option<i64>,
+    meta: Option<String>,
+    deliveries: Option<String>,
 }
 
 fn copy_name(shard: &str) -> String {
@@ -65,7 +104,10 @@ fn copy_name(shard: &str) -> String {
 fn rows_of(db: &Db, table: &str, except: &str) -> Result<Vec<HeldRow>, ApiError> {
     // `table` is one of two literals below, never input.
     db.all(
-        &format!("SELECT id, started_at, bot, version, summary FROM {table} WHERE id != ?"),
+        &format!(
+            "SELECT id, started_at, bot, version, summary, journey, shard FROM {table} \
+             WHERE id != ?"
+        ),
         vec![except.into()],
     )
 }
@@ -80,11 +122,13 @@ fn merge_rows(db: &Db, rows: &[HeldRow]) -> Result<(), ApiError> {
 fn rewrite(
     db: &Db,
     kept: Vec<HeldRow>,
+    tables: &Kept,
     migrations: Vec<NameRow>,
     nonce: &str,
 ) -> Result<(), ApiError> {
     create_schema(db)?;
     set_version(db)?;
+    put_back(db, tables)?;
     merge_rows(db, &kept)?;
     derive_figures_of(db, kept.iter().map(|r| (r.id.as_str(), r.summary.as_str())))?;
     for m in migrations {
@@ -104,13 +148,23 @@ fn new_nonce() -> String {
 
 impl SessionIndex {
     /// A purge of one session: purges of one shard run one at a time.
+    /// A copied day shard then has its rollup purge the session too.
     pub(crate) async fn handle_purge(&self, hop: hops::Purge) -> Result<(), ApiError> {
         while self.purging.replace(true) {
             Delay::from(Duration::from_millis(20)).await;
         }
+        let rollup = self.copied_to();
         let result = self.purge(&hop.id, &hop.shard).await;
         self.purging.set(false);
-        result
+        result?;
+        if let Some(rollup) = rollup? {
+            let passed = hops::Purge {
+                id: hop.id,
+                shard: rollup.clone(),
+            };
+            send(&self.env, &rollup, &passed).await?;
+        }
+        Ok(())
     }
 
     /// Deletes a session and rewrites the shard without it. Before the reset, the kept rows
@@ -124,17 +178,21 @@ impl SessionIndex {
         }
         let alarm = storage.get_alarm().await?;
         let nonce = new_nonce();
+        let tables = kept_tables(&self.db())?;
         let held = Held {
             shard: shard.to_string(),
             nonce: nonce.clone(),
             alarm,
             rows: rows_of(&self.db(), "sessions", id)?,
+            meta: Some(tables.meta),
+            deliveries: Some(tables.deliveries),
         };
         send(&self.env, &copy, &held).await?;
 
         let db = self.db();
         let kept = rows_of(&db, "sessions", id)?;
         let migrations: Vec<NameRow> = db.all("SELECT name FROM migrations", vec![])?;
+        let tables = kept_tables(&db)?;
         let reset = Started::now(storage.delete_all()).await;
         let db = self.db();
         let rewritten = if config::get(&self.env).fault("purge-after-reset") {
@@ -143,7 +201,7 @@ impl SessionIndex {
                 "STINT_FAULTS: stopped after the reset",
             ))
         } else {
-            rewrite(&db, kept, migrations, &nonce)
+            rewrite(&db, kept, &tables, migrations, &nonce)
         };
         if let Err(e) = rewritten {
             if let Err(schema) = create_schema(&db).and_then(|()| set_version(&db)) {
@@ -187,6 +245,16 @@ impl SessionIndex {
         );
         merge_rows(&db, &held.rows)?;
         derive_figures(&db)?;
+        #[derive(Deserialize)]
+        struct N {
+            n: i64,
+        }
+        let has_meta = db
+            .first::<N>("SELECT COUNT(*) AS n FROM meta", vec![])?
+            .is_some_and(|r| r.n > 0);
+        if let (false, Some(meta), Some(deliveries)) = (has_meta, held.meta, held.deliveries) {
+            put_back(&db, &Kept { meta, deliveries })?;
+        }
         if let (Some(at), None) = (held.alarm, storage.get_alarm().await?) {
             storage.set_alarm(ms_until(at)).await?;
         }
@@ -199,14 +267,21 @@ impl SessionIndex {
         db.run("DELETE FROM held_rows", vec![])?;
         run_json_rows(
             &db,
-            "INSERT INTO held_rows (id, started_at, bot, version, summary) \
-             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4 \
-             FROM json_each(?)",
+            "INSERT INTO held_rows (id, started_at, bot, version, summary, journey, shard) \
+             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, \
+             value ->> 5, value ->> 6 FROM json_each(?)",
             rows_json(&held.rows),
         )?;
         db.run(
-            "INSERT OR REPLACE INTO held (k, shard, nonce, alarm) VALUES (1, ?, ?, ?)",
-            vec![held.shard.into(), held.nonce.into(), held.alarm.into()],
+            "INSERT OR REPLACE INTO held (k, shard, nonce, alarm, meta, deliveries) \
+             VALUES (1, ?, ?, ?, ?, ?)",
+            vec![
+                held.shard.into(),
+                held.nonce.into(),
+                held.alarm.into(),
+                held.meta.into(),
+                held.deliveries.into(),
+            ],
         )?;
         self.state.storage().set_alarm(HOLD_CHECK).await?;
         Ok(())
@@ -215,11 +290,16 @@ impl SessionIndex {
     /// On a copy: the copy still held, if any.
     pub(crate) fn held(&self) -> Result<Option<Held>, ApiError> {
         let db = self.db();
-        let meta: Vec<HeldMeta> = db.all("SELECT shard, nonce, alarm FROM held", vec![])?;
+        let meta: Vec<HeldMeta> = db.all(
+            "SELECT shard, nonce, alarm, meta, deliveries FROM held",
+            vec![],
+        )?;
         let Some(HeldMeta {
             shard,
             nonce,
             alarm,
+            meta,
+            deliveries,
         }) = meta.into_iter().next()
         else {
             return Ok(None);
@@ -230,6 +310,8 @@ impl SessionIndex {
             nonce,
             alarm,
             rows,
+            meta,
+            deliveries,
         }))
     }
 

@@ -5,14 +5,22 @@ use crate::error::{json_response, ApiError};
 use crate::hops;
 use crate::index_object;
 use crate::session_object;
+use crate::settings_object;
 use futures_util::future::try_join_all;
-use serde_json::json;
+use serde_json::{json, Value};
+use std::cell::Cell;
+use std::collections::BTreeSet;
 use stint_shared::auth::bearer_matches;
+use stint_shared::export::Format;
 use stint_shared::listing::{ListParams, PageBuilder, Position};
 use stint_shared::protocol::{is_uuid_v4, is_valid_site_id};
+use stint_shared::query::{By, Compare, Interval, ParamError, Step};
+use stint_shared::report::{compare_figures, FiguresOut, Partial, Want};
 use stint_shared::session::SessionSummary;
-use stint_shared::shard::{index_object_name, INDEX_SHARDS};
-use stint_shared::stats::StatsAccumulator;
+use stint_shared::settings::SiteSettings;
+use stint_shared::shard::{index_object_name, month_object_name, months_of_range};
+use stint_shared::stats::{Stats, StatsAccumulator};
+use stint_shared::time::{day_label, MINUTE_MS};
 use worker::{Date, Env, Request, Response};
 
 /// Whether `origin` is one of `DASHBOARD_ORIGINS`.
@@ -46,8 +54,12 @@ pub fn preflight(req: &Request, env: &Env) -> Result<Response, ApiError> {
     let origin = req.headers().get("origin")?;
     if is_dashboard_origin(origin.as_deref(), env) {
         let headers = response.headers_mut();
-        headers.set("access-control-allow-methods", "GET, DELETE")?;
-        headers.set("access-control-allow-headers", "authorization")?;
+        headers.set("access-control-allow-methods", "GET, PUT, DELETE")?;
+        headers.set(
+            "access-control-allow-headers",
+            "authorization, content-type",
+        )?;
+        headers.set("access-control-expose-headers", "stint-subrequests")?;
         headers.set("access-control-max-age", "600")?;
     }
     Ok(response)
@@ -62,57 +74,556 @@ fn authorize(req: &Request, env: &Env) -> Result<(), ApiError> {
     }
 }
 
-/// The site, range, paging and bot parameters shared by the listing and the stats.
-fn range_params(req: &Request) -> Result<ListParams, ApiError> {
-    let url = req.url()?;
-    let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
-    let now = Date::now().as_millis() as i64;
-    ListParams::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())), now)
-        .map_err(|e| ApiError::bad_request(e.0))
+/// Most Durable Object subrequests one read makes, whatever its range: the Workers Free plan
+/// allows 50 per request. A year is 13 month rollups (26 with a comparison) plus the shards
+/// of the days the rollups do not hold yet (today's and yesterday's: 8).
+pub const SUBREQUEST_BUDGET: usize = 50;
+
+/// The query parameters of a request.
+fn pairs(req: &Request) -> Result<Vec<(String, String)>, ApiError> {
+    Ok(req.url()?.query_pairs().into_owned().collect())
 }
 
-/// `GET /api/sessions`: summaries newest first, a page at a time.
-pub async fn list_sessions(req: &Request, env: &Env) -> Result<Response, ApiError> {
-    authorize(req, env)?;
-    let params = range_params(req)?;
+fn now() -> i64 {
+    Date::now().as_millis() as i64
+}
 
+/// The site, range, filter, paging and bot parameters, leaving `except` to the caller.
+fn range_params(pairs: &[(String, String)], except: &[&str]) -> Result<ListParams, ApiError> {
+    ListParams::parse_except(
+        pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        now(),
+        except,
+    )
+    .map_err(bad)
+}
+
+fn bad(e: ParamError) -> ApiError {
+    ApiError::bad_request(e.0)
+}
+
+fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+fn compare_param(pairs: &[(String, String)]) -> Result<Option<Compare>, ApiError> {
+    param(pairs, "compare")
+        .map(|v| Compare::parse(v).map_err(bad))
+        .transpose()
+}
+
+/// What one read cost and left out: Durable Object subrequests made, and the UTC days whose
+/// sessions it could not count within [`SUBREQUEST_BUDGET`] (rollups still catching up).
+#[derive(Default)]
+struct Reach {
+    subrequests: Cell<usize>,
+    incomplete: std::cell::RefCell<BTreeSet<i64>>,
+}
+
+impl Reach {
+    fn spend(&self, n: usize) {
+        self.subrequests.set(self.subrequests.get() + n);
+    }
+
+    /// Adds `incomplete` to an answer when days were left out.
+    fn note(&self, answer: &mut Value) {
+        let days = self.incomplete.borrow();
+        if !days.is_empty() {
+            answer["incomplete"] = json!({
+                "days": days.iter().map(|d| day_label(*d)).collect::<Vec<_>>(),
+                "reason": "the month rollups are still copying these days; ask again shortly",
+            });
+        }
+    }
+
+    fn respond(&self, mut answer: Value) -> Result<Response, ApiError> {
+        self.note(&mut answer);
+        let mut response = json_response(200, &answer)?;
+        response
+            .headers_mut()
+            .set("stint-subrequests", &self.subrequests.get().to_string())?;
+        Ok(response)
+    }
+}
+
+/// Folds the site's sessions in `[from, to)`: the month rollups first, then the shards of
+/// the days they do not hold yet, newest first, as far as `budget` subrequests go.
+async fn fold_range(
+    env: &Env,
+    params: &ListParams,
+    (from, to): (i64, i64),
+    want: &Want,
+    budget: usize,
+    reach: &Reach,
+) -> Result<Partial, ApiError> {
+    let hop = |rollup| hops::Query {
+        from,
+        to,
+        include_bots: params.include_bots,
+        filters: params.filters.clone(),
+        want: want.clone(),
+        rollup,
+    };
+    let months = months_of_range(from, to);
+    let asks = months.iter().map(|m| {
+        let ensure = hops::Ensure {
+            site: params.site.clone(),
+            day: *m,
+            shard: None,
+        };
+        let name = month_object_name(&params.site, *m);
+        let hop = hop(Some(ensure));
+        async move { index_object::send(env, &name, &hop).await }
+    });
+    let answers = try_join_all(asks).await?;
+    reach.spend(months.len());
+    let mut partial = Partial::new(want);
+    let mut pending = Vec::new();
+    for a in answers {
+        partial.merge(a.partial);
+        pending.extend(a.pending);
+    }
+    pending.sort_by(|a, b| b.cmp(a));
+    let room = budget.saturating_sub(months.len()).min(pending.len());
+    let (ask, left) = pending.split_at(room);
+    reach
+        .incomplete
+        .borrow_mut()
+        .extend(left.iter().map(|(day, _)| *day));
+    let shard_hop = hop(None);
+    let shards = try_join_all(ask.iter().map(|(day, shard)| {
+        let name = index_object_name(&params.site, *day, *shard);
+        let hop = &shard_hop;
+        async move { index_object::send(env, &name, hop).await }
+    }))
+    .await?;
+    reach.spend(ask.len());
+    for a in shards {
+        partial.merge(a.partial);
+    }
+    Ok(partial)
+}
+
+/// A read's own range and, with `compare=`, the compared one: budgets split so both fit.
+async fn fold_both(
+    env: &Env,
+    params: &ListParams,
+    compare: Option<Compare>,
+    want: &Want,
+    reach: &Reach,
+) -> Result<(Partial, Option<(Compare, i64, i64, Partial)>), ApiError> {
+    let Some(compare) = compare else {
+        let now = fold_range(
+            env,
+            params,
+            (params.from, params.to),
+            want,
+            SUBREQUEST_BUDGET,
+            reach,
+        )
+        .await?;
+        return Ok((now, None));
+    };
+    let (from, to) = compare.range(params.from, params.to);
+    // The compared period is in the past: its rollups hold it, bar a day or two.
+    let theirs = months_of_range(from, to).len() + 2;
+    let (now, before) = futures_util::future::try_join(
+        fold_range(
+            env,
+            params,
+            (params.from, params.to),
+            want,
+            SUBREQUEST_BUDGET - theirs,
+            reach,
+        ),
+        fold_range(env, params, (from, to), want, theirs, reach),
+    )
+    .await?;
+    Ok((now, Some((compare, from, to, before))))
+}
+
+fn figures_of(stats: &Stats) -> FiguresOut {
+    FiguresOut {
+        sessions: stats.sessions,
+        pageviews: stats.pageviews,
+        median_active_ms: stats.median_active_ms,
+        bounce_rate: stats.bounce_rate,
+        pages_per_session: if stats.sessions == 0 {
+            0.0
+        } else {
+            stats.pageviews as f64 / stats.sessions as f64
+        },
+    }
+}
+
+fn to_json<T: serde::Serialize>(what: &'static str, value: &T) -> Result<Value, ApiError> {
+    serde_json::to_value(value).map_err(|e| ApiError::internal(what, e))
+}
+
+fn stats_of(partial: Partial) -> StatsAccumulator {
+    match partial {
+        Partial::Stats(acc) => acc,
+        _ => StatsAccumulator::default(),
+    }
+}
+
+/// `GET /api/stats`: totals, top lists and sessions per hour, with `compare=` the same for
+/// the compared period and the change of each headline figure.
+pub async fn site_stats(req: &Request, env: &Env) -> Result<Response, ApiError> {
+    authorize(req, env)?;
+    let pairs = pairs(req)?;
+    let params = range_params(&pairs, &[])?;
+    let compare = compare_param(&pairs)?;
+    let reach = Reach::default();
+    let (now, before) = fold_both(env, &params, compare, &Want::Stats, &reach).await?;
+    let stats = stats_of(now).finish();
+    let mut answer = to_json("stats", &stats)?;
+    let figures = figures_of(&stats);
+    answer["pages_per_session"] = json!(figures.pages_per_session);
+    if let Some((compare, from, to, before)) = before {
+        let previous = stats_of(before).finish();
+        answer["compare"] = json!({ "compare": compare_name(compare), "from": from, "to": to });
+        answer["change"] = to_json("change", &compare_figures(&figures, &figures_of(&previous)))?;
+        answer["previous"] = to_json("stats", &previous)?;
+    }
+    reach.respond(answer)
+}
+
+fn compare_name(c: Compare) -> &'static str {
+    match c {
+        Compare::Previous => "previous",
+        Compare::Year => "year",
+    }
+}
+
+/// `GET /api/timeseries?interval=hour|day|week|month`: a point per interval, empty ones
+/// included; with `compare=` the compared period's points, one for one.
+pub async fn timeseries(req: &Request, env: &Env) -> Result<Response, ApiError> {
+    authorize(req, env)?;
+    let pairs = pairs(req)?;
+    let params = range_params(&pairs, &["interval"])?;
+    let compare = compare_param(&pairs)?;
+    let interval = match param(&pairs, "interval") {
+        Some(v) => Interval::parse(v).map_err(bad)?,
+        None => Interval::default_for(params.from, params.to),
+    };
+    interval.check(params.from, params.to).map_err(bad)?;
+    let reach = Reach::default();
+    let want = Want::Series(interval);
+    let (now, before) = fold_both(env, &params, compare, &want, &reach).await?;
+    let points = |p: &Partial, from, to| match p {
+        Partial::Series(series) => series.finish(from, to),
+        _ => Vec::new(),
+    };
+    let mut answer = json!({
+        "interval": interval.name(),
+        "from": params.from,
+        "to": params.to,
+        "points": to_json("points", &points(&now, params.from, params.to))?,
+    });
+    if let Some((compare, from, to, before)) = before {
+        answer["compare"] = json!({
+            "compare": compare_name(compare),
+            "from": from,
+            "to": to,
+            "points": to_json("points", &points(&before, from, to))?,
+        });
+    }
+    reach.respond(answer)
+}
+
+/// Most rows a breakdown answers.
+const MAX_BREAKDOWN_ROWS: i64 = 1_000;
+
+/// `GET /api/breakdown?by=<dimension>[&goal=<step>][&limit=]`: rows with sessions, page
+/// views, median engaged time, bounce rate and share, conversions for a goal; with
+/// `compare=` each row's figures then and the change in sessions.
+pub async fn breakdown(req: &Request, env: &Env) -> Result<Response, ApiError> {
+    authorize(req, env)?;
+    let pairs = pairs(req)?;
+    let params = range_params(&pairs, &["by", "goal", "limit"])?;
+    let compare = compare_param(&pairs)?;
+    let by = param(&pairs, "by")
+        .ok_or_else(|| ApiError::bad_request(format!("by: missing; {}", By::expected())))?;
+    let by =
+        By::parse(by).ok_or_else(|| ApiError::bad_request(format!("by: {}", By::expected())))?;
+    let goal = param(&pairs, "goal")
+        .map(|g| Step::parse(g).map_err(|e| ApiError::bad_request(format!("goal: {e}"))))
+        .transpose()?;
+    let limit = match param(&pairs, "limit") {
+        None => 100,
+        Some(v) => v
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (1..=MAX_BREAKDOWN_ROWS).contains(n))
+            .ok_or_else(|| {
+                ApiError::bad_request(format!("limit: must be between 1 and {MAX_BREAKDOWN_ROWS}"))
+            })?,
+    } as usize;
+    let reach = Reach::default();
+    let want = Want::Breakdown {
+        by: by.clone(),
+        goal: goal.clone(),
+    };
+    let (now, before) = fold_both(env, &params, compare, &want, &reach).await?;
+    let Partial::Breakdown(now) = now else {
+        return Err(ApiError::internal("breakdown", "another partial"));
+    };
+    let rows = now.finish(limit);
+    let mut rows_json = to_json("rows", &rows)?;
+    let mut answer = json!({
+        "by": by.name(),
+        "goal": goal.as_ref().map(Step::text),
+        "sessions": now.total.sessions,
+        "conversions": goal.as_ref().map(|_| now.total_conversions),
+        "rows_total": now.cells.len(),
+    });
+    if let Some((compare, from, to, Partial::Breakdown(before))) = before {
+        let previous = before.finish(usize::MAX);
+        if let Some(list) = rows_json.as_array_mut() {
+            for (row, json_row) in rows.iter().zip(list.iter_mut()) {
+                let then = previous.iter().find(|p| p.value == row.value);
+                json_row["previous"] = match then {
+                    Some(p) => to_json("row", &p.figures)?,
+                    None => Value::Null,
+                };
+                json_row["change"] = json!(stint_shared::query::change(
+                    row.figures.sessions as f64,
+                    then.map_or(0.0, |p| p.figures.sessions as f64),
+                    now.total.sessions,
+                    before.total.sessions,
+                ));
+            }
+        }
+        answer["compare"] = json!({
+            "compare": compare_name(compare),
+            "from": from,
+            "to": to,
+            "sessions": before.total.sessions,
+        });
+    }
+    answer["rows"] = rows_json;
+    reach.respond(answer)
+}
+
+/// Lists sessions newest first across the range: each month rollup, then the shards of the
+/// days it does not hold yet, until the page is full.
+async fn list_range(
+    env: &Env,
+    params: &ListParams,
+    limit: u32,
+    seen_since: Option<i64>,
+    reach: &Reach,
+) -> Result<(Vec<SessionSummary>, Option<String>), ApiError> {
     let mut before = params.start();
-    let mut page = PageBuilder::new(params.limit);
-    for day in params.days() {
-        let hop = hops::List {
+    let mut page = PageBuilder::new(limit);
+    for month in months_of_range(params.from, before.started_at) {
+        let hop = |rollup| hops::List {
             from: params.from,
             before: before.clone(),
             limit: page.want(),
             include_bots: params.include_bots,
             filters: params.filters.clone(),
+            seen_since,
+            rollup,
         };
-        let names: Vec<String> = (0..INDEX_SHARDS)
-            .map(|shard| index_object_name(&params.site, day, shard))
-            .collect();
-        let shards = try_join_all(names.iter().map(|name| index_object::send(env, name, &hop)));
-        page.add_day(shards.await?, position);
-        if page.is_full() {
+        let ensure = hops::Ensure {
+            site: params.site.clone(),
+            day: month,
+            shard: None,
+        };
+        let listed = index_object::send(
+            env,
+            &month_object_name(&params.site, month),
+            &hop(Some(ensure)),
+        )
+        .await?;
+        reach.spend(1);
+        let room = SUBREQUEST_BUDGET
+            .saturating_sub(reach.subrequests.get())
+            .min(listed.pending.len());
+        let mut pending = listed.pending;
+        pending.sort_by(|a, b| b.cmp(a));
+        let (ask, left) = pending.split_at(room);
+        reach
+            .incomplete
+            .borrow_mut()
+            .extend(left.iter().map(|(day, _)| *day));
+        let shard_hop = hop(None);
+        let mut lists = vec![listed.sessions];
+        for answer in try_join_all(ask.iter().map(|(day, shard)| {
+            let name = index_object_name(&params.site, *day, *shard);
+            let hop = &shard_hop;
+            async move { index_object::send(env, &name, hop).await }
+        }))
+        .await?
+        {
+            lists.push(answer.sessions);
+        }
+        reach.spend(ask.len());
+        page.add_day(lists, position);
+        if page.is_full() || reach.subrequests.get() >= SUBREQUEST_BUDGET {
             break;
         }
-        // Later days are older; everything before this day's start qualifies.
-        before = Position::day_start(day);
+        // Earlier months are older; everything before this month's start qualifies.
+        before = Position::day_start(month);
     }
-    let (sessions, next_cursor) = page.finish(position);
-    json_response(
-        200,
-        &json!({ "sessions": sessions, "next_cursor": next_cursor }),
-    )
+    Ok(page.finish(position))
 }
 
-fn position(s: &SessionSummary) -> Position {
-    Position {
-        started_at: s.started_at,
-        id: s.id.clone(),
-    }
+/// `GET /api/sessions`: summaries newest first, a page at a time.
+pub async fn list_sessions(req: &Request, env: &Env) -> Result<Response, ApiError> {
+    authorize(req, env)?;
+    let pairs = pairs(req)?;
+    let params = range_params(&pairs, &[])?;
+    let reach = Reach::default();
+    let (sessions, next_cursor) = list_range(env, &params, params.limit, None, &reach).await?;
+    reach.respond(json!({ "sessions": sessions, "next_cursor": next_cursor }))
 }
 
-/// The `site` query parameter and the session ID of `/api/sessions/<sid>?site=…`.
-fn session_address(req: &Request, sid: &str) -> Result<String, ApiError> {
+/// Sessions seen this recently are live.
+pub const LIVE_MS: i64 = 5 * MINUTE_MS;
+/// Most live sessions listed.
+const LIVE_LIMIT: u32 = 200;
+
+/// `GET /api/live`: sessions seen in the last five minutes, with their current page and
+/// engaged time so far (SPEC `live`; filters apply).
+pub async fn live(req: &Request, env: &Env) -> Result<Response, ApiError> {
+    authorize(req, env)?;
+    let pairs = pairs(req)?;
+    let mut params = range_params(&pairs, &["from", "to", "limit", "cursor"])?;
+    let now = now();
+    // A session started up to two days ago may still be going.
+    params.to = now + 1;
+    params.from = now - 2 * stint_shared::time::DAY_MS;
+    params.cursor = None;
+    let reach = Reach::default();
+    let (sessions, _) = list_range(env, &params, LIVE_LIMIT, Some(now - LIVE_MS), &reach).await?;
+    let mut live: Vec<Value> = sessions
+        .iter()
+        .map(|s| {
+            json!({
+                "id": s.id,
+                "page": s.exit_page,
+                "active_ms": s.active_ms,
+                "pageviews": s.pageviews,
+                "started_at": s.started_at,
+                "last_seen_at": s.last_seen_at,
+                "channel": s.channel,
+                "referrer_host": s.referrer_host,
+                "country": s.country,
+                "device": s.device,
+            })
+        })
+        .collect();
+    live.sort_by_key(|s| std::cmp::Reverse(s["last_seen_at"].as_i64().unwrap_or(0)));
+    reach.respond(json!({ "count": live.len(), "window_ms": LIVE_MS, "sessions": live }))
+}
+
+/// Rows per page of an export, and most pages one export asks for (each page is a
+/// subrequest or a few).
+const EXPORT_PAGE: u32 = 2_000;
+
+/// `GET /api/export?format=csv|ndjson`: every session summary in range, newest first,
+/// streamed a page at a time. Past [`SUBREQUEST_BUDGET`] it stops and says where to go on:
+/// a last line `{"next_cursor": …}` (NDJSON) or `# next_cursor=…` (CSV).
+pub async fn export(req: &Request, env: &Env) -> Result<Response, ApiError> {
+    authorize(req, env)?;
+    let pairs = pairs(req)?;
+    let params = range_params(&pairs, &["format", "limit"])?;
+    let format = param(&pairs, "format")
+        .map(|f| {
+            Format::parse(f).ok_or_else(|| ApiError::bad_request("format: must be csv or ndjson"))
+        })
+        .transpose()?
+        .unwrap_or(Format::Csv);
+    let env = env.clone();
+    let reach = Reach::default();
+    let first = list_range(&env, &params, EXPORT_PAGE, None, &reach).await?;
+    let head = format.head();
+    // Each later page comes from its own read, so a long export streams as it is read.
+    let stream = futures_util::stream::unfold(
+        (Some(first), head, reach, false),
+        move |(page, head, reach, done)| {
+            let env = env.clone();
+            let mut params = params.clone();
+            async move {
+                if done {
+                    return None;
+                }
+                let (sessions, next) = match page {
+                    Some(page) => page,
+                    None => {
+                        return None;
+                    }
+                };
+                let mut chunk = head;
+                for s in &sessions {
+                    chunk.push_str(&format.line(s));
+                }
+                let Some(cursor) = next else {
+                    return Some((
+                        Ok::<Vec<u8>, worker::Error>(chunk.into_bytes()),
+                        (None, String::new(), reach, true),
+                    ));
+                };
+                if reach.subrequests.get() >= SUBREQUEST_BUDGET {
+                    chunk.push_str(&match format {
+                        Format::Ndjson => format!("{{\"next_cursor\":\"{cursor}\"}}\n"),
+                        Format::Csv => format!("# next_cursor={cursor}\r\n"),
+                    });
+                    return Some((Ok(chunk.into_bytes()), (None, String::new(), reach, true)));
+                }
+                params.cursor = stint_shared::listing::decode_cursor(&cursor);
+                let next_page = match list_range(&env, &params, EXPORT_PAGE, None, &reach).await {
+                    Ok(p) => Some(p),
+                    Err(e) => {
+                        worker::console_error!("export: {}", e.message);
+                        None
+                    }
+                };
+                Some((
+                    Ok(chunk.into_bytes()),
+                    (next_page, String::new(), reach, false),
+                ))
+            }
+        },
+    );
+    let mut response = Response::from_stream(stream)?;
+    let headers = response.headers_mut();
+    headers.set("content-type", format.content_type())?;
+    headers.set(
+        "content-disposition",
+        &format!(
+            "attachment; filename=\"stint-sessions.{}\"",
+            format.extension()
+        ),
+    )?;
+    Ok(response)
+}
+
+/// `GET /api/settings?site=`: the site's saved segments and `min_sessions`.
+pub async fn get_settings(req: &Request, env: &Env) -> Result<Response, ApiError> {
+    authorize(req, env)?;
+    let site = site_param(req)?;
+    let settings = settings_object::send(env, &site, &hops::GetSettings {}).await?;
+    json_response(200, &to_json("settings", &settings)?)
+}
+
+/// `PUT /api/settings?site=`: replaces them (a 400 names the first bad field).
+pub async fn put_settings(mut req: Request, env: &Env) -> Result<Response, ApiError> {
+    authorize(&req, env)?;
+    let site = site_param(&req)?;
+    let body = req.bytes().await?;
+    let settings = SiteSettings::parse(&body).map_err(bad)?;
+    settings_object::send(env, &site, &hops::PutSettings(settings.clone())).await?;
+    json_response(200, &to_json("settings", &settings)?)
+}
+
+fn site_param(req: &Request) -> Result<String, ApiError> {
     let url = req.url()?;
     let site = url
         .query_pairs()
@@ -122,6 +633,19 @@ fn session_address(req: &Request, sid: &str) -> Result<String, ApiError> {
     if !is_valid_site_id(&site) {
         return Err(ApiError::bad_request("site: not a valid site id"));
     }
+    Ok(site)
+}
+
+fn position(s: &SessionSummary) -> Position {
+    Position {
+        started_at: s.started_at,
+        id: s.id.clone(),
+    }
+}
+
+/// The session ID of `/api/sessions/<sid>?site=…`, and the site.
+fn session_address(req: &Request, sid: &str) -> Result<String, ApiError> {
+    let site = site_param(req)?;
     if !is_uuid_v4(sid) {
         return Err(ApiError::bad_request("sid: must be a lowercase UUID v4"));
     }
@@ -144,35 +668,7 @@ pub async fn session_timeline(req: &Request, env: &Env, sid: &str) -> Result<Res
     authorize(req, env)?;
     let site = session_address(req, sid)?;
     match session_object::send(env, &site, sid, &hops::GetTimeline {}).await? {
-        Some(timeline) => json_response(
-            200,
-            &serde_json::to_value(timeline).map_err(|e| ApiError::internal("timeline", e))?,
-        ),
+        Some(timeline) => json_response(200, &to_json("timeline", &timeline)?),
         None => Err(ApiError::not_found("session: unknown session")),
     }
-}
-
-/// `GET /api/stats?site=…&from=…&to=…[&bots=include]`: totals over every shard of every day.
-pub async fn site_stats(req: &Request, env: &Env) -> Result<Response, ApiError> {
-    authorize(req, env)?;
-    let params = range_params(req)?;
-    let names: Vec<String> = params
-        .days()
-        .flat_map(|day| (0..INDEX_SHARDS).map(move |shard| (day, shard)))
-        .map(|(day, shard)| index_object_name(&params.site, day, shard))
-        .collect();
-    let hop = hops::Stats {
-        from: params.from,
-        to: params.to,
-        include_bots: params.include_bots,
-        filters: params.filters.clone(),
-    };
-    let partials =
-        try_join_all(names.iter().map(|name| index_object::send(env, name, &hop))).await?;
-    let mut total = StatsAccumulator::default();
-    for partial in partials {
-        total.merge(partial);
-    }
-    let stats = serde_json::to_value(total.finish()).map_err(|e| ApiError::internal("stats", e))?;
-    json_response(200, &stats)
 }

@@ -41,7 +41,9 @@ pub async fn seed(mut req: Request, env: &Env) -> Result<Response, ApiError> {
         shards.entry(shard).or_default().push(Upsert {
             version: 1,
             expires_at: shard_expires_at(state.summary.started_at, config.retention_ms),
+            journey: Some(state.journey()),
             summary: state.summary,
+            shard: None,
         });
     }
     for (shard, rows) in shards {

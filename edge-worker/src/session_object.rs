@@ -230,7 +230,8 @@ impl SessionObject {
         }
     }
 
-    /// Pushes the session's summary (at `version` batches applied) to its index shard, which
+    /// Pushes the session's summary and journey (at `version` batches applied) to its index
+    /// shard, which
     /// keeps it until the end of the session's start day plus the retention period.
     async fn push_to_index(
         &self,
@@ -242,7 +243,9 @@ impl SessionObject {
         let hop = hops::Upsert {
             version,
             summary: state.summary.clone(),
+            journey: Some(state.journey()),
             expires_at: shard_expires_at(state.summary.started_at, retention),
+            shard: None,
         };
         index_object::send(&self.env, index_name, &hop).await
     }

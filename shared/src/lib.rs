@@ -40,6 +40,8 @@ pub mod channels;
 #[cfg(feature = "collector")]
 pub mod classify;
 #[cfg(feature = "collector")]
+pub mod export;
+#[cfg(feature = "collector")]
 pub mod generated;
 #[cfg(feature = "collector")]
 pub mod journey;
@@ -57,6 +59,8 @@ pub mod report;
 pub mod retention;
 #[cfg(feature = "collector")]
 pub mod session;
+#[cfg(feature = "collector")]
+pub mod settings;
 #[cfg(feature = "collector")]
 pub mod shard;
 #[cfg(feature = "collector")]

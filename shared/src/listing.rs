@@ -40,10 +40,23 @@ impl ListParams {
         pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
         now: i64,
     ) -> Result<Self, ParamError> {
+        Self::parse_except(pairs, now, &[])
+    }
+
+    /// [`Self::parse`], leaving the parameters named in `except` to the caller (a
+    /// breakdown's `goal` and `limit` mean something else there).
+    pub fn parse_except<'a>(
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+        now: i64,
+        except: &[&str],
+    ) -> Result<Self, ParamError> {
         let (mut site, mut from, mut to, mut limit, mut bots, mut cursor) =
             (None, None, None, None, None, None);
         let mut filters = Filters::default();
         for (k, v) in pairs {
+            if except.contains(&k) {
+                continue;
+            }
             match k {
                 "site" => site = Some(v),
                 "from" => from = Some(int_param("from", v)?),

@@ -300,6 +300,9 @@ pub enum Filter {
     Dim { by: By, op: Op, value: String },
     /// Sessions that reached (`reached` true) or did not reach a step.
     Goal { step: Step, reached: bool },
+    /// Sessions whose ID starts with this (`session=0b5f0c54`): a visitor read out the
+    /// beginning of theirs.
+    Session { prefix: String },
 }
 
 fn contains_ignoring_ascii_case(haystack: &str, needle: &str) -> bool {
@@ -311,6 +314,7 @@ impl Filter {
     pub fn matches(&self, s: &SessionSummary, j: &Journey) -> bool {
         match self {
             Filter::Goal { step, reached } => step.reached(j) == *reached,
+            Filter::Session { prefix } => s.id.starts_with(prefix.as_str()),
             Filter::Dim { by, op, value } => {
                 let mut any = false;
                 by.each_value(s, j, |v| {
@@ -333,6 +337,7 @@ impl Filter {
                 if *reached { "goal" } else { "goal!" }.to_string(),
                 step.text(),
             ),
+            Filter::Session { prefix } => ("session".to_string(), prefix.clone()),
             Filter::Dim { by, op, value } => {
                 let suffix = match op {
                     Op::Is => "",
@@ -369,7 +374,19 @@ impl Filters {
             (_, Some(n)) => (n, Op::Contains),
             _ => (key, Op::Is),
         };
-        let filter = if name == "goal" {
+        let filter = if key == "session" {
+            let v = value.to_ascii_lowercase();
+            if v.is_empty()
+                || v.len() > 36
+                || !v.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')
+            {
+                return Err(bad(
+                    key,
+                    "the start of a session ID (hex digits and dashes)",
+                ));
+            }
+            Filter::Session { prefix: v }
+        } else if name == "goal" {
             if op == Op::Contains {
                 return Err(bad(key, "a goal is reached or not: goal= or goal!="));
             }
@@ -592,6 +609,7 @@ mod tests {
 
     fn session() -> (SessionSummary, Journey) {
         let s = SessionSummary {
+            id: "0b5f0c54-1e9c-4a8e-9d3a-2f8f0a6c1b7e".into(),
             channel: Some(Channel::Search),
             country: Some("DE".into()),
             entry_page: Some("/blog/hello".into()),
@@ -657,6 +675,9 @@ mod tests {
             (vec![("prop:plan", "pro")], true),
             (vec![("utm_source", "x")], false),
             (vec![("utm_source!", "x")], true),
+            (vec![("session", "0B5F")], true),
+            (vec![("session", "0b5f0c54-1e9c")], true),
+            (vec![("session", "0b5e")], false),
         ] {
             let f = filters(&pairs).unwrap();
             assert_eq!(f.matches(&s, &j), expected, "{pairs:?}");
@@ -681,6 +702,7 @@ mod tests {
         assert!(err("goal~", "/x").starts_with("goal~:"));
         assert!(err("goal", "event:a:b").starts_with("goal:"));
         assert!(err("referrer", "").starts_with("referrer:"));
+        assert!(err("session", "xyz").starts_with("session:"));
         assert!(err("referrer", &"x".repeat(300)).starts_with("referrer:"));
         assert_eq!(Filters::default().parse_pair("site", "demo"), Ok(false));
         assert_eq!(Filters::default().parse_pair("prop:", "x"), Ok(false));

@@ -32,6 +32,40 @@ pub fn index_object_name(site: &str, day: i64, shard: u32) -> String {
     name
 }
 
+/// How long after a UTC day ends its month rollup takes the day's sessions from its shards.
+/// A session that goes on past it (started at 23:50, active at 01:30) still reaches its
+/// day's shard, which passes the change on to the rollup.
+pub const ROLLUP_AFTER_MS: i64 = crate::time::HOUR_MS;
+
+/// Durable Object name of a site's rollup for the month UTC day `day` is in:
+/// `site/YYYY-MM`. It holds the sessions of the month's closed days, copied from their
+/// shards, so a read of a long range asks one object per month instead of four per day.
+pub fn month_object_name(site: &str, day: i64) -> String {
+    let mut name = String::with_capacity(site.len() + 8);
+    name.push_str(site);
+    name.push('/');
+    name.push_str(&crate::time::month_label(day));
+    name
+}
+
+/// The first UTC day of every month `[from, to)` touches, newest first.
+pub fn months_of_range(from: i64, to: i64) -> Vec<i64> {
+    let last = crate::time::month_start(utc_day(to - 1));
+    let mut month = crate::time::month_start(utc_day(from));
+    let mut out = Vec::new();
+    while month <= last {
+        out.push(month);
+        month = crate::time::next_month_start(month);
+    }
+    out.reverse();
+    out
+}
+
+/// Whether a rollup may take UTC day `day` from its shards at `now`.
+pub fn rollup_due(day: i64, now: i64) -> bool {
+    (day + 1) * crate::time::DAY_MS + ROLLUP_AFTER_MS <= now
+}
+
 /// The index object that lists a session started at `started_at`.
 pub fn index_object_for(site: &str, sid: &str, started_at: i64) -> String {
     index_object_name(site, utc_day(started_at), shard_of(sid))
@@ -68,6 +102,23 @@ mod tests {
         assert_eq!(shard_left(Some(&first), &same_day), None);
         assert_eq!(shard_left(None, &first), None, "a new session left nothing");
         assert_eq!(shard_left(Some(&first), &day_before), Some(first.as_str()));
+    }
+
+    #[test]
+    fn a_year_touches_thirteen_months_at_most() {
+        use crate::time::{days_from_civil, DAY_MS};
+        let day = |y, m, d| days_from_civil(y, m, d) * DAY_MS;
+        let months = months_of_range(day(2025, 12, 3), day(2026, 12, 3) + 5);
+        assert_eq!(months.len(), 13);
+        assert_eq!(months[0], days_from_civil(2026, 12, 1), "newest first");
+        assert_eq!(months_of_range(day(2026, 11, 1), day(2026, 12, 1)).len(), 1);
+        assert_eq!(
+            month_object_name("demo", days_from_civil(2026, 11, 5)),
+            "demo/2026-11"
+        );
+        let d = days_from_civil(2026, 11, 5);
+        assert!(!rollup_due(d, (d + 1) * DAY_MS));
+        assert!(rollup_due(d, (d + 1) * DAY_MS + ROLLUP_AFTER_MS));
     }
 
     #[test]

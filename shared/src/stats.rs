@@ -215,10 +215,12 @@ fn with_version(family: &Option<String>, version: &Option<String>) -> Option<Str
     }
 }
 
-/// One tally: `n` added to (`bot`, `dim`, `value`). Values of numeric dimensions are decimal
-/// text, the others the label itself; the sums (`sessions`, `pageviews`, …) have value "".
+/// One tally: `n` added to (`day`, `bot`, `dim`, `value`), `day` the UTC day the session
+/// started on. Values of numeric dimensions are decimal text, the others the label itself;
+/// the sums (`sessions`, `pageviews`, …) have value "".
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Tally {
+    pub day: i64,
     pub bot: bool,
     pub dim: Dim,
     pub value: String,
@@ -298,6 +300,7 @@ impl StatsRow {
         let mut out = Vec::with_capacity(Dim::ALL.len());
         self.each_contribution(|dim, label, n| {
             out.push(Tally {
+                day: crate::time::utc_day(self.started_at),
                 bot: self.bot,
                 dim,
                 value: label.to_text(),
@@ -333,15 +336,21 @@ impl Label<'_> {
 /// leaves) changes in the tallies: the net changes, none of them zero, in key order. A
 /// continuing session's beacon usually moves three or four tallies, not all of them.
 pub fn tally_moves(old: Option<&StatsRow>, new: Option<&StatsRow>) -> Vec<Tally> {
-    let mut net: BTreeMap<(bool, Dim, String), i64> = BTreeMap::new();
+    let mut net: BTreeMap<(i64, bool, Dim, String), i64> = BTreeMap::new();
     for (row, sign) in [(old, -1), (new, 1)] {
         for t in row.map(StatsRow::contributions).unwrap_or_default() {
-            *net.entry((t.bot, t.dim, t.value)).or_default() += sign * t.n;
+            *net.entry((t.day, t.bot, t.dim, t.value)).or_default() += sign * t.n;
         }
     }
     net.into_iter()
         .filter(|(_, n)| *n != 0)
-        .map(|((bot, dim, value), n)| Tally { bot, dim, value, n })
+        .map(|((day, bot, dim, value), n)| Tally {
+            day,
+            bot,
+            dim,
+            value,
+            n,
+        })
         .collect()
 }
 
@@ -668,16 +677,18 @@ mod tests {
             steps in proptest::collection::vec((0usize..6, 0u64..20_000, 0u32..4, 0u8..4, any::<bool>()), 0..60),
         ) {
             let mut rows: BTreeMap<usize, StatsRow> = BTreeMap::new();
-            let mut kept: BTreeMap<(bool, Dim, String), i64> = BTreeMap::new();
+            let mut kept: BTreeMap<(i64, bool, Dim, String), i64> = BTreeMap::new();
             for (id, active, pages, label, erase) in steps {
                 let new = (!erase).then(|| {
                     let mut s = summary(id as u64, active, pages, ["/", "/a", "/b", "/c"][label as usize]);
+                    // Some sessions move to the next day as they go on (a late, earlier event).
+                    s.started_at += i64::from(label == 2) * (crate::time::DAY_MS - 1);
                     s.country = (label > 1).then(|| "DE".to_string());
                     s.bot = (label == 3).then(|| "headless".to_string());
                     StatsRow::of(&s)
                 });
                 for t in tally_moves(rows.get(&id), new.as_ref()) {
-                    *kept.entry((t.bot, t.dim, t.value)).or_default() += t.n;
+                    *kept.entry((t.day, t.bot, t.dim, t.value)).or_default() += t.n;
                 }
                 match new {
                     Some(row) => { rows.insert(id, row); }
@@ -685,10 +696,10 @@ mod tests {
                 }
             }
             kept.retain(|_, n| *n != 0);
-            let mut fresh: BTreeMap<(bool, Dim, String), i64> = BTreeMap::new();
+            let mut fresh: BTreeMap<(i64, bool, Dim, String), i64> = BTreeMap::new();
             for row in rows.values() {
                 for t in row.contributions() {
-                    *fresh.entry((t.bot, t.dim, t.value)).or_default() += t.n;
+                    *fresh.entry((t.day, t.bot, t.dim, t.value)).or_default() += t.n;
                 }
             }
             prop_assert_eq!(kept, fresh);
