@@ -77,11 +77,22 @@ async fn accept(mut req: Request, env: &Env) -> Result<(Ingested, bool), ApiErro
             }
         })?;
     // Enrichment: the verdicts travel on, the inputs (IP, User-Agent) stop here.
+    let mut received_at = Date::now().as_millis() as i64;
+    let mut country = req.cf().and_then(|cf| cf.country());
+    if config.test_edge {
+        // Tests only (`STINT_TEST_EDGE=1`, set by no wrangler.toml): a data set spread over
+        // past weeks and countries, sent through the real path.
+        let test = req.headers();
+        if let Some(now) = test.get("stint-test-now")?.and_then(|v| v.parse().ok()) {
+            received_at = now;
+        }
+        if let Some(c) = test.get("stint-test-country")? {
+            country = Some(c);
+        }
+    }
     let facts = EdgeFacts::of_user_agent(
-        Date::now().as_millis() as i64,
-        req.cf()
-            .and_then(|cf| cf.country())
-            .filter(|c| c.len() == 2),
+        received_at,
+        country.filter(|c| c.len() == 2),
         &req.headers().get("user-agent")?.unwrap_or_default(),
     );
     let (site, sid) = (batch.site.clone(), batch.sid.clone());

@@ -24,6 +24,10 @@ pub struct Config {
     pub cost_report: bool,
     /// `STINT_BENCH_SEED`: `POST /bench/seed` answers (see `seed.rs`; bench only).
     pub bench_seed: bool,
+    /// `STINT_TEST_EDGE`: `/collect` takes its receive time and country from
+    /// `stint-test-now` / `stint-test-country` headers (tests' seeded data sets; never set
+    /// in a deployment).
+    pub test_edge: bool,
 }
 
 thread_local! {
@@ -61,6 +65,7 @@ fn read(env: &Env) -> Config {
             .unwrap_or_default(),
         cost_report: var(env, "STINT_COST_REPORT").is_some_and(|v| v == "1"),
         bench_seed: var(env, "STINT_BENCH_SEED").is_some_and(|v| v == "1"),
+        test_edge: var(env, "STINT_TEST_EDGE").is_some_and(|v| v == "1"),
     }
 }
 

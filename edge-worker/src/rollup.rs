@@ -209,6 +209,24 @@ impl SessionIndex {
                 }
             }
         }
+        // A shard that got its first session while this run was past its day asked to be
+        // copied again (`ensure`): go on at once rather than at the next day's end.
+        #[derive(Deserialize)]
+        struct N {
+            n: i64,
+        }
+        let reopened = self
+            .db()
+            .first::<N>(
+                "SELECT COUNT(*) AS n FROM deliveries WHERE done = 0 AND day < ?",
+                vec![days
+                    .clone()
+                    .find(|d| !rollup_due(*d, now))
+                    .unwrap_or(days.end)
+                    .into()],
+            )?
+            .is_some_and(|r| r.n > 0);
+        more = more || reopened;
         // Days that left the retention period go.
         let keep_from = days
             .clone()
