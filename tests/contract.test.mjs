@@ -61,7 +61,8 @@ test("the OpenAPI description covers every endpoint", async () => {
   const spec = parse(await readFile(join(ROOT, "edge-worker/openapi.yaml"), "utf8"));
   assert.equal(spec.openapi, "3.1.0");
   const described = Object.entries(spec.paths).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`));
-  for (const route of ["POST /collect", "OPTIONS /collect", "GET /api/sessions", "GET /api/sessions/{sid}", "DELETE /api/sessions/{sid}", "GET /api/stats"]) {
+  for (const route of ["POST /collect", "OPTIONS /collect", "GET /api/sessions", "GET /api/sessions/{sid}", "DELETE /api/sessions/{sid}", "GET /api/stats",
+    "GET /api/timeseries", "GET /api/breakdown", "GET /api/live", "GET /api/export", "GET /api/settings", "PUT /api/settings"]) {
     assert.ok(described.includes(route), `${route} is described`);
   }
 });

@@ -5,7 +5,9 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { eventually, startCollector, TOKEN } from "./support/collector.mjs";
+import Ajv2020 from "ajv/dist/2020.js";
+import { parse } from "yaml";
+import { eventually, ROOT, startCollector, TOKEN } from "./support/collector.mjs";
 import { bucket, countBy, DAY_MS, makeDataset, median, sendDataset, within } from "./support/dataset.mjs";
 
 let collector;
@@ -236,6 +238,30 @@ describe("live, export, settings", () => {
     const noToken = await collector.fetch(q("/api/settings", {}), { method: "PUT", body: "{}" });
     assert.equal(noToken.status, 401);
   });
+});
+
+test("every answer has the fields edge-worker/openapi.yaml describes", async () => {
+  const spec = parse(await readFile(join(ROOT, "edge-worker/openapi.yaml"), "utf8"));
+  const ajv = new Ajv2020({ strict: false, validateFormats: false, allErrors: true });
+  ajv.addSchema({ $id: "openapi", components: spec.components });
+  const range = { from: String(from35), to: String(now + 1) };
+  for (const [path, params] of [
+    ["/api/stats", { ...range, compare: "previous" }],
+    ["/api/timeseries", { ...range, compare: "year" }],
+    ["/api/breakdown", { ...range, by: "page", goal: "/signup", compare: "previous" }],
+    ["/api/live", {}],
+    ["/api/sessions", range],
+    ["/api/settings", {}],
+  ]) {
+    const r = await get(q(path, params));
+    assert.equal(r.status, 200, path);
+    const schema = spec.paths[path].get.responses["200"].content["application/json"].schema;
+    const validate = ajv.compile({ $ref: undefined, ...JSON.parse(JSON.stringify(schema).replaceAll("#/components", "openapi#/components")) });
+    assert.ok(validate(r.body), `${path}: ${ajv.errorsText(validate.errors)}`);
+    // Every field the answer has is described.
+    const described = schema.$ref ? spec.components.schemas[schema.$ref.split("/").pop()].properties : schema.properties;
+    for (const key of Object.keys(r.body)) assert.ok(key in described, `${path}: ${key} is described`);
+  }
 });
 
 describe("erasure reaches the rollups", () => {

@@ -590,6 +590,14 @@ mod tests {
     use crate::time::days_from_civil;
 
     #[test]
+    fn openapi_lists_every_breakdown_dimension() {
+        let openapi = include_str!("../../edge-worker/openapi.yaml");
+        let names: Vec<&str> = By::NAMED.iter().map(|(n, _)| *n).collect();
+        let list = format!("enum: [{}, \"prop:<key>\"]", names.join(", "));
+        assert!(openapi.contains(&list), "openapi.yaml: by lists {list}");
+    }
+
+    #[test]
     fn patterns_match_runs_of_characters() {
         for (pattern, path, expected) in [
             ("/pricing", "/pricing", true),
