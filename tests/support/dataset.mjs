@@ -99,7 +99,9 @@ export function makeDataset({ now = Date.now(), days = 35, seed = 7, live = 3 } 
     }
   }
   for (let i = 0; i < live; i++) {
-    const s = makeSession(r, now - 90_000 - i * 20_000, { minPages: 2 });
+    // Still going: its last event a little before now.
+    const s = makeSession(r, 0, { minPages: 2 });
+    s.startedAt = now - s.span - 20_000 - i * 15_000;
     s.live = true;
     sessions.push(s);
   }
@@ -132,7 +134,8 @@ function makeSession(r, startedAt, { minPages = 1 } = {}) {
   const sid = uuid(r);
   return {
     sid, startedAt, browser, source, country, pages, events,
-    lastAt: startedAt + Math.max(...pages.map((p) => p.at + 1_000), ...events.map((e) => e.at)),
+    get span() { return Math.max(...this.pages.map((p) => p.at + p.engagedMs), ...this.events.map((e) => e.at)); },
+    get lastAt() { return this.startedAt + this.span; },
     get pageviews() { return this.pages.length; },
     get activeMs() { return this.pages.reduce((n, p) => n + p.engagedMs, 0); },
     get bounce() { return this.pages.length <= 1 && this.events.length === 0; },
@@ -152,7 +155,8 @@ export function batchOf(s, site = "demo") {
       type: "pageview", ts: s.startedAt + p.at, page: i, url: `https://demo.local${p.path}${query}`,
       title: TITLES[p.path], w: s.browser.w, ...(i === 0 && s.source.ref ? { ref: s.source.ref } : {}),
     });
-    events.push({ type: "engage", ts: s.startedAt + p.at + 1_000, page: i, active_ms: p.engagedMs, scroll: p.scroll });
+    // Engagement reported when it ends (the tracker sends deltas as they accrue).
+    events.push({ type: "engage", ts: s.startedAt + p.at + p.engagedMs, page: i, active_ms: p.engagedMs, scroll: p.scroll });
   });
   for (const e of s.events) events.push({ type: "custom", ts: s.startedAt + e.at, page: e.page, name: e.name, props: e.props });
   events.sort((a, b) => a.ts - b.ts);

@@ -137,14 +137,52 @@ pub fn pack(root: &Path) -> Result<std::path::PathBuf> {
     Ok(tarball)
 }
 
-/// The static site: a fresh copy of `www/` in `target/site/`.
+/// The static site: a fresh copy of `www/` in `target/site/`, with the dashboard's modules
+/// (`www/dashboard/src/`, uPlot from npm) bundled and minified by esbuild into
+/// `dashboard/dashboard.js` and `dashboard.css`.
 pub fn site(root: &Path) -> Result<()> {
     step("copying www/ to target/site/");
     let out = root.join("target/site");
     if out.exists() {
         std::fs::remove_dir_all(&out)?;
     }
-    copy_dir(&root.join("www"), &out)
+    copy_dir(&root.join("www"), &out)?;
+    step("bundling the dashboard (esbuild)");
+    run_cmd(
+        Command::new(root.join("node_modules/@esbuild/linux-x64/bin/esbuild"))
+            .current_dir(root)
+            .args([
+                "www/dashboard/src/main.js",
+                "--bundle",
+                "--minify",
+                "--format=esm",
+                "--target=es2022",
+                "--log-level=warning",
+                "--outfile=target/site/dashboard/dashboard.js",
+            ]),
+    )?;
+    let mut gzip_total = 0;
+    for file in ["index.html", "dashboard.js", "dashboard.css"] {
+        gzip_total += gzip_len(&std::fs::read(out.join("dashboard").join(file))?)?;
+    }
+    step(&format!(
+        "dashboard: {:.1} KiB gzip (index.html, dashboard.js, dashboard.css)",
+        gzip_total as f64 / 1024.0
+    ));
+    Ok(())
+}
+
+/// Bytes after gzip -9, as a browser would download them.
+pub fn gzip_len(bytes: &[u8]) -> Result<usize> {
+    use std::io::Write;
+    let mut child = Command::new("gzip")
+        .args(["-9", "-c"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()?;
+    child.stdin.take().context("gzip stdin")?.write_all(bytes)?;
+    let out = child.wait_with_output()?;
+    Ok(out.stdout.len())
 }
 
 fn copy_dir(from: &Path, to: &Path) -> Result<()> {
@@ -153,6 +191,10 @@ fn copy_dir(from: &Path, to: &Path) -> Result<()> {
         let entry = entry?;
         let target = to.join(entry.file_name());
         if entry.file_type()?.is_dir() {
+            // The dashboard's sources are bundled, not served.
+            if entry.path().ends_with("dashboard/src") {
+                continue;
+            }
             copy_dir(&entry.path(), &target)?;
         } else {
             std::fs::copy(entry.path(), &target)?;

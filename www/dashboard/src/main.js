@@ -1,0 +1,542 @@
+// Stint dashboard: plain ES modules bundled by esbuild (`cargo xtask build`), uPlot for the
+// chart. Every view is a function of the URL's state (state.js): a change of view, range or
+// filter pushes a new URL and renders it, so reload, Back and shared links work.
+import "uplot/dist/uPlot.min.css";
+import "./dashboard.css";
+import * as api from "./api.js";
+import * as state from "./state.js";
+import { draw, METRICS, resize } from "./chart.js";
+import { botLabel, change, count, country, duration, exact, h, offset, percent, relative, versioned } from "./format.js";
+
+const $ = (id) => document.getElementById(id);
+let current = state.read();
+let renderToken = 0;
+
+// ---- Navigation --------------------------------------------------------------------------
+
+/** Moves to a new state: a new history entry (or a replaced one), then renders it. */
+function go(changes, { replace = false } = {}) {
+  current = { ...current, ...changes };
+  const url = state.href(current);
+  if (replace) history.replaceState(null, "", url);
+  else history.pushState(null, "", url);
+  render();
+}
+
+addEventListener("popstate", () => {
+  current = state.read();
+  render();
+});
+
+function addFilter(key, value) {
+  if (current.filters.some(([k, v]) => k === key && v === value)) return;
+  go({ filters: [...current.filters, [key, value]], segment: null, open: null });
+}
+
+// ---- Connect -----------------------------------------------------------------------------
+
+function renderConnect() {
+  const last = api.lastUsed();
+  $("endpoint").value ||= last.endpoint;
+  $("site").value ||= last.site;
+}
+
+$("connect-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const site = $("site").value.trim();
+  if (!/^[a-z0-9._-]{1,64}$/.test(site)) {
+    $("connect-error").textContent = "Site: lowercase letters, digits, dots, dashes and underscores.";
+    return;
+  }
+  api.connect({ endpoint: $("endpoint").value, site, token: $("token").value });
+  $("token").value = "";
+  $("connect-error").textContent = "";
+  render();
+});
+
+$("disconnect").addEventListener("click", () => {
+  api.disconnect();
+  render();
+});
+
+// ---- Toolbar: views, range, interval, comparison, bots, export ---------------------------
+
+for (const [value, label] of state.RANGES) $("range").append(h("option", { value }, label));
+
+function renderToolbar() {
+  for (const b of document.querySelectorAll("#views [data-view]")) {
+    if (b.dataset.view === current.view) b.setAttribute("aria-current", "page");
+    else b.removeAttribute("aria-current");
+  }
+  $("range").value = current.range;
+  $("custom").hidden = current.range !== "custom";
+  const [from, to] = state.bounds(current);
+  if (current.range === "custom") {
+    $("from").value = current.from ?? new Date(from).toISOString().slice(0, 10);
+    $("to").value = current.to ?? new Date(to - 1).toISOString().slice(0, 10);
+  }
+  const allowed = state.intervals(from, to);
+  const interval = allowed.includes(current.interval) ? current.interval : allowed[0];
+  $("interval").replaceChildren(...allowed.map((i) => h("option", { value: i }, i[0].toUpperCase() + i.slice(1))));
+  $("interval").value = interval;
+  $("compare").value = current.compare;
+  $("bots").checked = current.bots;
+  const timeBound = current.view === "overview" || current.view === "details";
+  $("interval-label").hidden = current.view !== "overview";
+  $("compare-label").hidden = !timeBound;
+  $("range-label").hidden = current.view === "live";
+  return interval;
+}
+
+for (const b of document.querySelectorAll("#views [data-view]")) {
+  b.addEventListener("click", () => go({ view: b.dataset.view, open: null, report: null }));
+}
+$("range").addEventListener("change", () => {
+  const range = $("range").value;
+  if (range === "custom") {
+    const [from, to] = state.bounds(current);
+    go({ range, from: new Date(from).toISOString().slice(0, 10), to: new Date(to - 1).toISOString().slice(0, 10), interval: null });
+  } else go({ range, interval: null });
+});
+$("custom").addEventListener("submit", (e) => {
+  e.preventDefault();
+  go({ from: $("from").value, to: $("to").value, interval: null });
+});
+$("interval").addEventListener("change", () => go({ interval: $("interval").value }));
+$("compare").addEventListener("change", () => go({ compare: $("compare").value }));
+$("bots").addEventListener("change", () => go({ bots: $("bots").checked }));
+
+async function download(format) {
+  $("export-status").textContent = "Preparing the export…";
+  try {
+    const blob = await api.exportBlob({ ...Object.fromEntries(state.apiParams(current)), format });
+    const a = h("a", { href: URL.createObjectURL(blob), download: `stint-sessions.${format}` });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    $("export-status").textContent = `Exported ${format.toUpperCase()}.`;
+  } catch (err) {
+    $("export-status").textContent = err.message;
+  }
+}
+$("export-csv").addEventListener("click", () => download("csv"));
+$("export-ndjson").addEventListener("click", () => download("ndjson"));
+
+// ---- Filters and segments ----------------------------------------------------------------
+
+let settings = { segments: [], min_sessions: 1 };
+
+function renderFilters() {
+  const chips = current.filters.map(([k, v], i) => h("li", { class: "chip" },
+    h("span", { text: state.chipLabel(k, v) }),
+    h("button", {
+      type: "button", class: "remove", "aria-label": `Remove filter ${state.chipLabel(k, v)}`,
+      onclick: () => go({ filters: current.filters.filter((_, j) => j !== i), segment: null }),
+    }, "×")));
+  $("chips").replaceChildren(...chips);
+  $("filters-empty").hidden = chips.length > 0;
+  $("save-segment").hidden = chips.length === 0 || !!current.segment;
+  $("segment").replaceChildren(h("option", { value: "" }, "All sessions"),
+    ...settings.segments.map((s) => h("option", { value: s.name }, s.name)));
+  $("segment").value = settings.segments.some((s) => s.name === current.segment) ? current.segment : "";
+  $("delete-segment").hidden = !current.segment;
+}
+
+async function loadSettings() {
+  try {
+    settings = await api.get("/api/settings");
+  } catch {
+    settings = { segments: [], min_sessions: 1 };
+  }
+  renderFilters();
+}
+
+$("segment").addEventListener("change", () => {
+  const s = settings.segments.find((x) => x.name === $("segment").value);
+  go(s ? { segment: s.name, filters: s.filters } : { segment: null, filters: [] });
+});
+$("save-segment").addEventListener("click", () => {
+  $("segment-form").hidden = false;
+  $("segment-name").focus();
+});
+$("segment-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const name = $("segment-name").value.trim();
+  const next = { ...settings, segments: [...settings.segments.filter((s) => s.name !== name), { name, filters: current.filters }] };
+  try {
+    settings = await api.put("/api/settings", next);
+    $("segment-form").hidden = true;
+    $("segment-name").value = "";
+    go({ segment: name });
+  } catch (err) {
+    $("segment-error").textContent = err.message;
+  }
+});
+$("delete-segment").addEventListener("click", async () => {
+  settings = await api.put("/api/settings", { ...settings, segments: settings.segments.filter((s) => s.name !== current.segment) });
+  go({ segment: null });
+});
+$("filter-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const value = $("filter-value").value.trim();
+  if (!value) return;
+  addFilter(`${$("filter-dim").value}${$("filter-op").value}`, value);
+  $("filter-value").value = "";
+});
+for (const [k, label] of Object.entries(state.DIMENSIONS)) $("filter-dim").append(h("option", { value: k }, label));
+
+// ---- Overview: KPI cards, chart, reports -------------------------------------------------
+
+const KPIS = ["sessions", "pageviews", "median_active_ms", "bounce_rate", "pages_per_session"];
+
+function kpiCards(stats) {
+  return KPIS.map((key) => {
+    const m = METRICS[key];
+    const c = stats.change?.[key];
+    let note = null;
+    if (c) {
+      const text = change(c.change);
+      // A lower bounce rate is better; every other figure is better higher.
+      const good = c.change == null ? null : (key === "bounce_rate" ? c.change < 0 : c.change > 0);
+      note = text == null
+        ? h("span", { class: "change muted" }, "too few sessions to compare")
+        : h("span", { class: `change ${good ? "up" : "down"}` }, `${text} vs ${m.text(c.previous)}`);
+    }
+    return h("button", {
+      type: "button", class: "kpi", "aria-pressed": String(current.metric === key), "data-kpi": key,
+      onclick: () => go({ metric: key }, { replace: true }),
+    }, h("span", { class: "kpi-label" }, m.label), h("b", {}, m.text(stats[key])), note);
+  });
+}
+
+const REPORTS = [
+  { id: "pages", title: "Pages", tabs: [["page", "Pages"], ["entry", "Entry pages"], ["exit", "Exit pages"]] },
+  { id: "sources", title: "Sources", tabs: [["channel", "Channels"], ["referrer", "Referrers"], ["utm_source", "UTM source"], ["utm_medium", "UTM medium"], ["utm_campaign", "UTM campaign"]] },
+  { id: "locations", title: "Locations", tabs: [["country", "Countries"]] },
+  { id: "devices", title: "Devices", tabs: [["device", "Devices"], ["browser", "Browsers"], ["os", "Operating systems"]] },
+  { id: "goals", title: "Goals & events", tabs: [["event", "Events"]] },
+];
+const reportTab = {};
+
+/** The dimension a report tab shows: a browser or OS family filtered on drills into versions. */
+function dimensionOf(by) {
+  if (by === "browser" && current.filters.some(([k]) => k === "browser")) return "browser_version";
+  if (by === "os" && current.filters.some(([k]) => k === "os")) return "os_version";
+  return by;
+}
+
+const valueText = (by, v) => (by === "country" ? country(v) : v);
+
+/** The filter a click on a row adds. */
+const filterFor = (by, value) => (by === "event" ? ["goal", `event:${value}`] : [by, value]);
+
+function reportRows(by, body, { limit = 8 } = {}) {
+  if (body.rows.length === 0) return [h("p", { class: "muted empty" }, "Nothing in this range.")];
+  const top = Math.max(...body.rows.map((r) => r.sessions));
+  return [h("ol", { class: "bars" }, body.rows.slice(0, limit).map((r) => h("li", {},
+    h("button", {
+      type: "button", class: "bar-row", title: `Filter: ${by} is ${r.value}`,
+      onclick: () => addFilter(...filterFor(by, r.value)),
+    },
+    h("span", { class: "fill", style: `width:${(r.sessions / top) * 100}%` }),
+    h("span", { class: "label" }, valueText(by, r.value)),
+    h("span", { class: "n" }, count(r.sessions)),
+    h("span", { class: "pct muted" }, percent(r.share)))))),
+  ];
+}
+
+async function renderReport(report, box, token) {
+  const by = dimensionOf(reportTab[report.id] ?? report.tabs[0][0]);
+  const tabs = report.tabs.length > 1 ? h("div", { class: "report-tabs", role: "group", "aria-label": `${report.title}: show` },
+    report.tabs.map(([key, label]) => h("button", {
+      type: "button", "aria-pressed": String((reportTab[report.id] ?? report.tabs[0][0]) === key),
+      onclick: () => { reportTab[report.id] = key; renderReport(report, box, renderToken); },
+    }, label))) : null;
+  const head = h("div", { class: "report-head" }, h("h3", {}, report.title), tabs,
+    h("button", { type: "button", class: "link", onclick: () => go({ view: "details", report: by }) }, "Details"));
+  box.replaceChildren(head, h("p", { class: "muted" }, "Loading…"));
+  try {
+    const params = state.apiParams(current);
+    params.set("by", by);
+    params.set("limit", "8");
+    const body = await api.get("/api/breakdown", params);
+    if (token !== renderToken) return;
+    const label = h("p", { class: "report-cols muted" }, h("span", {}, by.includes("version") ? "Version" : report.tabs.find(([k]) => k === by)?.[1] ?? by), h("span", {}, "Sessions"));
+    box.replaceChildren(head, label, ...reportRows(by, body));
+  } catch (err) {
+    box.replaceChildren(head, h("p", { class: "error" }, err.message));
+  }
+}
+
+async function renderOverview(interval, token) {
+  const params = state.apiParams(current);
+  if (current.compare) params.set("compare", current.compare);
+  $("overview-status").textContent = "Loading…";
+  const series = new URLSearchParams(params);
+  series.set("interval", interval);
+  const [stats, points] = await Promise.all([api.get("/api/stats", params), api.get("/api/timeseries", series)]);
+  if (token !== renderToken) return;
+  $("overview-status").textContent = stats.sessions === 0 ? "No sessions in this range yet." : "";
+  $("incomplete").hidden = !stats.incomplete;
+  $("incomplete").textContent = stats.incomplete ? `Still counting ${stats.incomplete.days.length} day(s) (${stats.incomplete.days.join(", ")}): the figures may grow; reload in a moment.` : "";
+  $("kpis").replaceChildren(...kpiCards(stats));
+  $("chart-title").textContent = `${METRICS[current.metric]?.label ?? "Sessions"} per ${interval}`;
+  draw($("chart"), points, current.metric);
+  $("reports").replaceChildren(...REPORTS.map((report) => {
+    const box = h("section", { class: "report", "aria-label": report.title });
+    renderReport(report, box, token);
+    return box;
+  }));
+}
+
+addEventListener("resize", () => resize($("chart")));
+
+// ---- Details: one report in full, sortable ------------------------------------------------
+
+const COLUMNS = {
+  value: ["Value", (r) => r.value, (r, by) => valueText(by, r.value)],
+  sessions: ["Sessions", (r) => r.sessions, (r) => count(r.sessions)],
+  share: ["Share", (r) => r.share, (r) => percent(r.share, 1)],
+  pageviews: ["Page views", (r) => r.pageviews, (r) => count(r.pageviews)],
+  bounce_rate: ["Bounce rate", (r) => r.bounce_rate, (r) => percent(r.bounce_rate)],
+  median_active_ms: ["Median engaged", (r) => r.median_active_ms, (r) => duration(r.median_active_ms)],
+  median_view_active_ms: ["Engaged per view", (r) => r.median_view_active_ms, (r) => duration(r.median_view_active_ms)],
+  median_scroll: ["Median scroll", (r) => r.median_scroll, (r) => `${r.median_scroll}%`],
+  exit_rate: ["Exit rate", (r) => r.exit_rate, (r) => percent(r.exit_rate)],
+  conversions: ["Conversions", (r) => r.conversions, (r) => count(r.conversions)],
+  conversion_rate: ["Conversion rate", (r) => r.conversion_rate, (r) => percent(r.conversion_rate, 1)],
+  change: ["Change", (r) => r.change ?? -Infinity, (r) => change(r.change) ?? "—"],
+};
+let detailSort = { key: "sessions", down: true };
+
+async function renderDetails(token) {
+  const by = current.report ?? "page";
+  const params = state.apiParams(current);
+  params.set("by", by);
+  params.set("limit", "100");
+  const goal = $("goal").value;
+  if (goal) params.set("goal", goal);
+  if (current.compare) params.set("compare", current.compare);
+  $("details-title").textContent = `${state.DIMENSIONS[by] ?? by} — details`;
+  $("details-status").textContent = "Loading…";
+  const [body, events] = await Promise.all([
+    api.get("/api/breakdown", params),
+    api.get("/api/breakdown", (() => { const p = state.apiParams(current); p.set("by", "event"); return p; })()),
+  ]);
+  if (token !== renderToken) return;
+  const goals = events.rows.map((r) => `event:${r.value}`);
+  $("goal").replaceChildren(h("option", { value: "" }, "No goal"), ...goals.map((g) => h("option", { value: g }, g.slice(6))));
+  $("goal").value = goals.includes(goal) ? goal : "";
+  const keys = ["value", "sessions", "share", ...(by === "page"
+    ? ["pageviews", "median_view_active_ms", "median_scroll", "exit_rate"]
+    : ["pageviews", "bounce_rate", "median_active_ms"]),
+  ...(goal ? ["conversions", "conversion_rate"] : []), ...(current.compare ? ["change"] : [])];
+  const [, sortValue] = COLUMNS[detailSort.key] ?? COLUMNS.sessions;
+  const rows = [...body.rows].sort((a, b) => {
+    const x = sortValue(a), y = sortValue(b);
+    const order = typeof x === "string" ? x.localeCompare(y) : x - y;
+    return detailSort.down ? -order : order;
+  });
+  $("details-status").textContent = `${count(body.rows_total)} value${body.rows_total === 1 ? "" : "s"} across ${count(body.sessions)} sessions${body.rows_total > rows.length ? `; the top ${rows.length} shown` : ""}.`;
+  const head = h("tr", {}, keys.map((k) => h("th", {
+    scope: "col", "aria-sort": detailSort.key === k ? (detailSort.down ? "descending" : "ascending") : null,
+  }, h("button", {
+    type: "button", class: "sort",
+    onclick: () => { detailSort = { key: k, down: detailSort.key === k ? !detailSort.down : k !== "value" }; renderDetails(renderToken); },
+  }, COLUMNS[k][0]))));
+  const top = Math.max(1, ...rows.map((r) => r.sessions));
+  const bodyRows = rows.map((r) => h("tr", {}, keys.map((k) => (k === "value"
+    ? h("th", { scope: "row" }, h("button", { type: "button", class: "bar-row", onclick: () => addFilter(...filterFor(by, r.value)) },
+      h("span", { class: "fill", style: `width:${(r.sessions / top) * 100}%` }), h("span", { class: "label" }, valueText(by, r.value))))
+    : h("td", { class: "n" }, COLUMNS[k][2](r, by))))));
+  $("details-table").replaceChildren(h("thead", {}, head), h("tbody", {}, bodyRows));
+}
+$("goal").addEventListener("change", () => renderDetails(renderToken));
+$("details-back").addEventListener("click", () => go({ view: "overview", report: null }));
+
+// ---- Sessions and the timeline -----------------------------------------------------------
+
+let sessionRows = [];
+let cursor = null;
+let sessionSort = { key: "started_at", down: true };
+
+const SESSION_COLUMNS = [
+  ["started_at", "Started", (s) => s.started_at],
+  ["id", "Session", (s) => s.id],
+  ["country", "Country", (s) => country(s.country)],
+  ["device", "Device / OS / browser", (s) => [s.device, versioned(s.os, s.os_version), versioned(s.browser, s.browser_version)].filter(Boolean).join(" · ")],
+  ["duration_ms", "Duration", (s) => s.duration_ms],
+  ["active_ms", "Engaged", (s) => s.active_ms],
+  ["pageviews", "Pages", (s) => s.pageviews],
+  ["channel", "Source", (s) => s.referrer_host ?? s.channel ?? ""],
+  ["entry_page", "Entry → exit", (s) => s.entry_page ?? ""],
+];
+
+function sessionRow(s) {
+  const open = () => go({ open: s.id });
+  const when = h("td", {}, h("time", { datetime: new Date(s.started_at).toISOString(), title: exact(s.started_at) }, relative(s.started_at)));
+  if (s.bot) when.append(h("span", { class: "bot" }, `bot: ${botLabel(s)}`));
+  return h("tr", { tabindex: "0", "data-sid": s.id, onclick: open, onkeydown: (e) => { if (e.key === "Enter") open(); } },
+    when,
+    h("td", { class: "mono", title: s.id }, s.id.slice(0, 8)),
+    h("td", {}, country(s.country)),
+    h("td", {}, SESSION_COLUMNS[3][2](s) || "—"),
+    h("td", { class: "n" }, duration(s.duration_ms)),
+    h("td", { class: "n" }, duration(s.active_ms)),
+    h("td", { class: "n" }, String(s.pageviews)),
+    h("td", {}, s.referrer_host ? `${s.channel} · ${s.referrer_host}` : (s.channel ?? "—")),
+    h("td", { class: "path" }, `${s.entry_page ?? "—"} → ${s.exit_page ?? "—"}`));
+}
+
+function drawSessions() {
+  const column = SESSION_COLUMNS.find(([k]) => k === sessionSort.key) ?? SESSION_COLUMNS[0];
+  const rows = [...sessionRows].sort((a, b) => {
+    const x = column[2](a), y = column[2](b);
+    const order = typeof x === "string" ? x.localeCompare(y) : x - y;
+    return sessionSort.down ? -order : order;
+  });
+  $("session-head").replaceChildren(h("tr", {}, SESSION_COLUMNS.map(([key, label]) => h("th", {
+    scope: "col", "aria-sort": sessionSort.key === key ? (sessionSort.down ? "descending" : "ascending") : null,
+  }, h("button", { type: "button", class: "sort", onclick: () => { sessionSort = { key, down: sessionSort.key === key ? !sessionSort.down : true }; drawSessions(); } }, label)))));
+  $("session-body").replaceChildren(...rows.map(sessionRow));
+  $("more").hidden = !cursor;
+  const n = sessionRows.length;
+  $("sessions-status").textContent = n === 0 ? "No sessions in this range yet." : `${n} session${n === 1 ? "" : "s"}${cursor ? " so far" : ""}, newest first unless sorted.`;
+}
+
+async function renderSessions(token, { append = false } = {}) {
+  const params = state.apiParams(current);
+  params.set("limit", "50");
+  if (append && cursor) params.set("cursor", cursor);
+  $("sessions-status").textContent = "Loading…";
+  const body = await api.get("/api/sessions", params);
+  if (token !== renderToken) return;
+  sessionRows = append ? [...sessionRows, ...body.sessions] : body.sessions;
+  cursor = body.next_cursor;
+  drawSessions();
+}
+$("more").addEventListener("click", () => renderSessions(renderToken, { append: true }).catch(showError));
+$("find").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const prefix = $("find-id").value.trim().toLowerCase();
+  if (prefix) addFilter("session", prefix);
+  $("find-id").value = "";
+});
+
+async function renderTimeline(token) {
+  $("timeline-title").textContent = "Session";
+  $("timeline-facts").replaceChildren();
+  $("timeline-pages").replaceChildren();
+  const t = await api.get(`/api/sessions/${current.open}`);
+  if (token !== renderToken) return;
+  const s = t.session;
+  $("timeline-title").textContent = `Session ${s.id.slice(0, 8)} · ${exact(s.started_at)}`;
+  const facts = [
+    ["Session ID", s.id],
+    ["Source", s.referrer_host ? `${s.referrer_host} (${s.channel})` : s.channel],
+    ["UTM", Object.entries(s.utm).filter(([, v]) => v).map(([k, v]) => `${k}=${v}`).join(", ") || "—"],
+    ["Visitor", [country(s.country), s.device, versioned(s.os, s.os_version), versioned(s.browser, s.browser_version)].filter(Boolean).join(" · ") || "—"],
+    ["Duration", `${duration(s.duration_ms)} (engaged ${duration(s.active_ms)})`],
+    ["Bot", s.bot ? botLabel(s) : "no"],
+  ];
+  $("timeline-facts").replaceChildren(...facts.flatMap(([k, v]) => [h("dt", {}, k), h("dd", { class: k === "Session ID" ? "mono" : null }, v)]));
+  for (const p of t.pages) {
+    // Time on the page: until the next page view, or the session's last event.
+    const next = t.pages.find((q) => q.index > p.index && q.entered_at != null);
+    const wall = p.entered_at == null ? null : Math.max(0, (next ? next.entered_at : s.last_seen_at) - p.entered_at);
+    const url = p.url ? new URL(p.url) : null;
+    const engagedShare = wall ? Math.min(1, p.active_ms / Math.max(wall, 1)) : 0;
+    const events = t.events.filter((e) => e.page === p.index && (e.type === "click" || e.type === "custom"));
+    $("timeline-pages").append(h("li", { "data-index": p.index },
+      h("span", { class: "offset mono" }, p.entered_at == null ? "" : offset(p.entered_at - s.started_at)),
+      h("div", {},
+        h("strong", {}, url ? url.pathname : "(page view not received)"),
+        url?.search ? h("span", { class: "muted params" }, ` ${url.search}`) : null,
+        h("div", { class: "muted meta" }, `${wall == null ? "" : `on page ${duration(wall)}, `}engaged ${duration(p.active_ms)} · scrolled ${p.max_scroll}% · ${p.clicks} click${p.clicks === 1 ? "" : "s"}`),
+        h("span", { class: "track", role: "img", "aria-label": `engaged ${percent(engagedShare)} of the time on the page` },
+          h("span", { class: "engaged", style: `width:${engagedShare * 100}%` })),
+        h("ul", { class: "events" }, events.map((e) => h("li", { class: e.outbound ? "outbound" : null },
+          h("span", { class: "mono" }, offset(e.ts - s.started_at)), " ",
+          e.type === "click" ? `click ${e.href}${e.outbound ? " (outbound)" : ""}` : `${e.name} ${JSON.stringify(e.props ?? {})}`))))));
+  }
+}
+$("back").addEventListener("click", () => go({ open: null }));
+$("erase").addEventListener("click", async () => {
+  if (!confirm("Erase this session everywhere? This cannot be undone.")) return;
+  try {
+    await api.erase(current.open);
+    go({ open: null }, { replace: true });
+  } catch (err) {
+    $("timeline-title").textContent = err.message;
+  }
+});
+
+// ---- Live --------------------------------------------------------------------------------
+
+async function refreshLiveCount() {
+  if (!api.connection()) return;
+  try {
+    const live = await api.get("/api/live", current.bots ? { bots: "include" } : {});
+    $("live-count").textContent = `${live.count} live`;
+    $("live-count").setAttribute("aria-label", `${live.count} live: sessions active in the last 5 minutes; show them`);
+    if (current.view === "live" && !current.open) drawLive(live);
+  } catch {
+    $("live-count").textContent = "live";
+  }
+}
+
+function drawLive(live) {
+  $("live-status").textContent = live.count === 0 ? "Nobody on the site in the last 5 minutes." : `${live.count} session${live.count === 1 ? "" : "s"} active in the last 5 minutes (refreshes every 10 s).`;
+  $("live-body").replaceChildren(...live.sessions.map((s) => h("tr", { tabindex: "0", onclick: () => go({ open: s.id }), onkeydown: (e) => { if (e.key === "Enter") go({ open: s.id }); } },
+    h("td", { class: "path" }, s.page ?? "—"),
+    h("td", { class: "n" }, duration(s.active_ms)),
+    h("td", { class: "n" }, String(s.pageviews)),
+    h("td", {}, h("time", { datetime: new Date(s.started_at).toISOString(), title: exact(s.started_at) }, relative(s.started_at))),
+    h("td", {}, s.referrer_host ? `${s.channel} · ${s.referrer_host}` : (s.channel ?? "—")),
+    h("td", {}, country(s.country)),
+    h("td", {}, s.device ?? "—"))));
+}
+$("live-count").addEventListener("click", () => go({ view: "live", open: null }));
+setInterval(() => { if (!document.hidden) refreshLiveCount(); }, 10_000);
+
+// ---- Rendering ---------------------------------------------------------------------------
+
+function showError(err) {
+  const target = { overview: "overview-status", details: "details-status", sessions: "sessions-status", live: "live-status" }[current.view] ?? "overview-status";
+  $(target).textContent = err.message;
+  $(target).classList.add("error");
+}
+
+async function render() {
+  const token = ++renderToken;
+  const connected = !!api.connection();
+  $("connect").hidden = connected;
+  $("app").hidden = !connected;
+  $("disconnect").hidden = !connected;
+  $("live-count").hidden = !connected;
+  $("site-label").textContent = connected ? `${api.connection().site}` : "";
+  if (!connected) return renderConnect();
+  for (const id of ["overview-status", "details-status", "sessions-status", "live-status"]) $(id).classList.remove("error");
+  const interval = renderToolbar();
+  renderFilters();
+  const view = current.open ? "timeline" : current.view;
+  for (const v of ["overview", "details", "sessions", "live", "timeline"]) $(v).hidden = v !== view;
+  $("toolbar").hidden = view === "timeline";
+  try {
+    if (view === "overview") await renderOverview(interval, token);
+    else if (view === "details") await renderDetails(token);
+    else if (view === "sessions") await renderSessions(token);
+    else if (view === "live") await refreshLiveCount();
+    else if (view === "timeline") await renderTimeline(token);
+  } catch (err) {
+    if (token === renderToken) {
+      showError(err);
+      if (view === "timeline") $("timeline-title").textContent = err.message;
+    }
+  }
+}
+
+if (api.connection()) loadSettings();
+$("connect-form").addEventListener("submit", () => { loadSettings(); refreshLiveCount(); });
+render();
+refreshLiveCount();
