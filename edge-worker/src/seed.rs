@@ -16,10 +16,18 @@ use stint_shared::session::SessionState;
 use stint_shared::shard::index_object_for;
 use worker::{Date, Env, Request, Response};
 
+/// `?now=<ms>` sets the receive time the batches are folded with (a year of past days for the
+/// long-range read bench; the reducer clamps client clocks to a day of it).
 pub async fn seed(mut req: Request, env: &Env) -> Result<Response, ApiError> {
     let config = config::get(env);
+    let now = req
+        .url()?
+        .query_pairs()
+        .find(|(k, _)| k == "now")
+        .and_then(|(_, v)| v.parse::<i64>().ok())
+        .unwrap_or_else(|| Date::now().as_millis() as i64);
     let facts = EdgeFacts::of_user_agent(
-        Date::now().as_millis() as i64,
+        now,
         None,
         &req.headers().get("user-agent")?.unwrap_or_default(),
     );

@@ -128,7 +128,7 @@ mod tests {
         assert_eq!(Device::expected(), "must be desktop, mobile or tablet");
     }
 
-    /// The API description and the dashboard's menus offer exactly the enum's values, in its
+    /// The API description and the dashboard's filter suggestions offer exactly the enum's values, in its
     /// order: a value added here and forgotten there fails this test.
     #[test]
     fn openapi_and_dashboard_list_the_same_values() {
@@ -154,9 +154,9 @@ mod tests {
                 .collect();
             assert!(
                 dashboard.contains(&format!(
-                    "<select id=\"f-{name}\"><option value=\"\">any</option>{options}</select>"
+                    "<datalist id=\"values-{name}\">{options}</datalist>"
                 )),
-                "dashboard index.html: the {name} menu offers {list}"
+                "dashboard index.html: the {name} filter suggests {list}"
             );
         };
         let bots: Vec<&str> = BotReason::ALL.iter().map(|b| b.as_str()).collect();

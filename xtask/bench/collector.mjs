@@ -123,7 +123,7 @@ export async function startCollector({ root, origins = [] }) {
       const t0 = performance.now();
       const r = await fetch(origin + path, { method, headers: { authorization: `Bearer ${READ_TOKEN}` } });
       const text = await r.text();
-      return { status: r.status, ms: performance.now() - t0, body: text };
+      return { status: r.status, ms: performance.now() - t0, body: text, subrequests: Number(r.headers.get("stint-subrequests") ?? NaN) };
     },
     async stop() {
       if (child.exitCode === null) {

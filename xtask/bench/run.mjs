@@ -24,7 +24,8 @@ const INGEST_S = env("STINT_BENCH_INGEST_S", 30);
 const DAY_SESSIONS = env("STINT_BENCH_DAY_SESSIONS", 100_000);
 const DAY_CAP_S = env("STINT_BENCH_DAY_CAP_S", 200);
 const CONCURRENCY = env("STINT_BENCH_CONCURRENCY", 32);
-const STEPS = (process.env.STINT_BENCH_STEPS ?? "size,browser,ingest,read").split(",");
+const YEAR_DAY_SESSIONS = env("STINT_BENCH_YEAR_DAY_SESSIONS", 300);
+const STEPS = (process.env.STINT_BENCH_STEPS ?? "size,browser,ingest,read,year").split(",");
 const DAY_MS = 86_400_000;
 
 const log = (line) => console.log(line);
@@ -221,11 +222,74 @@ async function readPath(collector, window, pools, { label = "the filled day", sc
   return { daySessions, day: new Date(window.dayStart).toISOString().slice(0, 10), stats: strip(stats), statsFiltered: strip(statsFiltered), list: strip(list), listPage2: list2 && strip(list2), timeline: strip(timeline), erase: strip(erase) };
 }
 
+/**
+ * A year of past days (YEAR_DAY_SESSIONS sessions each, through /bench/seed with each day's
+ * receive time), rolled up by the month rollups' alarms; then the reads a dashboard makes
+ * for 12 months, timed, with the Durable Object subrequests each made (`stint-subrequests`).
+ */
+async function yearPath(collector, skipDay) {
+  const DAY = 86_400_000;
+  const today = Math.floor(Date.now() / DAY) * DAY;
+  step(`a year of days: ${YEAR_DAY_SESSIONS} sessions each, seeded with their own receive time`);
+  const t0 = performance.now();
+  let seeded = 0;
+  for (let d = 365; d >= 1; d--) {
+    const dayStart = today - d * DAY;
+    if (dayStart === skipDay) continue;
+    const pool = new SessionPool({ size: YEAR_DAY_SESSIONS, site: "demo", windowStart: dayStart, windowEnd: dayStart + DAY, seed: 1000 + d });
+    const bodies = Array.from({ length: YEAR_DAY_SESSIONS }, () => JSON.parse(pool.nextBody()));
+    const r = await fetch(`${collector.origin}/bench/seed?now=${dayStart + DAY - 60_000}`, { method: "POST", headers: { origin: collector.origin }, body: JSON.stringify(bodies) });
+    if (r.status !== 202) throw new Error(`seed: ${r.status} ${await r.text()}`);
+    seeded += bodies.length;
+    if (d % 60 === 0) log(`  seeded ${seeded.toLocaleString("en")} in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+  }
+  const seedSeconds = round1((performance.now() - t0) / 1000);
+  // The rollups copy every closed day; a read of them alone is answered by 13 month objects.
+  const closed = `site=demo&from=${today - 365 * DAY}&to=${today - DAY}`;
+  const t1 = performance.now();
+  let waited = null;
+  for (;;) {
+    const r = await collector.read(`/api/stats?${closed}`);
+    const months = new Set([...Array(364).keys()].map((i) => new Date(today - 365 * DAY + i * DAY).toISOString().slice(0, 7))).size;
+    if (r.status === 200 && r.subrequests === months) { waited = round1((performance.now() - t1) / 1000); break; }
+    if (performance.now() - t1 > 900_000) { log("  rollups did not finish within 15 minutes; measuring anyway"); break; }
+    await new Promise((ok) => setTimeout(ok, 2_000));
+  }
+  log(`  seeded ${seeded.toLocaleString("en")} sessions in ${seedSeconds} s; rollups held every closed day ${waited} s later`);
+  const year = `site=demo&from=${today - 365 * DAY}&to=${Date.now() + 1}`;
+  const reads = {};
+  for (const [key, path, times] of [
+    ["stats", `/api/stats?${year}`, 30],
+    ["statsCompare", `/api/stats?${year}&compare=previous`, 20],
+    ["series", `/api/timeseries?${year}&interval=month&compare=previous`, 20],
+    ["statsFiltered", `/api/stats?${year}&channel=search`, 5],
+    ["breakdownPage", `/api/breakdown?${year}&by=page`, 5],
+    ["list", `/api/sessions?${year}&limit=50`, 20],
+    ["live", `/api/live?site=demo`, 20],
+  ]) {
+    const t = await timed(collector, path, { times, capMs: 120_000 });
+    reads[key] = { ...(({ last, ...rest }) => rest)(t), subrequests: t.last?.subrequests ?? null };
+    log(`  ${key}: p50 ${t.p50Ms} ms, p99 ${t.p99Ms} ms over ${t.requests}; ${t.last?.subrequests} subrequests`);
+  }
+  // The 12-month overview as the dashboard loads it: totals with comparison and the monthly
+  // series with comparison, side by side.
+  const overview = [];
+  for (let i = 0; i < 20; i++) {
+    const t = performance.now();
+    await Promise.all([collector.read(`/api/stats?${year}&compare=previous`), collector.read(`/api/timeseries?${year}&interval=month&compare=previous`)]);
+    overview.push(performance.now() - t);
+  }
+  overview.sort((a, b) => a - b);
+  reads.overview = { requests: overview.length, p50Ms: round1(percentile(overview, 50)), p99Ms: round1(percentile(overview, 99)) };
+  log(`  12-month overview (stats + series, both compared): p50 ${reads.overview.p50Ms} ms`);
+  return { daySessions: YEAR_DAY_SESSIONS, sessions: seeded, seedSeconds, rollupSeconds: waited, reads };
+}
+
 async function main() {
   const started = performance.now();
   const results = { steps: STEPS, config: { runs: RUNS, ingestSeconds: INGEST_S, daySessions: DAY_SESSIONS, dayCapSeconds: DAY_CAP_S, concurrency: CONCURRENCY } };
   if (STEPS.includes("size")) results.sizes = await sizes();
-  const needsCollector = STEPS.some((s) => ["browser", "ingest", "read"].includes(s));
+  const needsCollector = STEPS.some((s) => ["browser", "ingest", "read", "year"].includes(s));
   if (needsCollector) {
     const page = await startPageServer({
       pageFile: join(root, "xtask/bench/page/page.html"),
@@ -254,6 +318,7 @@ async function main() {
         if (small) results.readSmall = small;
         if (STEPS.includes("read")) results.read = await readPath(collector, window, pools);
       }
+      if (STEPS.includes("year")) results.year = await yearPath(collector, dayWindow(Date.now()).dayStart);
     } finally {
       await collector.stop();
       await page.close();
@@ -261,6 +326,12 @@ async function main() {
   }
   results.seconds = Math.round((performance.now() - started) / 1000);
   await mkdir(join(root, "target/bench"), { recursive: true });
+  // A run of some steps keeps the other steps' figures of the last full run.
+  if (process.env.STINT_BENCH_STEPS) {
+    const earlier = await readFile(join(root, "target/bench/results.json"), "utf8").then(JSON.parse).catch(() => ({}));
+    for (const [k, v] of Object.entries(earlier)) if (!(k in results) || k === "steps" || k === "config") results[k] ??= v;
+    results.steps = [...new Set([...(earlier.steps ?? []), ...STEPS])];
+  }
   await writeFile(join(root, "target/bench/results.json"), JSON.stringify(results, null, 2));
   step(`measurements written to target/bench/results.json (${results.seconds} s)`);
 }

@@ -184,6 +184,12 @@ $("filter-form").addEventListener("submit", (e) => {
   $("filter-value").value = "";
 });
 for (const [k, label] of Object.entries(state.DIMENSIONS)) $("filter-dim").append(h("option", { value: k }, label));
+// Channel and device take one of their vocabulary's values: the input suggests them.
+$("filter-dim").addEventListener("change", () => {
+  const list = { channel: "values-channel", device: "values-device" }[$("filter-dim").value];
+  if (list) $("filter-value").setAttribute("list", list);
+  else $("filter-value").removeAttribute("list");
+});
 
 // ---- Overview: KPI cards, chart, reports -------------------------------------------------
 
