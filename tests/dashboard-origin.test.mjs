@@ -39,14 +39,14 @@ test("from an allowed origin the dashboard lists, opens and erases sessions", as
   const page = await browser.newPage();
   assert.notEqual(new URL(site.origin).port, new URL(collector.origin).port, "two origins");
   await connect(page, collector.origin);
+  await page.getByRole("button", { name: "Sessions", exact: true }).click();
   await page.getByLabel("Include bots").check();
-  await page.getByText("2 sessions, newest first.").waitFor();
-  await page.locator("#session-table tbody tr").filter({ hasText: "/erased → /erased" }).click();
+  await page.getByText("2 sessions, newest first unless sorted.").waitFor();
+  await page.locator("#session-body tr").filter({ hasText: "/erased → /erased" }).click();
   await page.locator("#timeline-pages li strong", { hasText: "/erased" }).waitFor();
   page.once("dialog", (d) => d.accept());
   await page.getByRole("button", { name: "Erase this session" }).click();
-  await page.getByLabel("Include bots").check();
-  await page.getByText("1 session, newest first.").waitFor();
+  await page.getByText("1 session, newest first unless sorted.").waitFor();
   const left = (await collector.read("/api/sessions?site=demo&bots=include")).body.sessions;
   assert.deepEqual(left.map((s) => s.entry_page), ["/kept"]);
   await page.close();
@@ -60,8 +60,8 @@ test("a collector that does not allow the dashboard's origin cannot be read from
     assert.equal((await stranger.read("/api/sessions?site=demo&bots=include")).body.sessions.length, 1);
     const page = await browser.newPage();
     await connect(page, stranger.origin);
-    await page.getByText(`Cannot reach ${stranger.origin}.`).waitFor();
-    assert.equal(await page.locator("#session-table tbody tr").count(), 0);
+    await page.getByText(`Cannot reach ${stranger.origin}.`).first().waitFor();
+    assert.equal(await page.locator("#session-body tr").count(), 0);
     await page.close();
   } finally {
     await stranger.stop();

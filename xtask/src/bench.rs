@@ -97,6 +97,71 @@ fn memory_gb() -> f64 {
         .unwrap_or(0.0)
 }
 
+/// The dashboard as a browser downloads it (gzip -9 of the built files).
+fn dashboard_gzip(root: &Path) -> Option<f64> {
+    let dir = root.join("target/site/dashboard");
+    let mut total = 0;
+    for file in ["index.html", "dashboard.js", "dashboard.css"] {
+        total += build::gzip_len(&std::fs::read(dir.join(file)).ok()?).ok()?;
+    }
+    Some(total as f64)
+}
+
+/// §4b: a year of days, read as the dashboard reads it.
+fn long_ranges(r: &Value) -> String {
+    let Some(y) = r.get("year") else {
+        return String::new();
+    };
+    let mut d = format!(
+        "## 4b. Long ranges: a year of days
+
+{:.0} sessions ({:.0} a day for 365 days before          the big day, through `/bench/seed` with each day's receive time) were seeded in {} s;          the month rollups' alarms then copied every closed day from its four shards, and a          read of the closed days was answered by the 13 month rollups alone {} s later. Every          read below covers the last 365 days (today's and the big day's shards are asked          directly, as the rollups do not hold them yet). Subrequests are the Durable Object          requests the worker made for one read (`stint-subrequests` header); the Workers Free          plan allows 50.\n\n| request (365 days) | requests | p50 | p99 | subrequests |\n|---|---:|---:|---:|---:|\n",
+        num(y, "/sessions").unwrap_or(0.0),
+        num(y, "/daySessions").unwrap_or(0.0),
+        num(y, "/seedSeconds").map(|x| format!("{x:.0}")).unwrap_or("—".into()),
+        num(y, "/rollupSeconds").map(|x| format!("{x:.0}")).unwrap_or("— (not within 15 min)".into()),
+    );
+    for (key, label) in [
+        ("stats", "`GET /api/stats`"),
+        ("statsCompare", "`GET /api/stats&compare=previous`"),
+        (
+            "series",
+            "`GET /api/timeseries?interval=month&compare=previous`",
+        ),
+        (
+            "overview",
+            "the 12-month overview: both of the above at once",
+        ),
+        (
+            "statsFiltered",
+            "`GET /api/stats&channel=search` (reads every session)",
+        ),
+        (
+            "breakdownPage",
+            "`GET /api/breakdown?by=page` (reads every session)",
+        ),
+        ("list", "`GET /api/sessions?limit=50`"),
+        ("live", "`GET /api/live`"),
+    ] {
+        let p = format!("/reads/{key}");
+        d.push_str(&format!(
+            "| {label} | {} | {} | {} | {} |\n",
+            num(y, &format!("{p}/requests"))
+                .map(|x| format!("{x:.0}"))
+                .unwrap_or("—".into()),
+            ms(num(y, &format!("{p}/p50Ms"))),
+            ms(num(y, &format!("{p}/p99Ms"))),
+            num(y, &format!("{p}/subrequests"))
+                .map(|x| format!("{x:.0}"))
+                .unwrap_or("2 reads".into()),
+        ));
+    }
+    d.push_str(
+        "\nUnfiltered totals and series answer from each day's pre-aggregated tallies in the          rollups, so they cost the same whatever a day holds; filtered reads and breakdowns fold          every matching session of the range (summary and journey), so they grow with the          sessions in range.\n\n",
+    );
+    d
+}
+
 /// A number at a JSON pointer, if there is one.
 fn num(v: &Value, pointer: &str) -> Option<f64> {
     v.pointer(pointer).and_then(Value::as_f64)
@@ -350,6 +415,37 @@ fn render(root: &Path, r: &Value, upload: &str, wall_s: u64, date: &str) -> Stri
         ms(filtered_p50),
         ms(num(r, "/read/statsFiltered/p99Ms")),
         read_verdict(filtered_p50.map(|x| x <= 200.0))
+    ));
+    let overview_p50 = num(r, "/year/reads/overview/p50Ms");
+    d.push_str(&format!(
+        "| 12-month overview (stats + monthly series, both compared) | ≤ 500 ms p50 | p50 {}, p99 {} | {} |\n",
+        ms(overview_p50),
+        ms(num(r, "/year/reads/overview/p99Ms")),
+        verdict(overview_p50.map(|x| x <= 500.0))
+    ));
+    let most_subrequests = [
+        "stats",
+        "statsCompare",
+        "series",
+        "statsFiltered",
+        "breakdownPage",
+        "list",
+        "live",
+    ]
+    .iter()
+    .filter_map(|k| num(r, &format!("/year/reads/{k}/subrequests")))
+    .fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.max(x))));
+    d.push_str(&format!(
+        "| Durable Object subrequests of any read, 12 months | ≤ 50 | at most {} (§4b) | {} |\n",
+        most_subrequests
+            .map(|x| format!("{x:.0}"))
+            .unwrap_or("—".into()),
+        verdict(most_subrequests.map(|x| x <= 50.0))
+    ));
+    d.push_str(&format!(
+        "| dashboard | ≤ 100 KB gzip | {} | {} |\n",
+        dashboard_gzip(root).map(kb).unwrap_or("—".into()),
+        verdict(dashboard_gzip(root).map(|g| g <= 100_000.0))
     ));
     d.push_str(&format!(
         "| worker bundle | ≤ 400 KB gzip | {} gzip | {} |\n\n",
@@ -625,6 +721,7 @@ fn render(root: &Path, r: &Value, upload: &str, wall_s: u64, date: &str) -> Stri
         ));
     }
     d.push('\n');
+    d.push_str(&long_ranges(r));
     d.push_str(&analysis(r, bundle));
     let create_phase = ingest_phases
         .iter()

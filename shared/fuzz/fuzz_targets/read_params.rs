@@ -1,6 +1,7 @@
-//! The read API's query parameters (`/api/sessions`, `/api/stats`): anything is a value or
-//! an error naming the parameter, and an accepted range walks a bounded number of days (an
-//! `i64::MIN` cursor once crashed the worker).
+//! The read API's query parameters (`/api/sessions`, `/api/stats`, filters): anything is a
+//! value or an error naming the parameter, an accepted range touches at most 13 months (the
+//! reads' subrequest bound), and an accepted filter set writes back to the same parameters
+//! (an `i64::MIN` cursor once crashed the worker).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -8,8 +9,9 @@ use stint_shared::listing::{
     decode_cursor, encode_cursor, ListParams, MAX_LIMIT, MAX_RANGE_MS, MAX_TIME_MS,
 };
 
-const NAMES: [&str; 9] = [
-    "site", "from", "to", "limit", "bots", "cursor", "channel", "country", "device",
+const NAMES: [&str; 18] = [
+    "site", "from", "to", "limit", "bots", "cursor", "channel", "country", "device", "page",
+    "goal", "goal!", "country!", "referrer~", "session", "entry", "prop:plan", "event~",
 ];
 
 fuzz_target!(|input: (Vec<(u8, String)>, i64, i64, String)| {
@@ -25,7 +27,15 @@ fuzz_target!(|input: (Vec<(u8, String)>, i64, i64, String)| {
             assert!(0 <= p.from && p.from < p.to && p.to <= MAX_TIME_MS);
             assert!(p.to - p.from <= MAX_RANGE_MS);
             assert!((1..=MAX_LIMIT).contains(&p.limit));
-            assert!(p.days().count() <= 33, "{} days", p.days().count());
+            assert!(p.days().count() <= 368, "{} days", p.days().count());
+            let months = stint_shared::shard::months_of_range(p.from, p.to).len();
+            assert!(months <= 13, "{months} months");
+            let again: Vec<(String, String)> = p.filters.to_pairs();
+            let mut back = stint_shared::query::Filters::default();
+            for (k, v) in &again {
+                assert_eq!(back.parse_pair(k, v), Ok(true), "{k}={v}");
+            }
+            assert_eq!(back, p.filters);
         }
         Err(e) => {
             let (name, problem) = e.0.split_once(": ").expect("`name: problem`");
