@@ -44,3 +44,30 @@ test("the read API answers CORS only for configured dashboard origins", async ()
   assert.equal(denied.headers.get("access-control-allow-origin"), DASHBOARD, "so the dashboard can show 'unauthorized'");
   assert.equal((await get("https://evil.example")).headers.get("access-control-allow-origin"), null);
 });
+
+test("a session of a closed day leaves its month rollup too when its retention ends", async () => {
+  // Retention of two days and a bit: a session received two days ago (the test edge) is in a
+  // closed day, which the month rollup copies, and expires seconds later.
+  const DAY = 86_400_000;
+  const edge = await startCollector({ vars: { RETENTION_DAYS: "2.0001", STINT_TEST_EDGE: "1" } });
+  try {
+    const at = Date.now() - 2 * DAY;
+    const dayStart = Math.floor(at / DAY) * DAY;
+    const sid = newSid();
+    const r = await send(edge, batch({ sid, events: [pageview({ ts: at })] }), { headers: { "stint-test-now": String(at) } });
+    assert.equal(r.status, 202);
+    const day = `/api/stats?site=demo&bots=include&from=${dayStart}&to=${dayStart + DAY}`;
+    const read = async () => {
+      const res = await edge.fetch(day, { headers: { authorization: `Bearer ${TOKEN}` } });
+      return { sessions: (await res.json()).sessions, subrequests: Number(res.headers.get("stint-subrequests")) };
+    };
+    // Copied: the month rollup alone answers for the day.
+    await eventually(async () => { const x = await read(); return x.subrequests === 1 && x.sessions === 1; }, { ms: 30_000, what: "the rollup to hold the day" });
+    await eventually(async () => (await edge.read(`/api/sessions/${sid}?site=demo`)).status === 404, { ms: 30_000, what: "the session to expire" });
+    const after = await read();
+    assert.equal(after.sessions, 0, "the rollup counts it no more");
+    assert.equal(after.subrequests, 1);
+  } finally {
+    await edge.stop();
+  }
+});

@@ -400,10 +400,13 @@ impl SessionObject {
             Rows::default()
         };
         if is_new {
-            // One alarm per session, set when it is created — not on every beacon.
+            // One alarm per session, set when it is created — not on every beacon — for the
+            // retention period after this batch's receive time (now, but for a test edge's).
+            let wait =
+                crate::index_object::ms_until(received_at.saturating_add(config.retention_ms));
             self.state
                 .storage()
-                .set_alarm(std::time::Duration::from_millis(config.retention_ms as u64))
+                .set_alarm(std::time::Duration::from_millis(wait as u64))
                 .await?;
         }
         Ok(Ingested {

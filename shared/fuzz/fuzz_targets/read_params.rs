@@ -10,8 +10,24 @@ use stint_shared::listing::{
 };
 
 const NAMES: [&str; 18] = [
-    "site", "from", "to", "limit", "bots", "cursor", "channel", "country", "device", "page",
-    "goal", "goal!", "country!", "referrer~", "session", "entry", "prop:plan", "event~",
+    "site",
+    "from",
+    "to",
+    "limit",
+    "bots",
+    "cursor",
+    "channel",
+    "country",
+    "device",
+    "page",
+    "goal",
+    "goal!",
+    "country!",
+    "referrer~",
+    "session",
+    "entry",
+    "prop:plan",
+    "event~",
 ];
 
 fuzz_target!(|input: (Vec<(u8, String)>, i64, i64, String)| {
