@@ -60,7 +60,8 @@ const SCHEMA: [&str; 12] = [
     "CREATE TABLE IF NOT EXISTS session_stats (id TEXT PRIMARY KEY, started_at INTEGER NOT NULL, \
      bot INTEGER NOT NULL, channel TEXT, country TEXT, device TEXT, browser TEXT, os TEXT, \
      entry_page TEXT, referrer_host TEXT, active_ms INTEGER NOT NULL, \
-     pageviews INTEGER NOT NULL, bounce INTEGER NOT NULL, browser_version TEXT, os_version TEXT)",
+     pageviews INTEGER NOT NULL, bounce INTEGER NOT NULL, browser_version TEXT, os_version TEXT, \
+     exit_page TEXT, utm_source TEXT, utm_medium TEXT, utm_campaign TEXT)",
     "CREATE TABLE IF NOT EXISTS tallies (day INTEGER NOT NULL, bot INTEGER NOT NULL, \
      dim TEXT NOT NULL, value TEXT NOT NULL, n INTEGER NOT NULL, \
      PRIMARY KEY (day, bot, dim, value)) WITHOUT ROWID",
@@ -112,20 +113,25 @@ pub(crate) const UPSERT_SESSIONS_JSON: &str = upsert_sessions!(
 const UPDATE_SUMMARY: &str = "UPDATE sessions SET version = ?1, summary = ?2, journey = ?3, \
      shard = ?4, last_seen_at = json_extract(?2, '$.last_seen_at') WHERE id = ?5";
 
-const STATS_COLUMNS: &str = "started_at, bot, active_ms, pageviews, bounce, entry_page, \
-     referrer_host, channel, country, device, browser, os, browser_version, os_version";
+/// The typed columns of a stats row as one JSON value, in [`StatsTuple`]'s shape (two arrays:
+/// serde reads tuples of at most 16).
+const STATS_JSON: &str = "json_array(json_array(started_at, bot, active_ms, pageviews, bounce, \
+     entry_page, referrer_host, channel, country, device, browser, os, browser_version, \
+     os_version), json_array(exit_page, utm_source, utm_medium, utm_campaign))";
 
 const INSERT_STATS: &str = "INSERT OR REPLACE INTO session_stats (id, started_at, bot, active_ms, \
      pageviews, bounce, entry_page, referrer_host, channel, country, device, browser, os, \
-     browser_version, os_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+     browser_version, os_version, exit_page, utm_source, utm_medium, utm_campaign) \
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 /// [`INSERT_STATS`] for many rows at once, from a JSON array of rows in its column order.
-pub(crate) const INSERT_STATS_JSON: &str =
-    "INSERT OR REPLACE INTO session_stats (id, started_at, bot, \
-     active_ms, pageviews, bounce, entry_page, referrer_host, channel, country, device, browser, \
-     os, browser_version, os_version) SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, \
-     value ->> 4, value ->> 5, value ->> 6, value ->> 7, value ->> 8, value ->> 9, value ->> 10, \
-     value ->> 11, value ->> 12, value ->> 13, value ->> 14 FROM json_each(?)";
+pub(crate) const INSERT_STATS_JSON: &str = "INSERT OR REPLACE INTO session_stats (id, started_at, \
+     bot, active_ms, pageviews, bounce, entry_page, referrer_host, channel, country, device, \
+     browser, os, browser_version, os_version, exit_page, utm_source, utm_medium, utm_campaign) \
+     SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, \
+     value ->> 6, value ->> 7, value ->> 8, value ->> 9, value ->> 10, value ->> 11, value ->> 12, \
+     value ->> 13, value ->> 14, value ->> 15, value ->> 16, value ->> 17, value ->> 18 \
+     FROM json_each(?)";
 
 /// Adds tallies `[day, bot, dim, value, n]` from a JSON array.
 pub(crate) const ADD_TALLIES_JSON: &str = "INSERT INTO tallies (day, bot, dim, value, n) \
@@ -173,15 +179,17 @@ const TALLIES_MIGRATION: &str = "tallies-v1";
 const PAGE_ROWS: i64 = 1_000;
 const PAGE_MIN_ROWS: i64 = 25;
 
-/// Sessions in `[?1, ?2)` after `(?3, ?4)` in start order, as one JSON array of
-/// `[started_at, id, summary, journey, shard]`. "After (t, id)" is a closed range on
-/// `started_at` plus a residual test, so SQLite walks `sessions_by_start` from `t` and stops
-/// after `?6` rows (an `OR` of two ranges would sort the whole day).
-const FOLD_PAGE: &str = "SELECT json_group_array(json_array(started_at, id, json(summary), \
-     json(journey), shard)) AS rows, COUNT(*) AS n FROM (SELECT started_at, id, summary, \
-     journey, shard FROM sessions WHERE started_at >= ?3 AND started_at < ?2 \
-     AND started_at >= ?1 AND (started_at > ?3 OR id > ?4) AND (bot = 0 OR ?5) \
-     ORDER BY started_at, id LIMIT ?6)";
+/// Typed rows of `session_stats` in `[?2, ?3)` after rowid `?1`, as one JSON array of
+/// `[id, <the StatsRow columns>, journey]`: one sequential pass in rowid order (`NOT INDEXED`:
+/// a range on the start index would be sorted for every page). The journey, a primary-key
+/// lookup per row, only when `?5` (the read needs pages or events).
+const FOLD_STATS_PAGE: &str = "SELECT json_group_array(json_array(id, json_array(started_at, \
+     bot, active_ms, pageviews, bounce, entry_page, referrer_host, channel, country, device, \
+     browser, os, browser_version, os_version), json_array(exit_page, utm_source, utm_medium, \
+     utm_campaign), CASE WHEN ?5 THEN (SELECT json(s.journey) FROM sessions s WHERE s.id = t.id) END)) AS rows, \
+     MAX(r) AS last, COUNT(*) AS n FROM (SELECT rowid AS r, * FROM session_stats NOT INDEXED \
+     WHERE rowid > ?1 AND started_at >= ?2 AND started_at < ?3 AND (bot = 0 OR ?4) \
+     ORDER BY rowid LIMIT ?6) t";
 
 /// Sessions in `[?1, (?2, ?3))` newest first, seen since `?5` (or any time), as [`FOLD_PAGE`].
 const LIST_PAGE: &str = "SELECT json_group_array(json_array(started_at, id, json(summary), \
@@ -193,8 +201,11 @@ const LIST_PAGE: &str = "SELECT json_group_array(json_array(started_at, id, json
 /// One session as a fold reads it.
 type FoldTuple = (i64, String, SessionSummary, Option<Journey>, Option<i64>);
 
-/// One `session_stats` row as read back (a [`StatsRow`] in column order).
-type StatsTuple = (
+/// One `session_stats` row as read back (a [`StatsRow`] in column order, see [`STATS_JSON`]).
+type StatsTuple = (StatsBase, StatsExtra);
+
+/// The tallied columns of a stats row.
+type StatsBase = (
     i64,
     i64,
     i64,
@@ -211,7 +222,15 @@ type StatsTuple = (
     Option<String>,
 );
 
-fn row_of(t: StatsTuple) -> StatsRow {
+/// The columns filters and breakdowns read besides: exit page and UTM source, medium, campaign.
+type StatsExtra = (
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+fn row_of((t, x): StatsTuple) -> StatsRow {
     StatsRow {
         started_at: t.0,
         bot: t.1 != 0,
@@ -227,6 +246,10 @@ fn row_of(t: StatsTuple) -> StatsRow {
         os: t.11,
         browser_version: t.12,
         os_version: t.13,
+        exit_page: x.0,
+        utm_source: x.1,
+        utm_medium: x.2,
+        utm_campaign: x.3,
     }
 }
 
@@ -247,6 +270,10 @@ pub(crate) fn stats_json(id: &str, row: &StatsRow) -> serde_json::Value {
         row.os,
         row.browser_version,
         row.os_version,
+        row.exit_page,
+        row.utm_source,
+        row.utm_medium,
+        row.utm_campaign,
     ])
 }
 
@@ -267,6 +294,10 @@ fn stats_bindings(id: &str, r: &StatsRow) -> Vec<SqlStorageValue> {
         r.os.clone().into(),
         r.browser_version.clone().into(),
         r.os_version.clone().into(),
+        r.exit_page.clone().into(),
+        r.utm_source.clone().into(),
+        r.utm_medium.clone().into(),
+        r.utm_campaign.clone().into(),
     ]
 }
 
@@ -308,8 +339,7 @@ fn stats_row(db: &Db, id: &str) -> std::result::Result<Option<StatsRow>, ApiErro
     struct Json {
         row: String,
     }
-    let query =
-        format!("SELECT json_array({STATS_COLUMNS}) AS row FROM session_stats WHERE id = ?");
+    let query = format!("SELECT {STATS_JSON} AS row FROM session_stats WHERE id = ?");
     let Some(Json { row }) = db.first(&query, vec![id.into()])? else {
         return Ok(None);
     };
@@ -398,6 +428,10 @@ fn migrate(db: &Db) -> std::result::Result<(), ApiError> {
     for (table, column) in [
         ("session_stats", "browser_version TEXT"),
         ("session_stats", "os_version TEXT"),
+        ("session_stats", "exit_page TEXT"),
+        ("session_stats", "utm_source TEXT"),
+        ("session_stats", "utm_medium TEXT"),
+        ("session_stats", "utm_campaign TEXT"),
         ("sessions", "journey TEXT"),
         ("sessions", "last_seen_at INTEGER"),
         ("sessions", "shard INTEGER"),
@@ -661,10 +695,27 @@ pub(crate) fn fold(
     // Days answered by their tallies, and the spans read session by session.
     let mut tally_days = BTreeSet::new();
     let mut spans: Vec<(i64, i64)> = Vec::new();
+    // A day is whole for this read when every session of it that this object holds is in
+    // range: the day lies inside [from, to), or (a range ending now, starting mid-day) its
+    // first and last sessions do.
+    let holds_whole = |day: i64| -> std::result::Result<bool, ApiError> {
+        let (start, end) = (day * DAY_MS, (day + 1) * DAY_MS);
+        if q.from <= start && end <= q.to {
+            return Ok(true);
+        }
+        let b: Option<Bounds> = db.first(
+            "SELECT MIN(started_at) AS lo, MAX(started_at) AS hi FROM sessions \
+             WHERE started_at >= ? AND started_at < ?",
+            vec![start.into(), end.into()],
+        )?;
+        Ok(match b.map(|b| (b.lo, b.hi)) {
+            Some((Some(lo), Some(hi))) => q.from <= lo && hi < q.to,
+            _ => true,
+        })
+    };
     for day in utc_day(from)..=utc_day(to - 1) {
         let (start, end) = (day * DAY_MS, (day + 1) * DAY_MS);
-        let whole = q.from <= start && end <= q.to;
-        if tallies_suffice && whole && counted.whole_day(day) {
+        if tallies_suffice && counted.whole_day(day) && holds_whole(day)? {
             tally_days.insert(day);
             continue;
         }
@@ -697,31 +748,70 @@ pub(crate) fn fold(
             }
         }
     }
+    let journeys = q.want.needs_journey() || q.filters.need_journey();
     for (start, end) in spans {
-        read_pages(
-            db,
-            FOLD_PAGE,
-            |last, limit| {
-                let (t, id) = last.map_or((start, String::new()), |l| (l.0, l.1.clone()));
-                vec![
-                    start.into(),
-                    end.into(),
-                    t.into(),
-                    id.into(),
-                    i64::from(q.include_bots).into(),
-                    limit.into(),
-                ]
-            },
-            |(started_at, _, summary, journey, shard)| {
-                let journey = journey.unwrap_or_default();
-                if counted.admits(started_at, shard) && q.filters.matches(&summary, &journey) {
-                    partial.add(&summary, &journey);
-                }
-                true
-            },
-        )?;
+        fold_span(db, q, counted, (start, end), journeys, &mut partial)?;
     }
     Ok(partial)
+}
+
+/// Folds the typed rows of `[start, end)` (see [`FOLD_STATS_PAGE`]).
+fn fold_span(
+    db: &Db,
+    q: &hops::Query,
+    counted: &Counted,
+    (start, end): (i64, i64),
+    journeys: bool,
+    partial: &mut Partial,
+) -> std::result::Result<(), ApiError> {
+    #[derive(Deserialize)]
+    struct Page {
+        rows: String,
+        last: Option<i64>,
+        n: i64,
+    }
+    let mut after = 0i64;
+    let mut page_rows = PAGE_ROWS;
+    loop {
+        let bindings = vec![
+            after.into(),
+            start.into(),
+            end.into(),
+            i64::from(q.include_bots).into(),
+            i64::from(journeys).into(),
+            page_rows.into(),
+        ];
+        let page: Option<Page> = match db.first(FOLD_STATS_PAGE, bindings) {
+            Ok(page) => page,
+            Err(_) if page_rows > PAGE_MIN_ROWS => {
+                page_rows /= 4;
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        let Some(page) = page.filter(|p| p.n > 0) else {
+            return Ok(());
+        };
+        type FoldRow = (String, StatsBase, StatsExtra, Option<Journey>);
+        let rows: Vec<FoldRow> = serde_json::from_str(&page.rows)
+            .map_err(|e| ApiError::internal("index fold page", e))?;
+        for (id, a, b, journey) in rows {
+            let row = row_of((a, b));
+            let shard = Some(i64::from(shard_of(&id)));
+            if !counted.admits(row.started_at, shard) {
+                continue;
+            }
+            let summary = row.to_summary(id);
+            let journey = journey.unwrap_or_default();
+            if q.filters.matches(&summary, &journey) {
+                partial.add(&summary, &journey);
+            }
+        }
+        match page.last {
+            Some(last) if page.n == page_rows => after = last,
+            _ => return Ok(()),
+        }
+    }
 }
 
 /// Up to `q.limit` of the object's matching sessions before `q.before`, newest first.

@@ -366,6 +366,15 @@ impl Filters {
         self.0.iter().all(|f| f.matches(s, j))
     }
 
+    /// Whether any filter reads a session's journey (pages viewed, events, goals).
+    pub fn need_journey(&self) -> bool {
+        self.0.iter().any(|f| match f {
+            Filter::Goal { .. } => true,
+            Filter::Dim { by, .. } => by.is_multi(),
+            Filter::Session { .. } => false,
+        })
+    }
+
     /// Reads one query parameter if it is a filter (`Ok(true)`); other names are left to the
     /// caller (`Ok(false)`).
     pub fn parse_pair(&mut self, key: &str, value: &str) -> Result<bool, ParamError> {

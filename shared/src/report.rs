@@ -64,7 +64,7 @@ pub struct Figures {
 }
 
 /// [`Figures`] as an answer states them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FiguresOut {
     pub sessions: u64,
     pub pageviews: u64,
@@ -135,7 +135,7 @@ pub struct Series {
 }
 
 /// One point of a time series: its start (Unix ms, UTC) and figures.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Point {
     pub t: i64,
     #[serde(flatten)]
@@ -206,7 +206,7 @@ pub struct Breakdown {
 }
 
 /// A breakdown row as the answer states it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BreakdownRow {
     pub value: String,
     #[serde(flatten)]
@@ -335,6 +335,16 @@ pub enum Partial {
     Breakdown(Breakdown),
 }
 
+impl Want {
+    /// Whether the fold reads sessions' journeys (pages, events, a goal).
+    pub fn needs_journey(&self) -> bool {
+        match self {
+            Want::Breakdown { by, goal } => by.is_multi() || goal.is_some(),
+            _ => false,
+        }
+    }
+}
+
 impl Partial {
     pub fn new(want: &Want) -> Partial {
         match want {
@@ -386,7 +396,7 @@ impl Partial {
 }
 
 /// A figure beside its comparison: the value then and the change (see [`change`]).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Compared {
     pub previous: f64,
     pub change: Option<f64>,
@@ -425,7 +435,7 @@ pub fn compare_figures(now: &FiguresOut, before: &FiguresOut) -> BTreeMap<&'stat
 }
 
 /// The compared range's bounds as an answer states them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ComparedRange {
     pub compare: Compare,
     pub from: i64,

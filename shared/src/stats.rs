@@ -205,6 +205,12 @@ pub struct StatsRow {
     /// Family and major version (`Chrome 126`); `None` without a version.
     pub browser_version: Option<String>,
     pub os_version: Option<String>,
+    /// Not tallied: what filters and breakdowns read besides the above, so an index folds a
+    /// session from its typed row without reading its summary.
+    pub exit_page: Option<String>,
+    pub utm_source: Option<String>,
+    pub utm_medium: Option<String>,
+    pub utm_campaign: Option<String>,
 }
 
 /// `Chrome` and `126` → `Chrome 126`: a version's label names its family.
@@ -244,6 +250,47 @@ impl StatsRow {
             os: s.os.clone(),
             browser_version: with_version(&s.browser, &s.browser_version),
             os_version: with_version(&s.os, &s.os_version),
+            exit_page: s.exit_page.clone(),
+            utm_source: s.utm.source.clone(),
+            utm_medium: s.utm.medium.clone(),
+            utm_campaign: s.utm.campaign.clone(),
+        }
+    }
+
+    /// The summary as far as the row tells it (`id` given): what filters, breakdowns and
+    /// series read of a session. Bot sessions get the reason "bot".
+    pub fn to_summary(&self, id: String) -> SessionSummary {
+        let version = |label: &Option<String>, family: &Option<String>| match (label, family) {
+            (Some(l), Some(f)) => l
+                .strip_prefix(f.as_str())
+                .and_then(|v| v.strip_prefix(' '))
+                .map(str::to_string),
+            _ => None,
+        };
+        SessionSummary {
+            id,
+            started_at: self.started_at,
+            active_ms: self.active_ms,
+            pageviews: self.pageviews,
+            bounce: self.bounce,
+            entry_page: self.entry_page.clone(),
+            exit_page: self.exit_page.clone(),
+            referrer_host: self.referrer_host.clone(),
+            channel: self.channel,
+            utm: crate::session::Utm {
+                source: self.utm_source.clone(),
+                medium: self.utm_medium.clone(),
+                campaign: self.utm_campaign.clone(),
+                ..Default::default()
+            },
+            country: self.country.clone(),
+            device: self.device,
+            browser_version: version(&self.browser_version, &self.browser),
+            os_version: version(&self.os_version, &self.os),
+            browser: self.browser.clone(),
+            os: self.os.clone(),
+            bot: self.bot.then(|| "bot".to_string()),
+            ..Default::default()
         }
     }
 
@@ -627,6 +674,43 @@ mod tests {
         after.country = Some("FR".into());
         assert!(!before.same_labels(&after));
         assert!(tally_moves(Some(&before), Some(&before)).is_empty());
+    }
+
+    #[test]
+    fn a_row_gives_back_what_filters_and_reports_read_of_its_summary() {
+        let mut s = summary(3, 4_500, 2, "/docs");
+        s.exit_page = Some("/pricing".into());
+        s.browser = Some("Chrome".into());
+        s.browser_version = Some("126".into());
+        s.os = Some("Android".into());
+        s.utm.campaign = Some("spring sale".into());
+        s.country = Some("DE".into());
+        let back = StatsRow::of(&s).to_summary(s.id.clone());
+        for by in [
+            "entry",
+            "exit",
+            "referrer",
+            "channel",
+            "utm_campaign",
+            "country",
+            "browser",
+            "browser_version",
+            "os",
+            "os_version",
+        ] {
+            let by = crate::query::By::parse(by).unwrap();
+            let values = |x: &SessionSummary| {
+                let mut v = Vec::new();
+                by.each_value(x, &Default::default(), |s| v.push(s.to_string()));
+                v
+            };
+            assert_eq!(values(&back), values(&s), "{by:?}");
+        }
+        assert_eq!(
+            (back.started_at, back.active_ms, back.pageviews, back.bounce),
+            (s.started_at, 4_500, 2, false)
+        );
+        assert_eq!(StatsRow::of(&back), StatsRow::of(&s));
     }
 
     #[test]
