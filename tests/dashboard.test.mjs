@@ -231,6 +231,24 @@ test("live: the header counts the sessions active now; the live view lists their
   await page.screenshot({ path: join(SHOTS, "live.png") });
 });
 
+test("keyboard: a report row and a session row work with Tab focus and Enter", async () => {
+  const page = await open("?range=30d");
+  const germany = page.getByRole("region", { name: "Locations" }).getByRole("button", { name: /^Germany/ });
+  await germany.focus();
+  await page.keyboard.press("Enter");
+  await page.getByRole("listitem").filter({ hasText: "Country is DE" }).waitFor();
+  await page.getByRole("button", { name: "Sessions", exact: true }).focus();
+  await page.keyboard.press("Enter");
+  const row = page.locator("#session-body tr").first();
+  await row.waitFor();
+  await row.focus();
+  await page.keyboard.press("Enter");
+  await page.locator("#timeline-pages > li").first().waitFor();
+  await page.getByRole("button", { name: "← Back" }).focus();
+  await page.keyboard.press("Enter");
+  await row.waitFor();
+});
+
 test("export downloads the range's sessions as CSV", async () => {
   const page = await open("?range=7d");
   await kpi(page, "Sessions").filter({ hasText: String(last7().length) }).waitFor();

@@ -20,9 +20,9 @@
 //!
 //! A read ([`hops::Query`]) of whole days without filters, for totals or a series of days or
 //! longer, answers from the tallies (a few hundred rows a day, however many sessions).
-//! Anything else folds the matching sessions (summary and journey, read in pages of JSON)
-//! with `stint_shared::report` — the same rules on fewer rows; filters are
-//! [`Filters::matches`], in Rust, never SQL.
+//! Anything else folds the matching sessions (their typed stats rows, and journeys when the
+//! read needs pages or events, in pages of JSON) with `stint_shared::report` — the same
+//! rules on fewer rows; filters are `stint_shared::query::Filters::matches`, in Rust, never SQL.
 
 use crate::db::{Db, Rows};
 use crate::error::ApiError;
@@ -725,26 +725,43 @@ pub(crate) fn fold(
             _ => spans.push(span),
         }
     }
-    if let (Some(first), Some(last)) = (tally_days.first(), tally_days.last()) {
+    if let (Some(&first), Some(&last)) = (tally_days.first(), tally_days.last()) {
         #[derive(Deserialize)]
         struct TallyRow {
-            day: i64,
+            day: Option<i64>,
             dim: String,
             value: String,
             n: i64,
         }
-        let rows: Vec<TallyRow> = db.all(
+        // When every tallied day falls in one answer bucket (totals, or a month of a monthly
+        // series) and they run without a gap, SQLite sums across the days: a month's tallies
+        // come back as one day's worth of rows.
+        let contiguous = (last - first + 1) as usize == tally_days.len();
+        let one_bucket = match q.want {
+            stint_shared::report::Want::Stats => true,
+            stint_shared::report::Want::Series(i) => {
+                i.bucket(first * DAY_MS) == i.bucket(last * DAY_MS)
+            }
+            _ => false,
+        };
+        let statement = if contiguous && one_bucket {
+            "SELECT NULL AS day, dim, value, SUM(n) AS n FROM tallies WHERE day >= ? AND day <= ? \
+             AND (bot = 0 OR ?) GROUP BY dim, value HAVING SUM(n) != 0"
+        } else {
             "SELECT day, dim, value, SUM(n) AS n FROM tallies WHERE day >= ? AND day <= ? \
-             AND (bot = 0 OR ?) GROUP BY day, dim, value HAVING SUM(n) != 0",
-            vec![
-                (*first).into(),
-                (*last).into(),
-                i64::from(q.include_bots).into(),
-            ],
+             AND (bot = 0 OR ?) GROUP BY day, dim, value HAVING SUM(n) != 0"
+        };
+        let rows: Vec<TallyRow> = db.all(
+            statement,
+            vec![first.into(), last.into(), i64::from(q.include_bots).into()],
         )?;
-        for row in rows.iter().filter(|r| tally_days.contains(&r.day)) {
+        for row in rows {
+            let day = row.day.unwrap_or(first);
+            if !tally_days.contains(&day) {
+                continue;
+            }
             if let Some(dim) = Dim::parse(&row.dim) {
-                partial.add_tally(row.day, dim, &row.value, row.n.max(0) as u64);
+                partial.add_tally(day, dim, &row.value, row.n.max(0) as u64);
             }
         }
     }
