@@ -818,10 +818,20 @@ fn fold_span(
             if !counted.admits(row.started_at, shard) {
                 continue;
             }
+            // Totals add the typed row itself (the same contributions as its summary:
+            // `StatsRow::of(&row.to_summary(id)) == row`); the summary is rebuilt only for
+            // filters and the other reports.
+            if let (true, Partial::Stats(acc)) = (q.filters.is_empty(), &mut *partial) {
+                acc.add_row(&row);
+                continue;
+            }
             let summary = row.to_summary(id);
             let journey = journey.unwrap_or_default();
             if q.filters.matches(&summary, &journey) {
-                partial.add(&summary, &journey);
+                match &mut *partial {
+                    Partial::Stats(acc) => acc.add_row(&row),
+                    other => other.add(&summary, &journey),
+                }
             }
         }
         match page.last {
