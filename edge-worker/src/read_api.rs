@@ -139,6 +139,17 @@ impl Reach {
         }
     }
 
+    /// The pending (day, shard) pairs to ask, newest first, as far as `room` subrequests go;
+    /// the days of the rest are noted as incomplete.
+    fn within(&self, mut pending: hops::Pending, room: usize) -> hops::Pending {
+        pending.sort_by(|a, b| b.cmp(a));
+        let left = pending.split_off(room.min(pending.len()));
+        self.incomplete
+            .borrow_mut()
+            .extend(left.iter().map(|(day, _)| *day));
+        pending
+    }
+
     fn respond(&self, mut answer: Value) -> Result<Response, ApiError> {
         self.note(&mut answer);
         let mut response = json_response(200, &answer)?;
@@ -186,13 +197,7 @@ async fn fold_range(
         partial.merge(a.partial);
         pending.extend(a.pending);
     }
-    pending.sort_by(|a, b| b.cmp(a));
-    let room = budget.saturating_sub(months.len()).min(pending.len());
-    let (ask, left) = pending.split_at(room);
-    reach
-        .incomplete
-        .borrow_mut()
-        .extend(left.iter().map(|(day, _)| *day));
+    let ask = reach.within(pending, budget.saturating_sub(months.len()));
     let shard_hop = hop(None);
     let shards = try_join_all(ask.iter().map(|(day, shard)| {
         let name = index_object_name(&params.site, *day, *shard);
@@ -442,16 +447,10 @@ async fn list_range(
         )
         .await?;
         reach.spend(1);
-        let room = SUBREQUEST_BUDGET
-            .saturating_sub(reach.subrequests.get())
-            .min(listed.pending.len());
-        let mut pending = listed.pending;
-        pending.sort_by(|a, b| b.cmp(a));
-        let (ask, left) = pending.split_at(room);
-        reach
-            .incomplete
-            .borrow_mut()
-            .extend(left.iter().map(|(day, _)| *day));
+        let ask = reach.within(
+            listed.pending,
+            SUBREQUEST_BUDGET.saturating_sub(reach.subrequests.get()),
+        );
         let shard_hop = hop(None);
         let mut lists = vec![listed.sessions];
         for answer in try_join_all(ask.iter().map(|(day, shard)| {

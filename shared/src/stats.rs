@@ -401,18 +401,6 @@ pub fn tally_moves(old: Option<&StatsRow>, new: Option<&StatsRow>) -> Vec<Tally>
         .collect()
 }
 
-/// The `i`-th smallest value (from 0) of a distribution given as value → count.
-fn nth_value(distribution: &BTreeMap<u64, u64>, i: u64) -> u64 {
-    let mut seen = 0;
-    for (value, count) in distribution {
-        seen += count;
-        if seen > i {
-            return *value;
-        }
-    }
-    0
-}
-
 impl StatsAccumulator {
     /// Adds one session: its [`StatsRow::contributions`], the same tallies an index shard
     /// stores for it.
@@ -519,11 +507,7 @@ impl StatsAccumulator {
 
     pub fn finish(self) -> Stats {
         let n: u64 = self.active_ms.values().sum();
-        let median = match n {
-            0 => 0,
-            _ if n % 2 == 1 => nth_value(&self.active_ms, n / 2),
-            _ => (nth_value(&self.active_ms, n / 2 - 1) + nth_value(&self.active_ms, n / 2)) / 2,
-        };
+        let median = crate::report::median(&self.active_ms);
         let total = self.active_ms_total;
         Stats {
             sessions: self.sessions,

@@ -8,20 +8,12 @@
 // Everything is drawn from a seeded generator, so a run always sends the same sessions (up
 // to "now"), and every figure a test asserts is computed here from what was sent.
 import { batch, send } from "./beacon.mjs";
+import { prng } from "../../xtask/bench/load.mjs";
 
 export const DAY_MS = 86_400_000;
 
-/** A small, fast, seeded PRNG (mulberry32). */
-export function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The bench's seeded PRNG (mulberry32), so a run always sends the same sessions. */
+export const rng = prng;
 
 const pick = (r, items) => {
   const total = items.reduce((n, [, w]) => n + w, 0);
