@@ -32,6 +32,7 @@ use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
 use stint_shared::journey::Journey;
 use stint_shared::listing::Position;
+use stint_shared::query::By;
 use stint_shared::report::Partial;
 use stint_shared::session::SessionSummary;
 use stint_shared::shard::shard_of;
@@ -183,13 +184,47 @@ const PAGE_MIN_ROWS: i64 = 25;
 /// `[id, <the StatsRow columns>, journey]`: one sequential pass in rowid order (`NOT INDEXED`:
 /// a range on the start index would be sorted for every page). The journey, a primary-key
 /// lookup per row, only when `?5` (the read needs pages or events).
+/// `{narrow}` takes the equality conditions of [`narrowing`].
 const FOLD_STATS_PAGE: &str = "SELECT json_group_array(json_array(id, json_array(started_at, \
      bot, active_ms, pageviews, bounce, entry_page, referrer_host, channel, country, device, \
      browser, os, browser_version, os_version), json_array(exit_page, utm_source, utm_medium, \
      utm_campaign), CASE WHEN ?5 THEN (SELECT json(s.journey) FROM sessions s WHERE s.id = t.id) END)) AS rows, \
      MAX(r) AS last, COUNT(*) AS n FROM (SELECT rowid AS r, * FROM session_stats NOT INDEXED \
-     WHERE rowid > ?1 AND started_at >= ?2 AND started_at < ?3 AND (bot = 0 OR ?4) \
+     WHERE rowid > ?1 AND started_at >= ?2 AND started_at < ?3 AND (bot = 0 OR ?4){narrow} \
      ORDER BY rowid LIMIT ?6) t";
+
+/// The `session_stats` column holding a dimension's one value per session.
+fn stats_column(by: &By) -> Option<&'static str> {
+    Some(match by {
+        By::Entry => "entry_page",
+        By::Exit => "exit_page",
+        By::Referrer => "referrer_host",
+        By::Channel => "channel",
+        By::UtmSource => "utm_source",
+        By::UtmMedium => "utm_medium",
+        By::UtmCampaign => "utm_campaign",
+        By::Country => "country",
+        By::Device => "device",
+        By::Browser => "browser",
+        By::Os => "os",
+        _ => return None,
+    })
+}
+
+/// SQL conditions (`AND column = ?n`, from `?7` on) and their values for the filters that
+/// are plain equalities ([`Filters::equalities`]): the rows read are narrowed to those that
+/// can match; the filters still decide.
+fn narrowing(filters: &stint_shared::query::Filters) -> (String, Vec<SqlStorageValue>) {
+    let mut sql = String::new();
+    let mut values = Vec::new();
+    for (by, value) in filters.equalities() {
+        if let Some(column) = stats_column(by) {
+            sql.push_str(&format!(" AND {column} = ?{}", 7 + values.len()));
+            values.push(value.to_string().into());
+        }
+    }
+    (sql, values)
+}
 
 /// Sessions in `[?1, (?2, ?3))` newest first, seen since `?5` (or any time), as [`FOLD_PAGE`].
 const LIST_PAGE: &str = "SELECT json_group_array(json_array(started_at, id, json(summary), \
@@ -789,8 +824,10 @@ fn fold_span(
     }
     let mut after = 0i64;
     let mut page_rows = PAGE_ROWS;
+    let (narrow, narrow_values) = narrowing(&q.filters);
+    let statement = FOLD_STATS_PAGE.replace("{narrow}", &narrow);
     loop {
-        let bindings = vec![
+        let mut bindings = vec![
             after.into(),
             start.into(),
             end.into(),
@@ -798,7 +835,8 @@ fn fold_span(
             i64::from(journeys).into(),
             page_rows.into(),
         ];
-        let page: Option<Page> = match db.first(FOLD_STATS_PAGE, bindings) {
+        bindings.extend(narrow_values.iter().cloned());
+        let page: Option<Page> = match db.first(&statement, bindings) {
             Ok(page) => page,
             Err(_) if page_rows > PAGE_MIN_ROWS => {
                 page_rows /= 4;

@@ -1,17 +1,19 @@
 //! What a session did, in order and compact: the pages it viewed (by path, with the engaged
-//! time and scroll depth of each) and the custom events it sent (name, page, props). An index
+//! time and scroll depth of each), the custom events it sent (name, page, props) and the
+//! links it clicked on each page (href, clicks). An index
 //! shard keeps one per session beside its summary; breakdowns by page and event, the `page=`
 //! and `goal=` filters and (next) funnels and paths read it.
 //!
 //! A journey is bounded so an index row stays small whatever a client sends: at most
-//! [`MAX_JOURNEY_PAGES`] pages and [`MAX_JOURNEY_EVENTS`] events (the earliest, in session
-//! order, so the result does not depend on arrival order), prop keys and values as the wire
-//! protocol caps them. Times are offsets from the session's start.
+//! [`MAX_JOURNEY_PAGES`] pages, [`MAX_JOURNEY_EVENTS`] events (the earliest, in session
+//! order, so the result does not depend on arrival order) and [`MAX_JOURNEY_LINKS`] links
+//! (the first pages' first, by href), prop keys and values as the wire protocol caps them. Times are offsets from the session's start.
 
 use serde::{Deserialize, Serialize};
 
 pub const MAX_JOURNEY_PAGES: usize = 100;
 pub const MAX_JOURNEY_EVENTS: usize = 50;
+pub const MAX_JOURNEY_LINKS: usize = 50;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Journey {
@@ -21,6 +23,9 @@ pub struct Journey {
     /// Custom events, in time order.
     #[serde(rename = "e", default)]
     pub events: Vec<JourneyEvent>,
+    /// Links clicked, by page position and href.
+    #[serde(rename = "l", default, skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<JourneyLink>,
     /// Whether pages or events past the bounds were left out.
     #[serde(rename = "cut", default, skip_serializing_if = "std::ops::Not::not")]
     pub truncated: bool,
@@ -52,6 +57,23 @@ pub struct JourneyEvent {
     /// Props as text (`true`, `12.5`), in key order.
     #[serde(rename = "k", default, skip_serializing_if = "Vec::is_empty")]
     pub props: Vec<(String, String)>,
+}
+
+/// Clicks on one link of one page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JourneyLink {
+    /// Position in [`Journey::pages`] of the page it was clicked on.
+    #[serde(rename = "i")]
+    pub page: u32,
+    /// The scrubbed href.
+    #[serde(rename = "h")]
+    pub href: String,
+    #[serde(rename = "n")]
+    pub clicks: u32,
+    #[serde(rename = "o", default, skip_serializing_if = "std::ops::Not::not")]
+    pub outbound: bool,
+    #[serde(rename = "d", default, skip_serializing_if = "std::ops::Not::not")]
+    pub download: bool,
 }
 
 impl Journey {
@@ -92,12 +114,19 @@ mod tests {
                 page: Some(0),
                 props: vec![("plan".into(), "pro".into())],
             }],
+            links: vec![JourneyLink {
+                page: 0,
+                href: "https://example.org/".into(),
+                clicks: 2,
+                outbound: true,
+                download: false,
+            }],
             truncated: false,
         };
         let json = j.to_json();
         assert_eq!(
             json,
-            r#"{"p":[{"u":"/pricing","t":0,"a":4500,"s":80}],"e":[{"n":"signup","t":3000,"i":0,"k":[["plan","pro"]]}]}"#
+            r#"{"p":[{"u":"/pricing","t":0,"a":4500,"s":80}],"e":[{"n":"signup","t":3000,"i":0,"k":[["plan","pro"]]}],"l":[{"i":0,"h":"https://example.org/","n":2,"o":true}]}"#
         );
         assert_eq!(Journey::from_json(Some(&json)), j);
         assert_eq!(Journey::from_json(None), Journey::default());

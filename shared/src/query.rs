@@ -375,6 +375,29 @@ impl Filters {
         })
     }
 
+    /// The `is` filters on a dimension with one plain value per session (a path without
+    /// `*`): for those [`Filters::matches`] is exact equality, so a store may read only the
+    /// rows whose column equals the value before the rule runs. The rule still decides; this
+    /// only narrows what is read.
+    pub fn equalities(&self) -> Vec<(&By, &str)> {
+        self.0
+            .iter()
+            .filter_map(|f| match f {
+                Filter::Dim {
+                    by,
+                    op: Op::Is,
+                    value,
+                } if !by.is_multi()
+                    && !matches!(by, By::BrowserVersion | By::OsVersion)
+                    && !(by.is_path() && value.contains('*')) =>
+                {
+                    Some((by, value.as_str()))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Reads one query parameter if it is a filter (`Ok(true)`); other names are left to the
     /// caller (`Ok(false)`).
     pub fn parse_pair(&mut self, key: &str, value: &str) -> Result<bool, ParamError> {
@@ -655,6 +678,7 @@ mod tests {
                 page: Some(1),
                 props: vec![("plan".into(), "pro".into())],
             }],
+            links: Vec::new(),
             truncated: false,
         };
         (s, j)
@@ -705,6 +729,36 @@ mod tests {
                 .map(|(k, v)| (k.as_str(), v.as_str()))
                 .collect();
             assert_eq!(filters(&again).unwrap(), f);
+        }
+    }
+
+    #[test]
+    fn equalities_only_narrow_what_the_rule_decides() {
+        let (s, j) = session();
+        let value_of = |by: &By| {
+            let mut one = None;
+            by.each_value(&s, &j, |v| one = Some(v.to_string()));
+            one
+        };
+        for (pairs, narrowed) in [
+            (vec![("country", "DE")], 1),
+            (vec![("country", "FR"), ("channel", "search")], 2),
+            (vec![("entry", "/blog/hello")], 1),
+            (vec![("entry", "/blog/*")], 0),
+            (vec![("country!", "FR"), ("country~", "D")], 0),
+            (
+                vec![("page", "/pricing"), ("browser_version", "Chrome 126")],
+                0,
+            ),
+            (vec![("goal", "event:signup"), ("exit", "/x")], 1),
+        ] {
+            let f = filters(&pairs).unwrap();
+            let eq = f.equalities();
+            assert_eq!(eq.len(), narrowed, "{pairs:?}");
+            // A session whose column differs from an equality never matches the filters.
+            if eq.iter().any(|(by, v)| value_of(by).as_deref() != Some(*v)) {
+                assert!(!f.matches(&s, &j), "{pairs:?}");
+            }
         }
     }
 

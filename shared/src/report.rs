@@ -485,6 +485,7 @@ mod tests {
                     props: vec![("plan".into(), "pro".into())],
                 })
                 .collect(),
+            links: Vec::new(),
             truncated: false,
         };
         (s, j)

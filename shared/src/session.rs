@@ -6,7 +6,10 @@
 //! Deduplication by `(sid, seq)` is the caller's job (the session object keeps the seqs it
 //! has applied); [`SessionState::apply`] assumes each batch arrives once.
 
-use crate::journey::{Journey, JourneyEvent, JourneyPage, MAX_JOURNEY_EVENTS, MAX_JOURNEY_PAGES};
+use crate::journey::{
+    Journey, JourneyEvent, JourneyLink, JourneyPage, MAX_JOURNEY_EVENTS, MAX_JOURNEY_LINKS,
+    MAX_JOURNEY_PAGES,
+};
 use crate::protocol::PropValue;
 use crate::protocol::{Batch, Event, EventKind};
 use crate::time::{clamp_client_ts, weekday};
@@ -195,6 +198,22 @@ pub struct SessionState {
     /// name and props: the smallest of all seen, so order-free), for the journey.
     #[serde(default)]
     custom: Vec<CustomRecord>,
+    /// Clicked links counted per page and href (at most `journey::MAX_JOURNEY_LINKS`, the
+    /// smallest by page index and href: a key past the bound never returns, so the counts
+    /// kept are whole and order-free), for link maps. Sessions stored before links were
+    /// kept have none for their earlier clicks.
+    #[serde(default)]
+    links: Vec<LinkRecord>,
+}
+
+/// Clicks on one link of one page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct LinkRecord {
+    page: u32,
+    href: String,
+    n: u32,
+    outbound: bool,
+    download: bool,
 }
 
 /// A custom event as the journey keeps it.
@@ -255,6 +274,7 @@ impl SessionState {
             bot_name_seq: None,
             stored_events: 0,
             custom: Vec::new(),
+            links: Vec::new(),
         }
     }
 
@@ -286,11 +306,55 @@ impl SessionState {
                 props: c.props.clone(),
             })
             .collect();
+        let links = self
+            .links
+            .iter()
+            .filter_map(|l| {
+                Some(JourneyLink {
+                    page: *position.get(&l.page)?,
+                    href: l.href.clone(),
+                    clicks: l.n,
+                    outbound: l.outbound,
+                    download: l.download,
+                })
+            })
+            .collect();
         Journey {
             pages,
             events,
+            links,
             truncated: viewed > MAX_JOURNEY_PAGES
                 || self.summary.events as usize > self.custom.len(),
+        }
+    }
+
+    /// Counts a click on `href` from page `page` (see [`SessionState::links`]).
+    fn count_link(&mut self, page: u32, href: &str, outbound: bool, download: bool) {
+        if href.is_empty() {
+            return;
+        }
+        let key = |l: &LinkRecord| (l.page, l.href.as_str()).cmp(&(page, href));
+        match self.links.binary_search_by(key) {
+            Ok(at) => {
+                let link = &mut self.links[at];
+                link.n = link.n.saturating_add(1);
+                link.outbound |= outbound;
+                link.download |= download;
+            }
+            Err(at) if at < MAX_JOURNEY_LINKS => {
+                self.links.insert(
+                    at,
+                    LinkRecord {
+                        page,
+                        href: href.to_string(),
+                        n: 1,
+                        outbound,
+                        download,
+                    },
+                );
+                self.links.truncate(MAX_JOURNEY_LINKS);
+            }
+            Err(_) => {}
         }
     }
 
@@ -390,12 +454,17 @@ impl SessionState {
                     page.active_ms = page.active_ms.saturating_add(u64::from(*active_ms));
                     page.max_scroll = page.max_scroll.max(*scroll);
                 }
-                EventKind::Click { outbound, .. } => {
+                EventKind::Click {
+                    href,
+                    outbound,
+                    download,
+                } => {
                     self.page_mut(event.page).clicks += 1;
                     self.summary.clicks += 1;
                     if *outbound {
                         self.summary.outbound_clicks += 1;
                     }
+                    self.count_link(event.page, href, *outbound, *download);
                 }
                 EventKind::Custom { name, props } => {
                     self.summary.events += 1;
