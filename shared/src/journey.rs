@@ -93,6 +93,101 @@ impl Journey {
     pub fn has_page(&self, matches: impl Fn(&str) -> bool) -> bool {
         self.pages.iter().any(|p| matches(&p.path))
     }
+
+    /// Its page views and custom events in time order (a page view before the events of the
+    /// same millisecond). A page viewed again right after itself (a reload, an SPA route
+    /// pushed twice) is one moment: funnels, paths and "went next" count it once.
+    pub fn moments(&self) -> Vec<Moment> {
+        let mut all: Vec<(i64, u8, usize, Moment)> = Vec::new();
+        all.extend(
+            self.pages
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (p.at, 0, i, Moment::Page(i))),
+        );
+        all.extend(
+            self.events
+                .iter()
+                .enumerate()
+                .map(|(i, e)| (e.at, 1, i, Moment::Event(i))),
+        );
+        all.sort_by_key(|&(at, kind, i, _)| (at, kind, i));
+        let mut out: Vec<Moment> = Vec::with_capacity(all.len());
+        for (_, _, _, m) in all {
+            if let (Moment::Page(i), Some(&Moment::Page(prev))) = (m, out.last()) {
+                if self.pages[i].path == self.pages[prev].path {
+                    continue;
+                }
+            }
+            out.push(m);
+        }
+        out
+    }
+
+    /// Milliseconds from the session's start to the moment.
+    pub fn at(&self, m: Moment) -> i64 {
+        match m {
+            Moment::Page(i) => self.pages[i].at,
+            Moment::Event(i) => self.events[i].at,
+        }
+    }
+
+    /// Position in [`Journey::pages`] of the page the moment happened on: an event whose
+    /// page was not kept counts on the last page viewed before it.
+    pub fn page_at(&self, m: Moment) -> Option<usize> {
+        match m {
+            Moment::Page(i) => Some(i),
+            Moment::Event(i) => {
+                let e = &self.events[i];
+                e.page.map(|p| p as usize).or_else(|| {
+                    self.pages
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, p)| p.at <= e.at)
+                        .map(|(i, _)| i)
+                        .next_back()
+                })
+            }
+        }
+    }
+
+    /// Engaged time from moment `a` to the later moment `b`, as far as time per page tells:
+    /// the pages from `a`'s up to `b`'s, `b`'s own page counted when `b` is an event on it
+    /// (the time there led up to it) and not when `b` is viewing it.
+    pub fn engaged_between(&self, a: Moment, b: Moment) -> u64 {
+        let (Some(pa), Some(pb)) = (self.page_at(a), self.page_at(b)) else {
+            return 0;
+        };
+        let end = match b {
+            Moment::Event(_) => pb + 1,
+            Moment::Page(_) => pb,
+        };
+        self.pages
+            .get(pa.min(end)..end.max(pa).min(self.pages.len()))
+            .map_or(0, |pages| pages.iter().map(|p| p.active_ms).sum())
+    }
+
+    /// The first page viewed after moment `m` (of `moments`, at position `from`) on another
+    /// path than the page `m` happened on: where the session went next (`None`: it left).
+    pub fn next_page(&self, moments: &[Moment], from: usize) -> Option<&str> {
+        let here = self
+            .page_at(moments[from])
+            .map(|p| self.pages[p].path.as_str());
+        moments[from + 1..].iter().find_map(|m| match *m {
+            Moment::Page(i) if Some(self.pages[i].path.as_str()) != here => {
+                Some(self.pages[i].path.as_str())
+            }
+            _ => None,
+        })
+    }
+}
+
+/// A page view (its position in [`Journey::pages`]) or a custom event (in
+/// [`Journey::events`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Moment {
+    Page(usize),
+    Event(usize),
 }
 
 #[cfg(test)]

@@ -42,11 +42,17 @@ pub mod classify;
 #[cfg(feature = "collector")]
 pub mod export;
 #[cfg(feature = "collector")]
+pub mod funnel;
+#[cfg(feature = "collector")]
 pub mod generated;
 #[cfg(feature = "collector")]
 pub mod journey;
 #[cfg(feature = "collector")]
+pub mod linkmap;
+#[cfg(feature = "collector")]
 pub mod listing;
+#[cfg(feature = "collector")]
+pub mod paths;
 #[cfg(feature = "collector")]
 pub mod query;
 #[cfg(feature = "collector")]

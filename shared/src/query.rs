@@ -11,7 +11,7 @@
 //! keeps the sessions that reached a step (SPEC "Steps and goals"), `goal!=` those that did
 //! not. Several filters all apply.
 
-use crate::journey::Journey;
+use crate::journey::{Journey, Moment};
 use crate::session::SessionSummary;
 use crate::time::{shift_years, DAY_MS, HOUR_MS};
 use crate::vocab::{Channel, Device};
@@ -260,25 +260,30 @@ impl Step {
         }
     }
 
+    /// Whether a page view or custom event of `j` is this step.
+    pub fn is(&self, j: &Journey, m: Moment) -> bool {
+        match (self, m) {
+            (Step::Page(pattern), Moment::Page(i)) => path_matches(pattern, &j.pages[i].path),
+            (Step::Event { name, prop }, Moment::Event(i)) => {
+                let e = &j.events[i];
+                e.name == *name
+                    && prop
+                        .as_ref()
+                        .is_none_or(|(k, v)| e.props.iter().any(|(pk, pv)| pk == k && pv == v))
+            }
+            _ => false,
+        }
+    }
+
     /// Milliseconds from the session's start to its first reaching the step, if it did.
     pub fn first_reached(&self, j: &Journey) -> Option<i64> {
-        match self {
-            Step::Page(pattern) => j
-                .pages
-                .iter()
-                .find(|p| path_matches(pattern, &p.path))
-                .map(|p| p.at),
-            Step::Event { name, prop } => j
-                .events
-                .iter()
-                .find(|e| {
-                    e.name == *name
-                        && prop
-                            .as_ref()
-                            .is_none_or(|(k, v)| e.props.iter().any(|(pk, pv)| pk == k && pv == v))
-                })
-                .map(|e| e.at),
-        }
+        let pages = (0..j.pages.len()).map(Moment::Page);
+        let events = (0..j.events.len()).map(Moment::Event);
+        pages
+            .chain(events)
+            .filter(|m| self.is(j, *m))
+            .map(|m| j.at(m))
+            .min()
     }
 
     pub fn reached(&self, j: &Journey) -> bool {

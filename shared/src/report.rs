@@ -5,7 +5,10 @@
 //! sessions (property test), and an index object may answer a closed day from its
 //! pre-aggregated tallies instead of its sessions.
 
+use crate::funnel::{Funnel, FunnelSpec};
 use crate::journey::Journey;
+use crate::linkmap::LinkMap;
+use crate::paths::{PathSpec, Paths};
 use crate::query::{change, By, Compare, Interval, Step};
 use crate::session::SessionSummary;
 use crate::stats::{active_ms_bucket, Dim, StatsAccumulator};
@@ -47,11 +50,28 @@ pub fn percentile(distribution: &BTreeMap<u64, u64>, p: u64) -> u64 {
     nth(rank - 1)
 }
 
-fn add_to(map: &mut BTreeMap<u64, u64>, other: BTreeMap<u64, u64>) {
+pub(crate) fn add_to(map: &mut BTreeMap<u64, u64>, other: BTreeMap<u64, u64>) {
     for (k, v) in other {
         *map.entry(k).or_default() += v;
     }
 }
+
+/// Rows split by the site's `min_sessions`: those shown, and those below it, which an
+/// answer adds up into one `other` figure so no row names fewer sessions than that.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rare<T> {
+    pub kept: Vec<T>,
+    pub other: Vec<T>,
+}
+
+/// Splits `rows` by whether their `sessions` reach `min_sessions` (1 keeps every row).
+pub fn fold_rare<T>(rows: Vec<T>, sessions: impl Fn(&T) -> u64, min_sessions: u64) -> Rare<T> {
+    let (kept, other) = rows.into_iter().partition(|r| sessions(r) >= min_sessions);
+    Rare { kept, other }
+}
+
+/// The label of the row that adds up the rows below `min_sessions`.
+pub const OTHER: &str = "(other)";
 
 /// The headline figures of a set of sessions.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -226,6 +246,9 @@ pub struct BreakdownRow {
     pub median_scroll: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exit_rate: Option<f64>,
+    /// The row adds up the values below the site's `min_sessions`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub other: bool,
 }
 
 impl Breakdown {
@@ -273,23 +296,36 @@ impl Breakdown {
         self.total.merge(other.total);
         self.total_conversions += other.total_conversions;
         for (value, theirs) in other.cells {
-            let mine = self.cells.entry(value).or_default();
-            mine.figures.merge(theirs.figures);
-            mine.conversions += theirs.conversions;
-            mine.views += theirs.views;
-            add_to(&mut mine.view_active_ms, theirs.view_active_ms);
-            add_to(&mut mine.view_scroll, theirs.view_scroll);
-            mine.exits += theirs.exits;
+            self.cells.entry(value).or_default().merge(theirs);
         }
     }
 
-    /// The rows, most sessions first (ties by value), at most `limit`.
-    pub fn finish(&self, limit: usize) -> Vec<BreakdownRow> {
+    /// The rows, most sessions first (ties by value), at most `limit`; values with fewer
+    /// than `min_sessions` sessions are added up into one last row, [`OTHER`] (its sessions
+    /// are the sum of theirs: a session with two such pages counts in it twice).
+    pub fn finish(&self, limit: usize, min_sessions: u64) -> Vec<BreakdownRow> {
+        let cells: Vec<(&String, &BreakdownCell)> = self.cells.iter().collect();
+        let Rare { kept, other } = fold_rare(cells, |(_, c)| c.figures.sessions, min_sessions);
+        let mut rows = self.rows(kept);
+        rows.truncate(limit);
+        if !other.is_empty() {
+            let mut sum = BreakdownCell::default();
+            for (_, c) in other {
+                sum.merge(c.clone());
+            }
+            let name = OTHER.to_string();
+            let mut row = self.rows(vec![(&name, &sum)]);
+            row[0].other = true;
+            rows.append(&mut row);
+        }
+        rows
+    }
+
+    fn rows(&self, cells: Vec<(&String, &BreakdownCell)>) -> Vec<BreakdownRow> {
         let goal = self.goal.is_some();
         let page = self.by == By::Page;
-        let mut rows: Vec<BreakdownRow> = self
-            .cells
-            .iter()
+        let mut rows: Vec<BreakdownRow> = cells
+            .into_iter()
             .map(|(value, c)| {
                 let mut figures = c.figures.finish();
                 if page {
@@ -304,6 +340,7 @@ impl Breakdown {
                     median_view_active_ms: page.then(|| median(&c.view_active_ms)),
                     median_scroll: page.then(|| median(&c.view_scroll)),
                     exit_rate: page.then(|| ratio(c.exits, c.views)),
+                    other: false,
                     figures,
                 }
             })
@@ -314,8 +351,18 @@ impl Breakdown {
                 .cmp(&a.figures.sessions)
                 .then_with(|| a.value.cmp(&b.value))
         });
-        rows.truncate(limit);
         rows
+    }
+}
+
+impl BreakdownCell {
+    fn merge(&mut self, theirs: BreakdownCell) {
+        self.figures.merge(theirs.figures);
+        self.conversions += theirs.conversions;
+        self.views += theirs.views;
+        add_to(&mut self.view_active_ms, theirs.view_active_ms);
+        add_to(&mut self.view_scroll, theirs.view_scroll);
+        self.exits += theirs.exits;
     }
 }
 
@@ -324,7 +371,14 @@ impl Breakdown {
 pub enum Want {
     Stats,
     Series(Interval),
-    Breakdown { by: By, goal: Option<Step> },
+    Breakdown {
+        by: By,
+        goal: Option<Step>,
+    },
+    Funnel(FunnelSpec),
+    Paths(PathSpec),
+    /// The links clicked on a page (a path or pattern).
+    Links(String),
 }
 
 /// An index object's part of an answer.
@@ -333,14 +387,18 @@ pub enum Partial {
     Stats(StatsAccumulator),
     Series(Series),
     Breakdown(Breakdown),
+    Funnel(Funnel),
+    Paths(Paths),
+    Links(LinkMap),
 }
 
 impl Want {
-    /// Whether the fold reads sessions' journeys (pages, events, a goal).
+    /// Whether the fold reads sessions' journeys (pages, events, links, a goal).
     pub fn needs_journey(&self) -> bool {
         match self {
             Want::Breakdown { by, goal } => by.is_multi() || goal.is_some(),
-            _ => false,
+            Want::Funnel(_) | Want::Paths(_) | Want::Links(_) => true,
+            Want::Stats | Want::Series(_) => false,
         }
     }
 }
@@ -353,6 +411,9 @@ impl Partial {
             Want::Breakdown { by, goal } => {
                 Partial::Breakdown(Breakdown::new(by.clone(), goal.clone()))
             }
+            Want::Funnel(spec) => Partial::Funnel(Funnel::new(spec.clone())),
+            Want::Paths(spec) => Partial::Paths(Paths::new(spec.clone())),
+            Want::Links(page) => Partial::Links(LinkMap::new(page.clone())),
         }
     }
 
@@ -361,6 +422,9 @@ impl Partial {
             Partial::Stats(acc) => acc.add(s),
             Partial::Series(series) => series.add(s),
             Partial::Breakdown(b) => b.add(s, j),
+            Partial::Funnel(f) => f.add(s, j),
+            Partial::Paths(p) => p.add(j),
+            Partial::Links(l) => l.add(j),
         }
     }
 
@@ -380,7 +444,7 @@ impl Partial {
             Partial::Series(series) => series
                 .point(day * crate::time::DAY_MS)
                 .add_tally(dim, value, n),
-            Partial::Breakdown(_) => {}
+            Partial::Breakdown(_) | Partial::Funnel(_) | Partial::Paths(_) | Partial::Links(_) => {}
         }
     }
 
@@ -390,6 +454,9 @@ impl Partial {
             (Partial::Stats(a), Partial::Stats(b)) => a.merge(b),
             (Partial::Series(a), Partial::Series(b)) => a.merge(b),
             (Partial::Breakdown(a), Partial::Breakdown(b)) => a.merge(b),
+            (Partial::Funnel(a), Partial::Funnel(b)) => a.merge(b),
+            (Partial::Paths(a), Partial::Paths(b)) => a.merge(b),
+            (Partial::Links(a), Partial::Links(b)) => a.merge(b),
             _ => {}
         }
     }
@@ -514,7 +581,7 @@ mod tests {
         ] {
             b.add(&s, &j);
         }
-        let rows = b.finish(10);
+        let rows = b.finish(10, 1);
         let got: Vec<(&str, u64, u64, u64, u64, f64, u64)> = rows
             .iter()
             .map(|r| {
@@ -543,6 +610,14 @@ mod tests {
             rows[0].figures.pageviews, 2,
             "a page's page views are its views"
         );
+        // With min_sessions 2, the one-session pages add up into one last row.
+        let folded = b.finish(10, 2);
+        let values: Vec<(&str, u64, bool)> = folded
+            .iter()
+            .map(|r| (r.value.as_str(), r.figures.sessions, r.other))
+            .collect();
+        assert_eq!(values, [("/pricing", 2, false), (OTHER, 2, true)]);
+        assert_eq!(folded[1].views, Some(3));
     }
 
     #[test]
