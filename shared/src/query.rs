@@ -394,7 +394,7 @@ impl Filters {
                     value,
                 } if !by.is_multi()
                     && !matches!(by, By::BrowserVersion | By::OsVersion)
-                    && !(by.is_path() && value.contains('*')) =>
+                    && (!by.is_path() || !value.contains('*')) =>
                 {
                     Some((by, value.as_str()))
                 }
