@@ -25,7 +25,7 @@ async function get(path) {
   return { status: r.status, body, text, subrequests: Number(r.headers.get("stint-subrequests")), headers: r.headers };
 }
 
-const q = (path, params) => `${path}?${new URLSearchParams({ site: "demo", ...params })}`;
+const q = (path, params) => `${path}?${new URLSearchParams(Array.isArray(params) ? [["site", "demo"], ...params] : { site: "demo", ...params })}`;
 
 before(async () => {
   collector = await startCollector({ vars: { STINT_TEST_EDGE: "1" } });
@@ -249,6 +249,9 @@ test("every answer has the fields edge-worker/openapi.yaml describes", async () 
     ["/api/stats", { ...range, compare: "previous" }],
     ["/api/timeseries", { ...range, compare: "year" }],
     ["/api/breakdown", { ...range, by: "page", goal: "/signup", compare: "previous" }],
+    ["/api/funnel", [...Object.entries(range), ["step", "/"], ["step", "/pricing"], ["step", "event:signup"], ["compare", "previous"]]],
+    ["/api/paths", { ...range, start: "/", via: "/pricing" }],
+    ["/api/links", { ...range, page: "/docs/install" }],
     ["/api/live", {}],
     ["/api/sessions", range],
     ["/api/settings", {}],

@@ -12,7 +12,10 @@ use std::cell::Cell;
 use std::collections::BTreeSet;
 use stint_shared::auth::bearer_matches;
 use stint_shared::export::Format;
+use stint_shared::funnel::{compare_steps, FunnelSpec};
+use stint_shared::linkmap;
 use stint_shared::listing::{ListParams, PageBuilder, Position};
+use stint_shared::paths::{self, PathSpec};
 use stint_shared::protocol::{is_uuid_v4, is_valid_site_id};
 use stint_shared::query::{By, Compare, Interval, ParamError, Step};
 use stint_shared::report::{compare_figures, FiguresOut, Partial, Want};
@@ -220,16 +223,13 @@ async fn fold_both(
     want: &Want,
     reach: &Reach,
 ) -> Result<(Partial, Option<(Compare, i64, i64, Partial)>), ApiError> {
+    // Reads that also ask the site's settings leave a subrequest for it.
+    let budget = match want {
+        Want::Stats | Want::Series(_) => SUBREQUEST_BUDGET,
+        _ => SUBREQUEST_BUDGET - 1,
+    };
     let Some(compare) = compare else {
-        let now = fold_range(
-            env,
-            params,
-            (params.from, params.to),
-            want,
-            SUBREQUEST_BUDGET,
-            reach,
-        )
-        .await?;
+        let now = fold_range(env, params, (params.from, params.to), want, budget, reach).await?;
         return Ok((now, None));
     };
     let (from, to) = compare.range(params.from, params.to);
@@ -241,7 +241,7 @@ async fn fold_both(
             params,
             (params.from, params.to),
             want,
-            SUBREQUEST_BUDGET - theirs,
+            budget - theirs,
             reach,
         ),
         fold_range(env, params, (from, to), want, theirs, reach),
@@ -373,11 +373,15 @@ pub async fn breakdown(req: &Request, env: &Env) -> Result<Response, ApiError> {
         by: by.clone(),
         goal: goal.clone(),
     };
-    let (now, before) = fold_both(env, &params, compare, &want, &reach).await?;
+    let ((now, before), min) = futures_util::future::try_join(
+        fold_both(env, &params, compare, &want, &reach),
+        min_sessions(env, &params.site, &reach),
+    )
+    .await?;
     let Partial::Breakdown(now) = now else {
         return Err(ApiError::internal("breakdown", "another partial"));
     };
-    let rows = now.finish(limit);
+    let rows = now.finish(limit, min);
     let mut rows_json = to_json("rows", &rows)?;
     let mut answer = json!({
         "by": by.name(),
@@ -387,7 +391,7 @@ pub async fn breakdown(req: &Request, env: &Env) -> Result<Response, ApiError> {
         "rows_total": now.cells.len(),
     });
     if let Some((compare, from, to, Partial::Breakdown(before))) = before {
-        let previous = before.finish(usize::MAX);
+        let previous = before.finish(usize::MAX, min);
         if let Some(list) = rows_json.as_array_mut() {
             for (row, json_row) in rows.iter().zip(list.iter_mut()) {
                 let then = previous.iter().find(|p| p.value == row.value);
@@ -412,6 +416,145 @@ pub async fn breakdown(req: &Request, env: &Env) -> Result<Response, ApiError> {
     }
     answer["rows"] = rows_json;
     reach.respond(answer)
+}
+
+/// The site's `min_sessions` (rows naming fewer sessions are folded into "other").
+async fn min_sessions(env: &Env, site: &str, reach: &Reach) -> Result<u64, ApiError> {
+    let settings = settings_object::send(env, site, &hops::GetSettings {}).await?;
+    reach.spend(1);
+    Ok(u64::from(settings.min_sessions.max(1)))
+}
+
+/// A `limit` parameter between 1 and `max`, `default` when absent.
+fn limit_param(pairs: &[(String, String)], default: usize, max: usize) -> Result<usize, ApiError> {
+    match param(pairs, "limit") {
+        None => Ok(default),
+        Some(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| ApiError::bad_request(format!("limit: must be between 1 and {max}"))),
+    }
+}
+
+fn str_pairs(pairs: &[(String, String)]) -> impl Iterator<Item = (&str, &str)> {
+    pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+}
+
+/// `GET /api/funnel?step=…&step=…[&mode=][&window=]`: per step the sessions reaching it,
+/// conversion, drop-off, median engaged time from the step before, where the dropped
+/// sessions went and a few of their IDs; with `compare=` each step's figures then.
+pub async fn funnel(req: &Request, env: &Env) -> Result<Response, ApiError> {
+    authorize(req, env)?;
+    let pairs = pairs(req)?;
+    let params = range_params(&pairs, &["step", "mode", "window"])?;
+    let compare = compare_param(&pairs)?;
+    let spec = FunnelSpec::parse(str_pairs(&pairs)).map_err(bad)?;
+    let reach = Reach::default();
+    let want = Want::Funnel(spec.clone());
+    let (folded, min) = futures_util::future::try_join(
+        fold_both(env, &params, compare, &want, &reach),
+        min_sessions(env, &params.site, &reach),
+    )
+    .await?;
+    let (now, before) = folded;
+    let Partial::Funnel(now) = now else {
+        return Err(ApiError::internal("funnel", "another partial"));
+    };
+    let steps = now.finish(min);
+    let mut steps_json = to_json("steps", &steps)?;
+    let mut answer = json!({
+        "mode": spec.mode.name(),
+        "window_minutes": spec.window_ms.map(|w| w / MINUTE_MS),
+        "sessions": now.sessions,
+    });
+    if let Some((compare, from, to, Partial::Funnel(before))) = before {
+        let then = before.finish(min);
+        let changes = compare_steps(&steps, &then);
+        if let Some(list) = steps_json.as_array_mut() {
+            for ((row, p), change) in list.iter_mut().zip(&then).zip(changes) {
+                row["previous"] = json!({ "sessions": p.sessions, "conversion": p.conversion });
+                row["change"] = json!(change);
+            }
+        }
+        answer["compare"] = json!({
+            "compare": compare_name(compare),
+            "from": from,
+            "to": to,
+            "sessions": before.sessions,
+        });
+    }
+    answer["steps"] = steps_json;
+    reach.respond(answer)
+}
+
+/// `GET /api/paths?start=<step>|end=<step>[&depth=][&limit=][&via=…]`: per step after the
+/// start (before the end) the top pages and the sessions that went no further.
+pub async fn paths(req: &Request, env: &Env) -> Result<Response, ApiError> {
+    authorize(req, env)?;
+    let pairs = pairs(req)?;
+    let params = range_params(&pairs, &["start", "end", "depth", "via", "limit"])?;
+    let spec = PathSpec::parse(str_pairs(&pairs)).map_err(bad)?;
+    let limit = limit_param(&pairs, paths::DEFAULT_LIMIT, paths::MAX_LIMIT)?;
+    let reach = Reach::default();
+    let want = Want::Paths(spec.clone());
+    let (folded, min) = futures_util::future::try_join(
+        fold_both(env, &params, None, &want, &reach),
+        min_sessions(env, &params.site, &reach),
+    )
+    .await?;
+    let Partial::Paths(p) = folded.0 else {
+        return Err(ApiError::internal("paths", "another partial"));
+    };
+    let (key, direction) = if spec.backward {
+        ("end", "backward")
+    } else {
+        ("start", "forward")
+    };
+    reach.respond(json!({
+        key: spec.anchor.text(),
+        "direction": direction,
+        "depth": spec.depth,
+        "sessions": p.sessions,
+        "steps": to_json("steps", &p.finish(limit, min))?,
+    }))
+}
+
+/// `GET /api/links?page=<path>[&limit=]`: every link clicked on the page.
+pub async fn links(req: &Request, env: &Env) -> Result<Response, ApiError> {
+    authorize(req, env)?;
+    let pairs = pairs(req)?;
+    let params = range_params(&pairs, &["page", "limit"])?;
+    let page = match param(&pairs, "page").map(Step::parse) {
+        Some(Ok(Step::Page(p))) => p,
+        Some(Err(e)) => return Err(ApiError::bad_request(format!("page: {e}"))),
+        _ => {
+            return Err(ApiError::bad_request(
+                "page: missing; a page path like /pricing or a pattern like /blog/*",
+            ))
+        }
+    };
+    let limit = limit_param(&pairs, 100, linkmap::MAX_LINKS)?;
+    let reach = Reach::default();
+    let want = Want::Links(page.clone());
+    let (folded, min) = futures_util::future::try_join(
+        fold_both(env, &params, None, &want, &reach),
+        min_sessions(env, &params.site, &reach),
+    )
+    .await?;
+    let Partial::Links(map) = folded.0 else {
+        return Err(ApiError::internal("links", "another partial"));
+    };
+    let (links, other) = map.finish(limit, min);
+    reach.respond(json!({
+        "page": page,
+        "sessions": map.sessions,
+        "clicking_sessions": map.clicking_sessions,
+        "clicks": map.clicks,
+        "links": to_json("links", &links)?,
+        "other_clicks": other,
+        "links_total": map.links.len(),
+    }))
 }
 
 /// Lists sessions newest first across the range: each month rollup, then the shards of the

@@ -9,7 +9,7 @@
 //! them, so partials of index objects merge into the answer one pass would give (tested).
 
 use crate::journey::{Journey, Moment};
-use crate::query::{change, Step};
+use crate::query::{change, ParamError, Step};
 use crate::report::{add_to, fold_rare, median, Rare};
 use crate::session::SessionSummary;
 use crate::stats::active_ms_bucket;
@@ -61,6 +61,51 @@ pub struct FunnelSpec {
     pub mode: Mode,
     /// Longest time from the first step to the last counted, in ms; `None`: the session.
     pub window_ms: Option<i64>,
+}
+
+impl FunnelSpec {
+    /// Reads `step` (2–10, in order), `mode` and `window` (minutes) from a query.
+    pub fn parse<'a>(
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<FunnelSpec, ParamError> {
+        let (mut steps, mut mode, mut window_ms) = (Vec::new(), Mode::Ordered, None);
+        for (k, v) in pairs {
+            match k {
+                "step" => {
+                    let n = steps.len() + 1;
+                    steps.push(Step::parse(v).map_err(|e| ParamError(format!("step {n}: {e}")))?);
+                }
+                "mode" => {
+                    mode = Mode::parse(v)
+                        .ok_or_else(|| ParamError("mode: must be ordered, strict or any".into()))?
+                }
+                "window" => {
+                    let minutes = v
+                        .parse::<i64>()
+                        .ok()
+                        .filter(|m| (1..=MAX_WINDOW_MINUTES).contains(m))
+                        .ok_or_else(|| {
+                            ParamError(format!(
+                                "window: minutes from the first step, 1 to {MAX_WINDOW_MINUTES}"
+                            ))
+                        })?;
+                    window_ms = Some(minutes * crate::time::MINUTE_MS);
+                }
+                _ => {}
+            }
+        }
+        if !(MIN_STEPS..=MAX_STEPS).contains(&steps.len()) {
+            return Err(ParamError(format!(
+                "step: a funnel has {MIN_STEPS} to {MAX_STEPS} steps (step=/pricing&step=event:signup), got {}",
+                steps.len()
+            )));
+        }
+        Ok(FunnelSpec {
+            steps,
+            mode,
+            window_ms,
+        })
+    }
 }
 
 /// The moments (positions in `moments`) at which a session did steps 1…k, k as far as it
@@ -331,6 +376,29 @@ mod tests {
 
     fn depth(spec: &FunnelSpec, j: &Journey) -> usize {
         progress(spec, j, &j.moments()).len()
+    }
+
+    #[test]
+    fn queries_read_into_specs_and_bad_ones_are_named() {
+        let parse = |q: &[(&str, &str)]| FunnelSpec::parse(q.iter().copied());
+        let spec = parse(&[
+            ("step", "/pricing"),
+            ("site", "demo"),
+            ("step", "event:signup:plan=pro"),
+            ("mode", "strict"),
+            ("window", "30"),
+        ])
+        .unwrap();
+        assert_eq!(spec.steps.len(), 2);
+        assert_eq!(spec.mode, Mode::Strict);
+        assert_eq!(spec.window_ms, Some(30 * 60_000));
+        let err = |q: &[(&str, &str)]| parse(q).unwrap_err().0;
+        assert!(err(&[("step", "/a")]).starts_with("step: a funnel has 2 to 10"));
+        assert!(err(&[("step", "/a"), ("step", "pricing")]).starts_with("step 2:"));
+        assert!(err(&[("step", "/a"), ("step", "/b"), ("mode", "x")]).starts_with("mode:"));
+        assert!(err(&[("step", "/a"), ("step", "/b"), ("window", "0")]).starts_with("window:"));
+        let eleven: Vec<(&str, &str)> = (0..11).map(|_| ("step", "/a")).collect();
+        assert!(err(&eleven).starts_with("step:"));
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! dashboard's columns after the pages a visitor of the report clicked.
 
 use crate::journey::{Journey, Moment};
-use crate::query::Step;
+use crate::query::{ParamError, Step};
 use crate::report::fold_rare;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -26,6 +26,59 @@ pub struct PathSpec {
     pub depth: usize,
     /// Pages chosen at the first steps (exact paths).
     pub via: Vec<String>,
+}
+
+impl PathSpec {
+    /// Reads `start` or `end` (a step), `depth` (1–6) and `via` (pages, at most `depth - 1`)
+    /// from a query.
+    pub fn parse<'a>(
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<PathSpec, ParamError> {
+        let (mut anchor, mut depth, mut via) = (None, DEFAULT_DEPTH, Vec::new());
+        for (k, v) in pairs {
+            match k {
+                "start" | "end" => {
+                    if anchor.is_some() {
+                        return Err(ParamError("start, end: give one of them, once".into()));
+                    }
+                    let step = Step::parse(v).map_err(|e| ParamError(format!("{k}: {e}")))?;
+                    anchor = Some((step, k == "end"));
+                }
+                "depth" => {
+                    depth = v
+                        .parse::<usize>()
+                        .ok()
+                        .filter(|d| (1..=MAX_DEPTH).contains(d))
+                        .ok_or_else(|| {
+                            ParamError(format!("depth: steps to follow, 1 to {MAX_DEPTH}"))
+                        })?
+                }
+                "via" => match Step::parse(v) {
+                    Ok(Step::Page(p)) if !p.contains('*') => via.push(p),
+                    _ => {
+                        return Err(ParamError(
+                            "via: a page path like /pricing (no pattern)".into(),
+                        ))
+                    }
+                },
+                _ => {}
+            }
+        }
+        let (anchor, backward) = anchor
+            .ok_or_else(|| ParamError("start: missing; give start=<step> or end=<step>".into()))?;
+        if via.len() >= depth {
+            return Err(ParamError(format!(
+                "via: at most depth - 1 ({}) pages",
+                depth - 1
+            )));
+        }
+        Ok(PathSpec {
+            anchor,
+            backward,
+            depth,
+            via,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -218,6 +271,21 @@ mod tests {
             journey(&["/blog", "/", "/"]),
             journey(&["/docs"]),
         ]
+    }
+
+    #[test]
+    fn queries_read_into_specs_and_bad_ones_are_named() {
+        let parse = |q: &[(&str, &str)]| PathSpec::parse(q.iter().copied());
+        let s = parse(&[("end", "event:signup"), ("depth", "4"), ("via", "/pricing")]).unwrap();
+        assert!(s.backward);
+        assert_eq!((s.depth, s.via.len()), (4, 1));
+        assert_eq!(parse(&[("start", "/")]).unwrap().depth, DEFAULT_DEPTH);
+        let err = |q: &[(&str, &str)]| parse(q).unwrap_err().0;
+        assert!(err(&[]).starts_with("start: missing"));
+        assert!(err(&[("start", "/"), ("end", "/x")]).starts_with("start, end:"));
+        assert!(err(&[("start", "/"), ("depth", "7")]).starts_with("depth:"));
+        assert!(err(&[("start", "/"), ("via", "/blog/*")]).starts_with("via:"));
+        assert!(err(&[("start", "/"), ("depth", "1"), ("via", "/a")]).starts_with("via:"));
     }
 
     #[test]

@@ -76,6 +76,8 @@ const uuid = (r) => {
  */
 export function makeDataset({ now = Date.now(), days = 35, seed = 7, live = 3 } = {}) {
   const r = rng(seed);
+  // Clicks draw from their own stream, so adding them left the rest of the data set as it was.
+  const rc = rng(seed + 1_000);
   const today = Math.floor(now / DAY_MS);
   const sessions = [];
   for (let d = days - 1; d >= 0; d--) {
@@ -87,12 +89,12 @@ export function makeDataset({ now = Date.now(), days = 35, seed = 7, live = 3 } 
       const hour = pick(r, [[8, 2], [9, 4], [10, 5], [11, 5], [13, 4], [14, 5], [15, 5], [16, 4], [19, 3], [20, 3], [21, 2], [23, 1], [2, 1]]);
       const startedAt = day * DAY_MS + hour * 3_600_000 + Math.floor(r() * 3_500_000);
       if (startedAt > now - 30 * 60_000) continue; // only finished sessions in the past
-      sessions.push(makeSession(r, startedAt));
+      sessions.push(makeSession(r, rc, startedAt));
     }
   }
   for (let i = 0; i < live; i++) {
     // Still going: its last event a little before now.
-    const s = makeSession(r, 0, { minPages: 2 });
+    const s = makeSession(r, rc, 0, { minPages: 2 });
     s.startedAt = now - s.span - 20_000 - i * 15_000;
     s.live = true;
     sessions.push(s);
@@ -100,7 +102,14 @@ export function makeDataset({ now = Date.now(), days = 35, seed = 7, live = 3 } 
   return { now, days, sessions };
 }
 
-function makeSession(r, startedAt, { minPages = 1 } = {}) {
+/** Links on the site's pages besides those to the next page: outbound and downloads. */
+const EXTRA_LINKS = {
+  "/docs/install": [["https://demo.local/files/stint-guide.pdf", 0.25], ["https://github.com/stint-demo/stint", 0.2]],
+  "/docs/api": [["https://github.com/stint-demo/stint", 0.3]],
+  "/blog/launch": [["https://news.example/stint-launch", 0.15]],
+};
+
+function makeSession(r, rc, startedAt, { minPages = 1 } = {}) {
   const browser = pick(r, BROWSERS.map((b) => [b, b.device === "mobile" ? 3 : 2]));
   const source = pick(r, SOURCES.map((s) => [s, s.w]));
   const country = pick(r, COUNTRIES);
@@ -124,6 +133,16 @@ function makeSession(r, startedAt, { minPages = 1 } = {}) {
   const docs = pages.findIndex((p) => p.path === "/docs/install");
   if (docs >= 0 && r() < 0.5) events.push({ name: "copy_snippet", props: { lang: pick(r, [["npm", 3], ["html", 1]]) }, page: docs, at: pages[docs].at + 2_000 });
   const sid = uuid(r);
+  // Most moves to the next page are a click on a link to it (the rest: the nav bar, typed,
+  // back); some pages have outbound links and downloads.
+  pages.forEach((p, i) => {
+    p.clicks = [];
+    const next = pages[i + 1];
+    if (next && rc() < 0.8) p.clicks.push({ href: `https://demo.local${next.path}`, at: next.at - 500 });
+    for (const [href, chance] of EXTRA_LINKS[p.path] ?? []) {
+      if (rc() < chance) p.clicks.push({ href, at: p.at + 1_500, outbound: !href.startsWith("https://demo.local"), download: href.endsWith(".pdf") });
+    }
+  });
   return {
     sid, startedAt, browser, source, country, pages, events,
     get span() { return Math.max(...this.pages.map((p) => p.at + p.engagedMs), ...this.events.map((e) => e.at)); },
@@ -151,6 +170,11 @@ export function batchOf(s, site = "demo") {
     events.push({ type: "engage", ts: s.startedAt + p.at + p.engagedMs, page: i, active_ms: p.engagedMs, scroll: p.scroll });
   });
   for (const e of s.events) events.push({ type: "custom", ts: s.startedAt + e.at, page: e.page, name: e.name, props: e.props });
+  s.pages.forEach((p, i) => {
+    for (const c of p.clicks ?? []) {
+      events.push({ type: "click", ts: s.startedAt + c.at, page: i, href: c.href, outbound: Boolean(c.outbound), ...(c.download ? { download: true } : {}) });
+    }
+  });
   events.sort((a, b) => a.ts - b.ts);
   return batch({ sid: s.sid, site, events });
 }
