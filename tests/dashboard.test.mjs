@@ -159,7 +159,7 @@ test("details: a report in full, sortable, with a goal's conversion rate", async
   const pricing = all.filter((s) => s.pages.some((p) => p.path === "/pricing"));
   const converted = pricing.filter((s) => s.events.some((e) => e.name === "signup")).length;
   const row = page.locator("#details-table tbody tr").filter({ has: page.getByRole("rowheader", { name: "/pricing", exact: true }) });
-  await row.locator("td").last().filter({ hasText: `${((converted / pricing.length) * 100).toFixed(1)}%` }).waitFor();
+  await row.locator("td").nth(7).filter({ hasText: `${((converted / pricing.length) * 100).toFixed(1)}%` }).waitFor();
   const views = all.flatMap((s) => s.pages.filter((p) => p.path === "/pricing")).length;
   assert.equal(await row.locator("td").nth(2).textContent(), views.toLocaleString("en"), "views of /pricing");
   // Sorted by exit rate, highest first: /signup, where every visit ends.
@@ -167,6 +167,122 @@ test("details: a report in full, sortable, with a goal's conversion rate", async
   await page.locator("#details-table tbody tr").first().getByRole("rowheader", { name: "/signup" }).waitFor();
   assert.deepEqual(await axe(page), []);
   await page.screenshot({ path: join(SHOTS, "details.png"), fullPage: true });
+});
+
+// ---- Funnels, journeys, link maps: ground truth from the data set's page sequences -------
+
+/** How far a session got through page steps in order (anything in between allowed). */
+const depthOf = (s, steps) => s.pages.reduce((k, p) => (k < steps.length && p.path === steps[k] ? k + 1 : k), 0);
+
+/** Where a session that matched `steps` as far as it got went next: the first page after
+ * its last matched step on another path (null: it left). */
+function wentNext(s, steps) {
+  let k = 0;
+  let at = -1;
+  s.pages.forEach((p, i) => { if (k < steps.length && p.path === steps[k]) { k++; at = i; } });
+  return s.pages.slice(at + 1).find((p) => p.path !== s.pages[at].path)?.path ?? null;
+}
+
+/** The pages after the first view of `start`, a page repeated right after itself once. */
+function pagesAfter(s, start) {
+  const i = s.pages.findIndex((p) => p.path === start);
+  if (i < 0) return null;
+  const out = [];
+  let last = start;
+  for (const p of s.pages.slice(i + 1)) if (p.path !== last) { out.push(p.path); last = p.path; }
+  return out;
+}
+
+test("funnels: built from pages seen, each step's sessions, drop-off and dropped sessions one click away", async () => {
+  const page = await open("?view=funnels&range=30d");
+  const steps = ["/", "/pricing", "/signup"];
+  const inputs = page.locator("#funnel-steps .step-input");
+  await inputs.nth(1).waitFor();
+  // The pages and events of the range are offered as steps.
+  await page.waitForFunction(() => [...document.querySelectorAll("#step-options option")].some((o) => o.value === "event:signup"));
+  await inputs.nth(0).fill(steps[0]);
+  await inputs.nth(1).fill(steps[1]);
+  await page.getByRole("button", { name: "Add step" }).click();
+  await inputs.nth(2).fill(steps[2]);
+  await page.getByRole("button", { name: "Show funnel" }).click();
+  await page.waitForURL(/fstep=%2Fsignup/);
+  const all = last30();
+  const reached = steps.map((_, k) => all.filter((s) => depthOf(s, steps) > k).length);
+  for (const [k, n] of reached.entries()) {
+    await page.locator(`.funnel-step[data-step="${k + 1}"] .step-head .n`).filter({ hasText: `${n.toLocaleString("en")} sessions` }).waitFor();
+  }
+  const third = page.locator('.funnel-step[data-step="3"]');
+  assert.equal(await third.locator(".pct").textContent(), `${((reached[2] / reached[0]) * 100).toFixed(1)}%`);
+  assert.match(await third.locator(".dropped b").textContent(), new RegExp(`^${reached[1] - reached[2]} dropped$`));
+  // Where those that reached /pricing but not /signup went next.
+  const dropped = all.filter((s) => depthOf(s, steps) === 2);
+  const wentDocs = dropped.filter((s) => wentNext(s, steps) === "/docs").length;
+  assert.ok(wentDocs > 0);
+  await third.locator(".went li").filter({ hasText: `/docs ${wentDocs}` }).waitFor();
+  const left = dropped.filter((s) => wentNext(s, steps) === null).length;
+  await third.locator(".went li").filter({ hasText: `left the site ${left}` }).waitFor();
+  assert.deepEqual(await axe(page), []);
+  await page.screenshot({ path: join(SHOTS, "funnel.png"), fullPage: true });
+  // Saved for the site; a dropped session opens its timeline.
+  await page.getByLabel("Funnel name").fill("Signup");
+  await page.getByRole("button", { name: "Save funnel" }).click();
+  await page.waitForURL(/funnel=Signup/);
+  await third.getByRole("button", { name: /^Open dropped session/ }).first().click();
+  await page.waitForURL(/open=/);
+  const sid = new URL(page.url()).searchParams.get("open");
+  assert.ok(dropped.some((s) => s.sid === sid), "the session opened is one that dropped at step 3");
+  await page.locator("#timeline-pages > li").first().waitFor();
+  await page.goto(`${collector.origin}/dashboard/?view=funnels&range=30d`);
+  await page.locator("#saved-funnel").selectOption("Signup");
+  await page.locator('.funnel-step[data-step="3"] .step-head .n').filter({ hasText: `${reached[2].toLocaleString("en")} sessions` }).waitFor();
+});
+
+test("journeys: next pages from a start, a click follows a page's sessions one step further", async () => {
+  const page = await open("?view=journeys&range=30d");
+  const seqs = last30().map((s) => pagesAfter(s, "/")).filter(Boolean);
+  const firstSteps = countBy(seqs.filter((q) => q.length > 0), (q) => q[0]);
+  const top = [...firstSteps].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  const column1 = page.getByRole("region", { name: "Step 1 after" });
+  await column1.locator(".bar-row").first().waitFor();
+  const shown = await column1.locator(".bar-row").evaluateAll((rows) => rows.map((r) => [r.querySelector(".label").textContent, Number(r.querySelector(".n").textContent.replace(/,/g, ""))]));
+  assert.deepEqual(shown, top.slice(0, 8));
+  assert.equal(await column1.locator(".no-further").textContent(), `No further action: ${seqs.filter((q) => q.length === 0).length}`);
+  // Follow /pricing: step 2 counts only the sessions that went / → /pricing.
+  await column1.getByRole("button", { name: /\/pricing/ }).click();
+  await page.waitForURL(/jvia=%2Fpricing/);
+  const via = seqs.filter((q) => q[0] === "/pricing");
+  const second = countBy(via.filter((q) => q.length > 1), (q) => q[1]);
+  const column2 = page.getByRole("region", { name: "Step 2 after" });
+  await column2.locator("h3").filter({ hasText: `· ${via.length}` }).waitFor();
+  for (const [path, n] of second) {
+    await column2.locator(".bar-row").filter({ has: page.locator(`.label:text-is("${path}")`) }).locator(".n").filter({ hasText: String(n) }).waitFor();
+  }
+  assert.equal(await column2.locator(".no-further").textContent(), `No further action: ${via.filter((q) => q.length === 1).length}`);
+  assert.equal(await column1.getByRole("button", { name: /\/pricing/ }).getAttribute("aria-pressed"), "true");
+  assert.deepEqual(await axe(page), []);
+  await page.screenshot({ path: join(SHOTS, "journeys.png"), fullPage: true });
+});
+
+test("link map: every link clicked on a page, from the page's details row", async () => {
+  const page = await open("?view=details&report=page&range=30d");
+  await page.getByRole("button", { name: "Links clicked on /docs/install" }).click();
+  await page.waitForURL(/lpage=%2Fdocs%2Finstall/);
+  const clicks = new Map();
+  for (const s of last30()) {
+    for (const p of s.pages.filter((x) => x.path === "/docs/install")) {
+      for (const c of p.clicks) clicks.set(c.href, (clicks.get(c.href) ?? 0) + 1);
+    }
+  }
+  const expected = [...clicks].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  await page.locator("#linkmap-table tbody tr").nth(expected.length - 1).waitFor();
+  const rows = await page.locator("#linkmap-table tbody tr").evaluateAll((trs) => trs.map((tr) => [tr.querySelector("th").textContent, Number(tr.querySelector("td").textContent.replace(/,/g, ""))]));
+  assert.deepEqual(rows, expected);
+  const pdf = page.locator("#linkmap-table tbody tr").filter({ hasText: "stint-guide.pdf" });
+  assert.equal(await pdf.locator("td").last().textContent(), "internal, download");
+  const github = page.locator("#linkmap-table tbody tr").filter({ hasText: "github.com" });
+  assert.equal(await github.locator("td").last().textContent(), "outbound");
+  assert.deepEqual(await axe(page), []);
+  await page.locator("#linkmap").screenshot({ path: join(SHOTS, "linkmap.png") });
 });
 
 test("segments are saved for the site, listed and applied in one click", async () => {
@@ -259,7 +375,7 @@ test("export downloads the range's sessions as CSV", async () => {
 });
 
 test("dark scheme and phone width: readable, no sideways scroll, no axe violations", async () => {
-  for (const query of ["?range=30d", "?range=30d&view=details&report=page", "?view=sessions&range=30d", "?view=live"]) {
+  for (const query of ["?range=30d", "?range=30d&view=details&report=page&lpage=%2Fdocs%2Finstall", "?view=sessions&range=30d", "?view=live", "?view=funnels&range=30d&fstep=%2F&fstep=%2Fpricing&fstep=event%3Asignup", "?view=journeys&range=30d&jvia=%2Fpricing"]) {
     const page = await open(query, { width: 390, height: 844, scheme: "dark" });
     await page.locator("#app:not([hidden])").waitFor();
     await page.waitForFunction(() => ![...document.querySelectorAll('[role="status"]')].some((e) => e.textContent === "Loading…" && e.offsetParent));

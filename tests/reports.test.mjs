@@ -224,8 +224,12 @@ describe("live, export, settings", () => {
     assert.deepEqual(new Set(rows.map((r) => r.id)), new Set(within(data, from35, now + 1).map((s) => s.sid)));
   });
 
-  test("segments are saved per site and checked field by field", async () => {
-    const segments = { segments: [{ name: "German search", filters: [["country", "DE"], ["channel", "search"]] }], min_sessions: 1 };
+  test("segments and funnels are saved per site and checked field by field", async () => {
+    const segments = {
+      segments: [{ name: "German search", filters: [["country", "DE"], ["channel", "search"]] }],
+      funnels: [{ name: "Signup", steps: ["/pricing", "/signup", "event:signup"], mode: "ordered", window: 30 }],
+      min_sessions: 1,
+    };
     const put = await collector.fetch(q("/api/settings", {}), { method: "PUT", headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" }, body: JSON.stringify(segments) });
     assert.equal(put.status, 200);
     assert.deepEqual((await get(q("/api/settings", {}))).body, segments);
@@ -234,7 +238,10 @@ describe("live, export, settings", () => {
     assert.match((await bad.json()).error, /^segments\[0\]\.filters\[0\]: country:/);
     assert.deepEqual((await get(q("/api/settings", {}))).body, segments, "a bad PUT stores nothing");
     const other = await get(`/api/settings?site=other`);
-    assert.deepEqual(other.body, { segments: [], min_sessions: 1 });
+    assert.deepEqual(other.body, { segments: [], funnels: [], min_sessions: 1 });
+    const badFunnel = await collector.fetch(q("/api/settings", {}), { method: "PUT", headers: { authorization: `Bearer ${TOKEN}` }, body: JSON.stringify({ funnels: [{ name: "x", steps: ["/pricing"] }] }) });
+    assert.equal(badFunnel.status, 400);
+    assert.match((await badFunnel.json()).error, /^funnels\[0\]\.step: a funnel has 2 to 10 steps/);
     const noToken = await collector.fetch(q("/api/settings", {}), { method: "PUT", body: "{}" });
     assert.equal(noToken.status, 401);
   });

@@ -1,12 +1,15 @@
 //! A site's settings (`GET` / `PUT /api/settings`): its saved segments — named sets of
-//! filters the dashboard applies in one click — and `min_sessions`, below which a
-//! breakdown row is folded into "other" (issue 15 takes it further). Validated here, field
+//! filters the dashboard applies in one click —, its saved funnels, and `min_sessions`,
+//! below which a breakdown row, a path's page, a link or a "went instead" page is folded
+//! into "other". Validated here, field
 //! by field, so a bad `PUT` gets a 400 naming the field and nothing half-valid is stored.
 
+use crate::funnel::FunnelSpec;
 use crate::query::{Filters, ParamError};
 use serde::{Deserialize, Serialize};
 
 pub const MAX_SEGMENTS: usize = 50;
+pub const MAX_FUNNELS: usize = 50;
 pub const MAX_SEGMENT_NAME_CHARS: usize = 64;
 pub const MAX_MIN_SESSIONS: u32 = 1_000;
 /// Largest settings body accepted.
@@ -19,12 +22,54 @@ pub struct Segment {
     pub filters: Vec<(String, String)>,
 }
 
+/// A funnel as the dashboard saves it: its steps as written (`/pricing`, `event:signup`),
+/// mode and window, checked by the rule `GET /api/funnel` reads them with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SavedFunnel {
+    pub name: String,
+    pub steps: Vec<String>,
+    #[serde(default = "ordered")]
+    pub mode: String,
+    /// Minutes; `None`: the whole session.
+    #[serde(default)]
+    pub window: Option<i64>,
+}
+
+fn ordered() -> String {
+    "ordered".into()
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SiteSettings {
     #[serde(default)]
     pub segments: Vec<Segment>,
+    #[serde(default)]
+    pub funnels: Vec<SavedFunnel>,
     #[serde(default = "one")]
     pub min_sessions: u32,
+}
+
+/// Checks a saved item's name: present, not too long, no control characters, unique among
+/// those before it.
+fn check_name<'a>(
+    field: &str,
+    name: &str,
+    mut before: impl Iterator<Item = &'a str>,
+) -> Result<(), ParamError> {
+    if name.trim().is_empty() || name.chars().count() > MAX_SEGMENT_NAME_CHARS {
+        return Err(ParamError(format!(
+            "{field}.name: 1 to {MAX_SEGMENT_NAME_CHARS} characters"
+        )));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(ParamError(format!("{field}.name: has a control character")));
+    }
+    if before.any(|n| n == name) {
+        return Err(ParamError(format!(
+            "{field}.name: another one has this name"
+        )));
+    }
+    Ok(())
 }
 
 fn one() -> u32 {
@@ -35,6 +80,7 @@ impl Default for SiteSettings {
     fn default() -> Self {
         SiteSettings {
             segments: Vec::new(),
+            funnels: Vec::new(),
             min_sessions: 1,
         }
     }
@@ -73,23 +119,31 @@ impl SiteSettings {
                 "min_sessions: must be between 1 and {MAX_MIN_SESSIONS}"
             )));
         }
+        if self.funnels.len() > MAX_FUNNELS {
+            return Err(ParamError(format!("funnels: more than {MAX_FUNNELS}")));
+        }
+        for (i, funnel) in self.funnels.iter().enumerate() {
+            let field = format!("funnels[{i}]");
+            check_name(
+                &field,
+                &funnel.name,
+                self.funnels[..i].iter().map(|f| f.name.as_str()),
+            )?;
+            let window = funnel.window.map(|w| w.to_string());
+            let pairs = funnel
+                .steps
+                .iter()
+                .map(|s| ("step", s.as_str()))
+                .chain([("mode", funnel.mode.as_str())])
+                .chain(window.as_deref().map(|w| ("window", w)));
+            FunnelSpec::parse(pairs).map_err(|e| ParamError(format!("{field}.{}", e.0)))?;
+        }
         for (i, segment) in self.segments.iter().enumerate() {
-            let name = segment.name.trim();
-            if name.is_empty() || segment.name.chars().count() > MAX_SEGMENT_NAME_CHARS {
-                return Err(ParamError(format!(
-                    "segments[{i}].name: 1 to {MAX_SEGMENT_NAME_CHARS} characters"
-                )));
-            }
-            if segment.name.chars().any(char::is_control) {
-                return Err(ParamError(format!(
-                    "segments[{i}].name: has a control character"
-                )));
-            }
-            if self.segments[..i].iter().any(|s| s.name == segment.name) {
-                return Err(ParamError(format!(
-                    "segments[{i}].name: another segment has this name"
-                )));
-            }
+            check_name(
+                &format!("segments[{i}]"),
+                &segment.name,
+                self.segments[..i].iter().map(|s| s.name.as_str()),
+            )?;
             if segment.filters.is_empty() {
                 return Err(ParamError(format!(
                     "segments[{i}].filters: a segment needs a filter"
@@ -150,5 +204,31 @@ mod tests {
         );
         assert!(err(r#"{"segments":[{"name":"a","filters":[["country","DE"]]},{"name":"a","filters":[["country","FR"]]}]}"#)
             .starts_with("segments[1].name:"));
+        assert!(err(r#"{"funnels":[{"name":"a","steps":["/pricing"]}]}"#)
+            .starts_with("funnels[0].step: a funnel has 2 to 10 steps"));
+        assert!(err(r#"{"funnels":[{"name":"a","steps":["/a","b"]}]}"#)
+            .starts_with("funnels[0].step 2:"));
+        assert!(
+            err(r#"{"funnels":[{"name":"a","steps":["/a","/b"],"mode":"x"}]}"#)
+                .starts_with("funnels[0].mode:")
+        );
+        assert!(
+            err(r#"{"funnels":[{"name":"a","steps":["/a","/b"],"window":0}]}"#)
+                .starts_with("funnels[0].window:")
+        );
+        assert!(err(r#"{"funnels":[{"name":" ","steps":["/a","/b"]}]}"#)
+            .starts_with("funnels[0].name:"));
+    }
+
+    #[test]
+    fn funnels_are_saved_with_their_mode_and_window() {
+        let s = SiteSettings::parse(
+            br#"{"funnels":[{"name":"Signup","steps":["/pricing","event:signup"],"window":30}]}"#,
+        )
+        .unwrap();
+        assert_eq!(s.funnels[0].mode, "ordered");
+        assert_eq!(s.funnels[0].window, Some(30));
+        let json = serde_json::to_vec(&s).unwrap();
+        assert_eq!(SiteSettings::parse(&json).unwrap(), s);
     }
 }

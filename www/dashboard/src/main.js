@@ -81,7 +81,7 @@ function renderToolbar() {
   $("interval").value = interval;
   $("compare").value = current.compare;
   $("bots").checked = current.bots;
-  const timeBound = current.view === "overview" || current.view === "details";
+  const timeBound = ["overview", "details", "funnels"].includes(current.view);
   $("interval-label").hidden = current.view !== "overview";
   $("compare-label").hidden = !timeBound;
   $("range-label").hidden = current.view === "live";
@@ -124,7 +124,7 @@ $("export-ndjson").addEventListener("click", () => download("ndjson"));
 
 // ---- Filters and segments ----------------------------------------------------------------
 
-let settings = { segments: [], min_sessions: 1 };
+let settings = { segments: [], funnels: [], min_sessions: 1 };
 
 function renderFilters() {
   const chips = current.filters.map(([k, v], i) => h("li", { class: "chip" },
@@ -146,9 +146,10 @@ async function loadSettings() {
   try {
     settings = await api.get("/api/settings");
   } catch {
-    settings = { segments: [], min_sessions: 1 };
+    settings = { segments: [], funnels: [], min_sessions: 1 };
   }
   renderFilters();
+  drawSavedFunnels();
 }
 
 $("segment").addEventListener("change", () => {
@@ -336,7 +337,8 @@ async function renderDetails(token) {
   const keys = ["value", "sessions", "share", ...(by === "page"
     ? ["pageviews", "median_view_active_ms", "median_scroll", "exit_rate"]
     : ["pageviews", "bounce_rate", "median_active_ms"]),
-  ...(goal ? ["conversions", "conversion_rate"] : []), ...(current.compare ? ["change"] : [])];
+  ...(goal ? ["conversions", "conversion_rate"] : []), ...(current.compare ? ["change"] : []),
+  ...(by === "page" ? ["links"] : [])];
   const [, sortValue] = COLUMNS[detailSort.key] ?? COLUMNS.sessions;
   const rows = [...body.rows].sort((a, b) => {
     const x = sortValue(a), y = sortValue(b);
@@ -344,18 +346,229 @@ async function renderDetails(token) {
     return detailSort.down ? -order : order;
   });
   $("details-status").textContent = `${count(body.rows_total)} value${body.rows_total === 1 ? "" : "s"} across ${count(body.sessions)} sessions${body.rows_total > rows.length ? `; the top ${rows.length} shown` : ""}.`;
-  const head = h("tr", {}, keys.map((k) => h("th", {
+  const head = h("tr", {}, keys.map((k) => (k === "links" ? h("th", { scope: "col" }, "Link map") : h("th", {
     scope: "col", "aria-sort": detailSort.key === k ? (detailSort.down ? "descending" : "ascending") : null,
   }, h("button", {
     type: "button", class: "sort",
     onclick: () => { detailSort = { key: k, down: detailSort.key === k ? !detailSort.down : k !== "value" }; renderDetails(renderToken); },
-  }, COLUMNS[k][0]))));
+  }, COLUMNS[k][0])))));
   const top = Math.max(1, ...rows.map((r) => r.sessions));
-  const bodyRows = rows.map((r) => h("tr", {}, keys.map((k) => (k === "value"
-    ? h("th", { scope: "row" }, h("button", { type: "button", class: "bar-row", onclick: () => addFilter(...filterFor(by, r.value)) },
-      h("span", { class: "fill", style: `width:${(r.sessions / top) * 100}%` }), h("span", { class: "label" }, valueText(by, r.value))))
-    : h("td", { class: "n" }, COLUMNS[k][2](r, by))))));
+  const cell = (r, k) => {
+    if (k === "value") {
+      return h("th", { scope: "row" }, h("button", { type: "button", class: "bar-row", onclick: () => addFilter(...filterFor(by, r.value)) },
+        h("span", { class: "fill", style: `width:${(r.sessions / top) * 100}%` }), h("span", { class: "label" }, valueText(by, r.value))));
+    }
+    if (k === "links") {
+      return h("td", {}, r.other ? "" : h("button", {
+        type: "button", class: "link", "aria-pressed": String(current.lpage === r.value), "aria-label": `Links clicked on ${r.value}`,
+        onclick: () => go({ lpage: r.value }, { replace: true }),
+      }, "Links"));
+    }
+    return h("td", { class: "n" }, COLUMNS[k][2](r, by));
+  };
+  const bodyRows = rows.map((r) => h("tr", {}, keys.map((k) => cell(r, k))));
   $("details-table").replaceChildren(h("thead", {}, head), h("tbody", {}, bodyRows));
+  await renderLinkMap(by === "page" ? current.lpage : null, token);
+}
+
+/** The links clicked on a page: the details view's link map. */
+async function renderLinkMap(page, token) {
+  $("linkmap").hidden = !page;
+  if (!page) return;
+  $("linkmap-title").textContent = `Links clicked on ${page}`;
+  $("linkmap-status").textContent = "Loading…";
+  const params = state.apiParams(current);
+  params.set("page", page);
+  const body = await api.get("/api/links", params);
+  if (token !== renderToken) return;
+  $("linkmap-status").textContent = body.sessions === 0
+    ? "No session viewed this page in this range."
+    : `${count(body.sessions)} sessions viewed it; ${count(body.clicking_sessions)} clicked a link (${count(body.clicks)} clicks)${body.other_clicks ? `; ${count(body.other_clicks)} clicks on links not listed` : ""}.`;
+  const top = Math.max(1, ...body.links.map((l) => l.clicks));
+  const kind = (l) => [l.outbound ? "outbound" : "internal", l.download ? "download" : null].filter(Boolean).join(", ");
+  $("linkmap-table").replaceChildren(
+    h("thead", {}, h("tr", {}, ["Link", "Clicks", "Sessions", "Share of clicks", "Kind"].map((c) => h("th", { scope: "col" }, c)))),
+    h("tbody", {}, body.links.length === 0
+      ? h("tr", {}, h("td", { colspan: "5", class: "muted" }, "No link on this page was clicked in this range."))
+      : body.links.map((l) => h("tr", {},
+        h("th", { scope: "row", class: "path" }, h("span", { class: "bar-row static" },
+          h("span", { class: "fill", style: `width:${(l.clicks / top) * 100}%` }), h("span", { class: "label mono" }, l.href))),
+        h("td", { class: "n" }, count(l.clicks)),
+        h("td", { class: "n" }, count(l.sessions)),
+        h("td", { class: "n" }, percent(l.share, 1)),
+        h("td", {}, kind(l))))));
+}
+$("linkmap-close").addEventListener("click", () => go({ lpage: null }, { replace: true }));
+
+// ---- Funnels ------------------------------------------------------------------------------
+
+/** Pages and events seen in the range, offered as steps (a datalist). */
+async function loadStepOptions() {
+  const params = state.apiParams(current);
+  const pagesP = new URLSearchParams(params);
+  pagesP.set("by", "page");
+  pagesP.set("limit", "100");
+  const eventsP = new URLSearchParams(params);
+  eventsP.set("by", "event");
+  eventsP.set("limit", "50");
+  const [pagesB, eventsB] = await Promise.all([api.get("/api/breakdown", pagesP), api.get("/api/breakdown", eventsP)]);
+  const options = [...pagesB.rows.filter((r) => !r.other).map((r) => r.value), ...eventsB.rows.filter((r) => !r.other).map((r) => `event:${r.value}`)];
+  $("step-options").replaceChildren(...options.map((o) => h("option", { value: o })));
+}
+
+/** The step inputs as the form shows them (what the URL says, or two empty ones). */
+function drawStepInputs(steps) {
+  const list = steps.length >= 2 ? steps : [...steps, "", ""].slice(0, 2);
+  $("funnel-steps").replaceChildren(...list.map((value, i) => h("li", { class: "inline" },
+    h("label", { class: "inline" }, `Step ${i + 1}`, h("input", {
+      class: "step-input", value, list: "step-options", required: "", maxlength: "256", spellcheck: "false",
+      placeholder: i === 0 ? "/pricing" : "event:signup",
+    })),
+    list.length > 2 ? h("button", {
+      type: "button", class: "quiet", "aria-label": `Remove step ${i + 1}`,
+      onclick: () => drawStepInputs(readStepInputs().filter((_, j) => j !== i)),
+    }, "×") : null)));
+  $("add-step").hidden = list.length >= 10;
+}
+const readStepInputs = () => [...document.querySelectorAll("#funnel-steps .step-input")].map((i) => i.value.trim());
+
+$("add-step").addEventListener("click", () => {
+  drawStepInputs([...readStepInputs(), ""]);
+  [...document.querySelectorAll("#funnel-steps .step-input")].pop().focus();
+});
+$("funnel-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  go({ fstep: readStepInputs().filter(Boolean), fmode: $("funnel-mode").value, fwindow: $("funnel-window").value, funnel: null });
+});
+$("save-funnel").addEventListener("click", async () => {
+  const name = $("funnel-name").value.trim();
+  if (!name) {
+    $("funnel-error").textContent = "Funnel name: give the funnel a name to save it.";
+    return;
+  }
+  const funnel = { name, steps: readStepInputs().filter(Boolean), mode: $("funnel-mode").value, window: $("funnel-window").value ? Number($("funnel-window").value) : null };
+  try {
+    settings = await api.put("/api/settings", { ...settings, funnels: [...(settings.funnels ?? []).filter((f) => f.name !== name), funnel] });
+    $("funnel-error").textContent = "";
+    $("funnel-name").value = "";
+    go({ fstep: funnel.steps, fmode: funnel.mode, fwindow: funnel.window ? String(funnel.window) : "", funnel: name });
+  } catch (err) {
+    $("funnel-error").textContent = err.message;
+  }
+});
+$("saved-funnel").addEventListener("change", () => {
+  const f = (settings.funnels ?? []).find((x) => x.name === $("saved-funnel").value);
+  if (f) go({ fstep: f.steps, fmode: f.mode, fwindow: f.window ? String(f.window) : "", funnel: f.name });
+});
+$("delete-funnel").addEventListener("click", async () => {
+  settings = await api.put("/api/settings", { ...settings, funnels: (settings.funnels ?? []).filter((f) => f.name !== current.funnel) });
+  go({ funnel: null });
+});
+
+function drawSavedFunnels() {
+  const funnels = settings.funnels ?? [];
+  $("saved-funnel").replaceChildren(h("option", { value: "" }, funnels.length ? "Choose…" : "None saved yet"),
+    ...funnels.map((f) => h("option", { value: f.name }, f.name)));
+  $("saved-funnel").value = funnels.some((f) => f.name === current.funnel) ? current.funnel : "";
+  $("delete-funnel").hidden = !current.funnel;
+}
+
+/** One step of the answer: its bar, conversion, drop-off, and where the dropped went. */
+function funnelStep(step, i, compare) {
+  const dropped = i > 0 && step.dropped > 0 ? h("div", { class: "dropped" },
+    h("p", {}, h("b", {}, `${count(step.dropped)} dropped`), " before this step. Went instead: "),
+    h("ul", { class: "went" },
+      ...step.went_instead.map((w) => h("li", {}, h("span", { class: "mono" }, w.page), ` ${count(w.sessions)}`)),
+      step.went_other ? h("li", {}, `other pages ${count(step.went_other)}`) : null,
+      step.left ? h("li", {}, `left the site ${count(step.left)}`) : null),
+    step.dropped_sessions.length ? h("p", { class: "inline" }, "Open a dropped session:",
+      ...step.dropped_sessions.map((id) => h("button", { type: "button", class: "link mono", "aria-label": `Open dropped session ${id}`, onclick: () => go({ open: id }) }, id.slice(0, 8)))) : null) : null;
+  const was = compare && step.previous ? h("span", { class: "muted" },
+    ` · was ${percent(step.previous.conversion, 1)} (${count(step.previous.sessions)})`,
+    step.change == null ? " — too few sessions to compare" : h("span", { class: `change ${step.change > 0 ? "up" : "down"}` }, ` ${change(step.change)}`)) : null;
+  return h("li", { class: "funnel-step", "data-step": String(i + 1) },
+    h("div", { class: "step-head" },
+      h("span", { class: "step-n" }, `${i + 1}`),
+      h("strong", { class: "mono" }, step.step),
+      h("span", { class: "n" }, `${count(step.sessions)} sessions`),
+      h("span", { class: "pct" }, percent(step.conversion, 1))),
+    h("span", { class: "track", role: "img", "aria-label": `${percent(step.conversion, 1)} of step 1` }, h("span", { class: "engaged", style: `width:${step.conversion * 100}%` })),
+    i > 0 ? h("p", { class: "muted step-facts" },
+      `${percent(step.step_conversion, 1)} of the step before · median engaged ${duration(step.median_engaged_ms)} from it`, was) : was,
+    dropped);
+}
+
+async function renderFunnels(token) {
+  drawSavedFunnels();
+  drawStepInputs(current.fstep);
+  $("funnel-mode").value = current.fmode;
+  $("funnel-window").value = current.fwindow;
+  const options = loadStepOptions().catch(() => {});
+  if (current.fstep.length < 2) {
+    $("funnels-status").textContent = "Choose two to ten steps — pages (/pricing, /blog/*) or events (event:signup) — and show the funnel.";
+    $("funnel-result").replaceChildren();
+    return options;
+  }
+  $("funnels-status").textContent = "Loading…";
+  const params = state.apiParams(current);
+  for (const step of current.fstep) params.append("step", step);
+  if (current.fmode !== "ordered") params.set("mode", current.fmode);
+  if (current.fwindow) params.set("window", current.fwindow);
+  if (current.compare) params.set("compare", current.compare);
+  const body = await api.get("/api/funnel", params);
+  if (token !== renderToken) return;
+  const first = body.steps[0]?.sessions ?? 0;
+  const last = body.steps[body.steps.length - 1];
+  $("funnels-status").textContent = first === 0
+    ? `None of the ${count(body.sessions)} sessions in this range reached step 1.`
+    : `${count(first)} of ${count(body.sessions)} sessions entered; ${count(last.sessions)} reached the last step (${percent(last.conversion, 1)}).`;
+  $("funnel-result").replaceChildren(...body.steps.map((step, i) => funnelStep(step, i, !!current.compare)));
+  await options;
+}
+
+// ---- Journeys ------------------------------------------------------------------------------
+
+$("journey-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  go({ jstart: $("journey-start").value.trim() || "/", jdir: $("journey-dir").value, jvia: [] });
+});
+
+async function renderJourneys(token) {
+  $("journey-start").value = current.jstart;
+  $("journey-dir").value = current.jdir;
+  const options = loadStepOptions().catch(() => {});
+  const via = current.jvia.slice(0, 5);
+  const params = state.apiParams(current);
+  params.set(current.jdir === "backward" ? "end" : "start", current.jstart);
+  params.set("depth", String(Math.min(6, via.length + 2)));
+  params.set("limit", "8");
+  for (const page of via) params.append("via", page);
+  $("journeys-status").textContent = "Loading…";
+  const body = await api.get("/api/paths", params);
+  if (token !== renderToken) return;
+  const back = body.direction === "backward";
+  $("journeys-status").textContent = body.sessions === 0
+    ? `No session reached ${current.jstart} in this range.`
+    : `${count(body.sessions)} sessions reached ${current.jstart}. ${back ? "Pages before it" : "Pages after it"}, step by step; choose a page to follow its sessions.`;
+  const column = (step, i) => {
+    const top = Math.max(1, ...step.pages.map((p) => p.sessions));
+    return h("section", { class: "column", "aria-label": `${back ? "Step" : "Step"} ${step.step} ${back ? "before" : "after"}` },
+      h("h3", {}, back ? `${step.step} before` : `Step ${step.step}`, h("span", { class: "muted" }, ` · ${count(step.sessions)}`)),
+      h("ol", { class: "bars" }, step.pages.map((p) => h("li", {}, h("button", {
+        type: "button", class: "bar-row", "aria-pressed": String(via[i] === p.page),
+        onclick: () => go({ jvia: [...via.slice(0, i), p.page] }),
+      },
+      h("span", { class: "fill", style: `width:${(p.sessions / top) * 100}%` }),
+      h("span", { class: "label mono" }, p.page),
+      h("span", { class: "n" }, count(p.sessions)))))),
+      step.other ? h("p", { class: "muted" }, `Other pages: ${count(step.other)}`) : null,
+      h("p", { class: "muted no-further" }, back ? `Came in here: ${count(step.no_further)}` : `No further action: ${count(step.no_further)}`));
+  };
+  const start = h("section", { class: "column start", "aria-label": back ? "End" : "Start" },
+    h("h3", {}, back ? "End" : "Start"), h("p", { class: "mono" }, current.jstart), h("p", { class: "muted" }, `${count(body.sessions)} sessions`));
+  const cols = back ? [...body.steps.map(column)].reverse().concat(start) : [start, ...body.steps.map(column)];
+  $("journey-columns").replaceChildren(...cols);
+  await options;
 }
 $("goal").addEventListener("change", () => renderDetails(renderToken));
 $("details-back").addEventListener("click", () => go({ view: "overview", report: null }));
@@ -508,7 +721,7 @@ setInterval(() => { if (!document.hidden) refreshLiveCount(); }, 10_000);
 // ---- Rendering ---------------------------------------------------------------------------
 
 function showError(err) {
-  const target = { overview: "overview-status", details: "details-status", sessions: "sessions-status", live: "live-status" }[current.view] ?? "overview-status";
+  const target = { overview: "overview-status", details: "details-status", sessions: "sessions-status", live: "live-status", funnels: "funnels-status", journeys: "journeys-status" }[current.view] ?? "overview-status";
   $(target).textContent = err.message;
   $(target).classList.add("error");
 }
@@ -522,16 +735,18 @@ async function render() {
   $("live-count").hidden = !connected;
   $("site-label").textContent = connected ? `${api.connection().site}` : "";
   if (!connected) return renderConnect();
-  for (const id of ["overview-status", "details-status", "sessions-status", "live-status"]) $(id).classList.remove("error");
+  for (const id of ["overview-status", "details-status", "sessions-status", "live-status", "funnels-status", "journeys-status"]) $(id).classList.remove("error");
   const interval = renderToolbar();
   renderFilters();
   const view = current.open ? "timeline" : current.view;
-  for (const v of ["overview", "details", "sessions", "live", "timeline"]) $(v).hidden = v !== view;
+  for (const v of ["overview", "details", "sessions", "live", "timeline", "funnels", "journeys"]) $(v).hidden = v !== view;
   $("toolbar").hidden = view === "timeline";
   try {
     if (view === "overview") await renderOverview(interval, token);
     else if (view === "details") await renderDetails(token);
     else if (view === "sessions") await renderSessions(token);
+    else if (view === "funnels") await renderFunnels(token);
+    else if (view === "journeys") await renderJourneys(token);
     else if (view === "live") await refreshLiveCount();
     else if (view === "timeline") await renderTimeline(token);
   } catch (err) {

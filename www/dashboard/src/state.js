@@ -1,5 +1,6 @@
 // All view state lives in the URL (never the token): tab, range, interval, comparison,
-// filters, open session, open report, segment. Reload, Back, bookmarks and shared links
+// filters, open session, open report, segment, a funnel's steps, a journey's start and
+// chosen pages, the open link map. Reload, Back, bookmarks and shared links
 // all give the same view.
 const DAY = 86_400_000;
 
@@ -49,6 +50,17 @@ export function read(url = new URL(location.href)) {
     bots: p.get("bots") === "include",
     metric: p.get("metric") ?? "sessions",
     filters,
+    // Funnels: steps, mode, window (minutes), the saved funnel shown.
+    fstep: p.getAll("fstep"),
+    fmode: p.get("fmode") ?? "ordered",
+    fwindow: p.get("fwindow") ?? "",
+    funnel: p.get("funnel"),
+    // Journeys: the start (or end) step, direction, the pages chosen column by column.
+    jstart: p.get("jstart") ?? "/",
+    jdir: p.get("jdir") === "backward" ? "backward" : "forward",
+    jvia: p.getAll("jvia"),
+    // Details by page: the page whose link map is open.
+    lpage: p.get("lpage"),
   };
 }
 
@@ -62,6 +74,12 @@ export function href(state) {
   if (state.metric !== "sessions") p.set("metric", state.metric);
   if (state.bots) p.set("bots", "include");
   for (const [k, v] of state.filters) p.append(k, v);
+  for (const step of state.fstep ?? []) p.append("fstep", step);
+  if (state.fmode && state.fmode !== "ordered") p.set("fmode", state.fmode);
+  for (const k of ["fwindow", "funnel", "lpage"]) if (state[k]) p.set(k, state[k]);
+  if (state.jstart && state.jstart !== "/") p.set("jstart", state.jstart);
+  if (state.jdir === "backward") p.set("jdir", "backward");
+  for (const page of state.jvia ?? []) p.append("jvia", page);
   const q = p.toString();
   return `${location.pathname}${q ? `?${q}` : ""}`;
 }
