@@ -34,6 +34,9 @@ pub async fn seed(mut req: Request, env: &Env) -> Result<Response, ApiError> {
     let bodies: Vec<serde_json::Value> = serde_json::from_slice(&req.bytes().await?)
         .map_err(|e| ApiError::bad_request(format!("body: an array of batches ({e})")))?;
     let mut shards: BTreeMap<String, Vec<Upsert>> = BTreeMap::new();
+    // What the index keeps per session for funnels, paths and link maps, as it stores it.
+    let mut journey_bytes = 0usize;
+    let mut journey_max = 0usize;
     for (i, body) in bodies.iter().enumerate() {
         let batch = decode_batch(body.to_string().as_bytes())
             .map_err(|e| ApiError::bad_request(format!("[{i}]: {}", e.message())))?;
@@ -45,11 +48,15 @@ pub async fn seed(mut req: Request, env: &Env) -> Result<Response, ApiError> {
         let ctx = facts.context(keep_params);
         let mut state = SessionState::new(&batch.site, &batch.sid);
         state.apply(&batch, &ctx);
+        let journey = state.journey();
+        let bytes = journey.to_json().len();
+        journey_bytes += bytes;
+        journey_max = journey_max.max(bytes);
         let shard = index_object_for(&batch.site, &batch.sid, state.summary.started_at);
         shards.entry(shard).or_default().push(Upsert {
             version: 1,
             expires_at: shard_expires_at(state.summary.started_at, config.retention_ms),
-            journey: Some(state.journey()),
+            journey: Some(journey),
             summary: state.summary,
             shard: None,
         });
@@ -57,5 +64,12 @@ pub async fn seed(mut req: Request, env: &Env) -> Result<Response, ApiError> {
     for (shard, rows) in shards {
         index_object::send(env, &shard, &UpsertMany { rows }).await?;
     }
-    json_response(202, &serde_json::json!({ "seeded": bodies.len() }))
+    json_response(
+        202,
+        &serde_json::json!({
+            "seeded": bodies.len(),
+            "journey_bytes": journey_bytes,
+            "journey_max_bytes": journey_max,
+        }),
+    )
 }

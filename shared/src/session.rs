@@ -464,7 +464,11 @@ impl SessionState {
                     if *outbound {
                         self.summary.outbound_clicks += 1;
                     }
-                    self.count_link(event.page, href, *outbound, *download);
+                    // Kept as it is stored: scrubbed like every URL (a link that does not
+                    // parse is not kept).
+                    if let Some(clean) = scrub(href, &ctx.keep_params) {
+                        self.count_link(event.page, &clean, *outbound, *download);
+                    }
                 }
                 EventKind::Custom { name, props } => {
                     self.summary.events += 1;
@@ -1028,6 +1032,55 @@ mod tests {
             ]
         );
         assert!(!j.truncated);
+    }
+
+    #[test]
+    fn the_journey_counts_clicked_links_per_page_scrubbed() {
+        let click = |page, ts, href: &str, outbound| Event {
+            ts,
+            page,
+            kind: EventKind::Click {
+                href: href.into(),
+                outbound,
+                download: false,
+            },
+        };
+        let state = fold(&[
+            batch(
+                1,
+                vec![
+                    click(
+                        0,
+                        T0 + 3_000,
+                        "https://demo.local/docs?token=secret#x",
+                        false,
+                    ),
+                    click(1, T0 + 9_000, "https://example.org/", true),
+                ],
+            ),
+            batch(
+                0,
+                vec![
+                    pageview(0, T0, "https://demo.local/pricing"),
+                    pageview(1, T0 + 5_000, "https://demo.local/docs"),
+                    click(0, T0 + 1_000, "https://demo.local/docs", false),
+                    click(0, T0 + 2_000, "not a url", false),
+                ],
+            ),
+        ]);
+        let journey = state.journey();
+        let links: Vec<(u32, &str, u32, bool)> = journey
+            .links
+            .iter()
+            .map(|l| (l.page, l.href.as_str(), l.clicks, l.outbound))
+            .collect();
+        assert_eq!(
+            links,
+            [
+                (0, "https://demo.local/docs", 2, false),
+                (1, "https://example.org/", 1, true)
+            ]
+        );
     }
 
     proptest! {

@@ -9,13 +9,17 @@
 // (seconds of the steady ingest phase, 30), STINT_BENCH_DAY_SESSIONS (sessions the day is
 // filled to, 100000), STINT_BENCH_DAY_CAP_S (time cap of the filling, 200: keeps a fresh clone's
 // build plus the bench under 15 minutes), STINT_BENCH_CONCURRENCY
-// (requests in flight, 32), STINT_BENCH_STEPS (comma list of size,browser,ingest,read).
+// (requests in flight, 32), STINT_BENCH_STEPS (comma list of size,browser,ingest,read,year,
+// journeys), STINT_BENCH_JOURNEY_SIZES (sessions of the journeys day at each measurement,
+// 10000,30000,100000), STINT_BENCH_WEEK_DAY_SESSIONS (sessions of each earlier day of the
+// journeys week, 10000).
 import { readFile, writeFile, mkdir } from "node:fs/promises";
 import { gzipSync, brotliCompressSync, constants } from "node:zlib";
 import { join, resolve } from "node:path";
 import { startCollector } from "./collector.mjs";
 import { mainThreadBench, startPageServer } from "./browser.mjs";
 import { SessionPool, runLoad, percentile } from "./load.mjs";
+import { JOURNEY_READS, journeySessions } from "./journeys.mjs";
 
 const root = resolve(process.argv[2] ?? ".");
 const env = (name, fallback) => (process.env[name] ? Number(process.env[name]) : fallback);
@@ -25,7 +29,9 @@ const DAY_SESSIONS = env("STINT_BENCH_DAY_SESSIONS", 100_000);
 const DAY_CAP_S = env("STINT_BENCH_DAY_CAP_S", 200);
 const CONCURRENCY = env("STINT_BENCH_CONCURRENCY", 32);
 const YEAR_DAY_SESSIONS = env("STINT_BENCH_YEAR_DAY_SESSIONS", 300);
-const STEPS = (process.env.STINT_BENCH_STEPS ?? "size,browser,ingest,read,year").split(",");
+const STEPS = (process.env.STINT_BENCH_STEPS ?? "size,browser,ingest,read,year,journeys").split(",");
+const JOURNEY_SIZES = (process.env.STINT_BENCH_JOURNEY_SIZES ?? "10000,30000,100000").split(",").map(Number);
+const WEEK_DAY_SESSIONS = env("STINT_BENCH_WEEK_DAY_SESSIONS", 10_000);
 const DAY_MS = 86_400_000;
 
 const log = (line) => console.log(line);
@@ -285,11 +291,83 @@ async function yearPath(collector, skipDay) {
   return { daySessions: YEAR_DAY_SESSIONS, sessions: seeded, seedSeconds, rollupSeconds: waited, reads };
 }
 
+/**
+ * Funnels, paths, link maps and breakdowns (site `journeys`, multi-page sessions with events
+ * and clicks, journeys.mjs): a day filled to each of JOURNEY_SIZES and the reads timed at
+ * each size, then six earlier days of WEEK_DAY_SESSIONS and the same reads over the week.
+ */
+async function journeysPath(collector) {
+  const site = "journeys";
+  const end = Date.now() - 60_000;
+  const dayFrom = end - 21 * 3_600_000;
+  let journeyBytes = 0;
+  let journeyMax = 0;
+  let seededAll = 0;
+  let seed = 20_000;
+  const fill = async (from, to, n, now) => {
+    for (let done = 0; done < n;) {
+      const k = Math.min(500, n - done);
+      const bodies = journeySessions({ site, from, to, n: k, seed: seed++ });
+      const r = await fetch(`${collector.origin}/bench/seed?now=${now}`, { method: "POST", headers: { origin: collector.origin }, body: JSON.stringify(bodies) });
+      if (r.status !== 202) throw new Error(`seed: ${r.status} ${await r.text()}`);
+      const answer = JSON.parse(await r.text());
+      journeyBytes += answer.journey_bytes;
+      journeyMax = Math.max(journeyMax, answer.journey_max_bytes);
+      done += k;
+      seededAll += k;
+    }
+  };
+  const measure = async (from, to, times) => {
+    const reads = {};
+    for (const [key, label, path] of JOURNEY_READS) {
+      const t = await timed(collector, `${path}&site=${site}&from=${from}&to=${to}`, { times, capMs: 90_000 });
+      if (t.last?.status !== 200) throw new Error(`${label}: ${t.last?.status} ${t.last?.body}`);
+      reads[key] = { label, ...(({ last, ...rest }) => rest)(t), subrequests: t.last?.subrequests ?? null };
+      log(`  ${label}: p50 ${t.p50Ms} ms, p99 ${t.p99Ms} ms over ${t.requests}; ${t.last?.subrequests} subrequests`);
+    }
+    return reads;
+  };
+  const bySize = [];
+  let inDay = 0;
+  for (const size of JOURNEY_SIZES) {
+    step(`journeys: a day of ${size.toLocaleString("en")} multi-page sessions (site ${site})`);
+    const t0 = performance.now();
+    await fill(dayFrom, end, size - inDay, end);
+    inDay = size;
+    log(`  seeded in ${round1((performance.now() - t0) / 1000)} s`);
+    bySize.push({ sessions: size, reads: await measure(dayFrom, end + 1, 5) });
+  }
+  step(`journeys: six earlier days of ${WEEK_DAY_SESSIONS.toLocaleString("en")} sessions, then the week`);
+  const weekFrom = dayFrom - 6 * DAY_MS;
+  for (let d = 6; d >= 1; d--) {
+    const from = dayFrom - d * DAY_MS;
+    await fill(from, from + DAY_MS, WEEK_DAY_SESSIONS, from + DAY_MS - 60_000);
+  }
+  // The month rollups copy the closed days; give them a while, as a site's readers would.
+  const t1 = performance.now();
+  let settled = null;
+  let last = null;
+  for (;;) {
+    const r = await collector.read(`/api/stats?site=${site}&from=${weekFrom}&to=${end + 1}`);
+    if (r.status === 200 && r.subrequests === last) { settled = round1((performance.now() - t1) / 1000); break; }
+    last = r.subrequests;
+    if (performance.now() - t1 > 300_000) break;
+    await new Promise((ok) => setTimeout(ok, 5_000));
+  }
+  log(`  rollups settled after ${settled} s`);
+  const weekSessions = inDay + 6 * WEEK_DAY_SESSIONS;
+  const week = { sessions: weekSessions, reads: await measure(weekFrom, end + 1, 5) };
+  return {
+    bySize, week, rollupSettleSeconds: settled,
+    journeyBytes: { sessions: seededAll, mean: round1(journeyBytes / seededAll), max: journeyMax },
+  };
+}
+
 async function main() {
   const started = performance.now();
   const results = { steps: STEPS, config: { runs: RUNS, ingestSeconds: INGEST_S, daySessions: DAY_SESSIONS, dayCapSeconds: DAY_CAP_S, concurrency: CONCURRENCY } };
   if (STEPS.includes("size")) results.sizes = await sizes();
-  const needsCollector = STEPS.some((s) => ["browser", "ingest", "read", "year"].includes(s));
+  const needsCollector = STEPS.some((s) => ["browser", "ingest", "read", "year", "journeys"].includes(s));
   if (needsCollector) {
     const page = await startPageServer({
       pageFile: join(root, "xtask/bench/page/page.html"),
@@ -319,6 +397,7 @@ async function main() {
         if (STEPS.includes("read")) results.read = await readPath(collector, window, pools);
       }
       if (STEPS.includes("year")) results.year = await yearPath(collector, dayWindow(Date.now()).dayStart);
+      if (STEPS.includes("journeys")) results.journeys = await journeysPath(collector);
     } finally {
       await collector.stop();
       await page.close();

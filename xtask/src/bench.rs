@@ -162,6 +162,100 @@ fn long_ranges(r: &Value) -> String {
     d
 }
 
+/// The journeys reads and their targets (ms, p50) on a 100k-session day.
+const JOURNEY_TARGETS: [(&str, &str, f64); 4] = [
+    ("funnel4", "4-step funnel", 1_000.0),
+    ("paths3", "paths 3 deep", 1_000.0),
+    ("links", "links of a page", 300.0),
+    ("breakdownPage", "breakdown by page", 500.0),
+];
+
+/// The journeys day's read `key` at its largest size, p50 ms.
+fn journey_p50(r: &Value, key: &str) -> Option<f64> {
+    let sizes = r.pointer("/journeys/bySize")?.as_array()?;
+    num(sizes.last()?, &format!("/reads/{key}/p50Ms"))
+}
+
+/// §4c: funnels, paths, link maps and breakdowns at three day sizes and over a week.
+fn journeys(r: &Value) -> String {
+    let Some(j) = r.get("journeys") else {
+        return String::new();
+    };
+    let sizes = j
+        .get("bySize")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let mut d = String::from(
+        "## 4c. Journeys: funnels, paths, link maps, breakdowns
+
+A separate site (`journeys`) of multi-page sessions (`xtask/bench/journeys.mjs`: up to 12 \
+         page views each through a page graph, signup and copy_snippet events, clicks on the \
+         links to the next page, outbound links and a download), seeded through `/bench/seed` \
+         into one day's four index shards, which was read at each size as it filled; then six \
+         earlier days were added and the same reads asked over the week (those days from the \
+         month rollup, today's from its shards). p50 of 5 requests each, in ms; every read \
+         folds each session's journey in range.\n\n| request |",
+    );
+    for s in &sizes {
+        d.push_str(&format!(
+            " {:.0} sessions (day) |",
+            num(s, "/sessions").unwrap_or(0.0)
+        ));
+    }
+    d.push_str(&format!(
+        " {:.0} sessions (7 days) |\n|---|",
+        num(j, "/week/sessions").unwrap_or(0.0)
+    ));
+    for _ in 0..=sizes.len() {
+        d.push_str("---:|");
+    }
+    d.push('\n');
+    let keys = [
+        "funnel4",
+        "paths3",
+        "links",
+        "breakdownPage",
+        "statsFiltered",
+    ];
+    for key in keys {
+        let label = sizes
+            .first()
+            .and_then(|s| s.pointer(&format!("/reads/{key}/label")))
+            .and_then(Value::as_str)
+            .unwrap_or(key);
+        d.push_str(&format!("| {label} |"));
+        for s in &sizes {
+            d.push_str(&format!(
+                " {} |",
+                ms(num(s, &format!("/reads/{key}/p50Ms")))
+            ));
+        }
+        d.push_str(&format!(
+            " {} |\n",
+            ms(num(j, &format!("/week/reads/{key}/p50Ms")))
+        ));
+    }
+    d.push_str(&format!(
+        "\nWhat the index keeps per session for these reads (its journey: pages by path with \
+         engaged time and scroll, custom events with props, clicked links per page, as the \
+         index stores it): {} bytes on average over {:.0} sessions, {} at most; bounded by 100 \
+         pages, 50 events and 50 links a session (`shared/src/journey.rs`). The rollups settled \
+         {} s after the week was seeded.\n\n",
+        num(j, "/journeyBytes/mean")
+            .map(|x| format!("{x:.0}"))
+            .unwrap_or("—".into()),
+        num(j, "/journeyBytes/sessions").unwrap_or(0.0),
+        num(j, "/journeyBytes/max")
+            .map(|x| format!("{x:.0}"))
+            .unwrap_or("—".into()),
+        num(j, "/rollupSettleSeconds")
+            .map(|x| format!("{x:.0}"))
+            .unwrap_or("— (not within 5 min)".into()),
+    ));
+    d
+}
+
 /// A number at a JSON pointer, if there is one.
 fn num(v: &Value, pointer: &str) -> Option<f64> {
     v.pointer(pointer).and_then(Value::as_f64)
@@ -442,6 +536,14 @@ fn render(root: &Path, r: &Value, upload: &str, wall_s: u64, date: &str) -> Stri
             .unwrap_or("—".into()),
         verdict(most_subrequests.map(|x| x <= 50.0))
     ));
+    for (key, label, target) in JOURNEY_TARGETS {
+        let p50 = journey_p50(r, key);
+        d.push_str(&format!(
+            "| {label}, 100k-session day, p50 | ≤ {target:.0} ms | {} (§4c) | {} |\n",
+            ms(p50),
+            verdict(p50.map(|x| x <= target))
+        ));
+    }
     d.push_str(&format!(
         "| dashboard | ≤ 100 KB gzip | {} | {} |\n",
         dashboard_gzip(root).map(kb).unwrap_or("—".into()),
@@ -722,6 +824,7 @@ fn render(root: &Path, r: &Value, upload: &str, wall_s: u64, date: &str) -> Stri
     }
     d.push('\n');
     d.push_str(&long_ranges(r));
+    d.push_str(&journeys(r));
     d.push_str(&analysis(r, bundle));
     let create_phase = ingest_phases
         .iter()
