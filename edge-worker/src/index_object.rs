@@ -193,6 +193,17 @@ const FOLD_STATS_PAGE: &str = "SELECT json_group_array(json_array(id, json_array
      WHERE rowid > ?1 AND started_at >= ?2 AND started_at < ?3 AND (bot = 0 OR ?4){narrow} \
      ORDER BY rowid LIMIT ?6) t";
 
+/// Journeys of sessions in `[?2, ?3)` after rowid `?1`, `[id, started_at, journey]`, for
+/// reads that need nothing else of a session
+/// ([`stint_shared::report::Want::journey_only`]): one sequential pass
+/// over `sessions`, skipping unread those whose stored journey lacks the text `?6` (when
+/// given) — a session that cannot count, as the rule (still run on each row read) would find.
+const FOLD_JOURNEYS_PAGE: &str = "SELECT json_group_array(json_array(id, started_at, \
+     json(journey))) AS rows, MAX(r) AS last, COUNT(*) AS n FROM (SELECT rowid AS r, id, \
+     started_at, journey FROM sessions NOT INDEXED WHERE rowid > ?1 AND started_at >= ?2 \
+     AND started_at < ?3 AND (bot = 0 OR ?4) AND (?6 IS NULL OR instr(journey, ?6) > 0) \
+     ORDER BY rowid LIMIT ?5) t";
+
 /// The `session_stats` column holding a dimension's one value per session.
 fn stats_column(by: &By) -> Option<&'static str> {
     Some(match by {
@@ -801,10 +812,96 @@ pub(crate) fn fold(
         }
     }
     let journeys = q.want.needs_journey() || q.filters.need_journey();
+    let journey_only = q
+        .filters
+        .is_empty()
+        .then(|| q.want.journey_only())
+        .flatten();
     for (start, end) in spans {
-        fold_span(db, q, counted, (start, end), journeys, &mut partial)?;
+        match &journey_only {
+            Some(needle) => {
+                // Sessions skipped unread must still be counted where an answer states all
+                // (a funnel's sessions): only where every session of the span is counted here.
+                let whole = (utc_day(start)..=utc_day(end - 1)).all(|d| counted.whole_day(d));
+                let needle = needle.as_deref().filter(|_| whole);
+                fold_journeys(db, q, counted, (start, end), needle, &mut partial)?;
+            }
+            None => fold_span(db, q, counted, (start, end), journeys, &mut partial)?,
+        }
     }
     Ok(partial)
+}
+
+/// Folds the journeys of `[start, end)` (see [`FOLD_JOURNEYS_PAGE`]); sessions skipped for
+/// lacking `needle` are counted with [`Partial::add_unread`].
+fn fold_journeys(
+    db: &Db,
+    q: &hops::Query,
+    counted: &Counted,
+    (start, end): (i64, i64),
+    needle: Option<&str>,
+    partial: &mut Partial,
+) -> std::result::Result<(), ApiError> {
+    #[derive(Deserialize)]
+    struct Page {
+        rows: String,
+        last: Option<i64>,
+        n: i64,
+    }
+    #[derive(Deserialize)]
+    struct Count {
+        n: i64,
+    }
+    let mut read = 0u64;
+    let mut after = 0i64;
+    let mut page_rows = PAGE_ROWS;
+    let mut summary = SessionSummary::default();
+    loop {
+        let bindings = vec![
+            after.into(),
+            start.into(),
+            end.into(),
+            i64::from(q.include_bots).into(),
+            page_rows.into(),
+            needle.map(str::to_string).into(),
+        ];
+        let page: Option<Page> = match db.first(FOLD_JOURNEYS_PAGE, bindings) {
+            Ok(page) => page,
+            Err(_) if page_rows > PAGE_MIN_ROWS => {
+                page_rows /= 4;
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        let Some(page) = page.filter(|p| p.n > 0) else {
+            break;
+        };
+        let rows: Vec<(String, i64, Option<Journey>)> = serde_json::from_str(&page.rows)
+            .map_err(|e| ApiError::internal("index journeys page", e))?;
+        for (id, started_at, journey) in rows {
+            if !counted.admits(started_at, Some(i64::from(shard_of(&id)))) {
+                continue;
+            }
+            read += 1;
+            summary.id = id;
+            summary.started_at = started_at;
+            partial.add(&summary, &journey.unwrap_or_default());
+        }
+        match page.last {
+            Some(last) if page.n == page_rows => after = last,
+            _ => break,
+        }
+    }
+    if needle.is_some() {
+        let all: Option<Count> = db.first(
+            "SELECT COUNT(*) AS n FROM sessions WHERE started_at >= ? AND started_at < ? \
+             AND (bot = 0 OR ?)",
+            vec![start.into(), end.into(), i64::from(q.include_bots).into()],
+        )?;
+        let all = all.map_or(0, |c| c.n.max(0) as u64);
+        partial.add_unread(all.saturating_sub(read));
+    }
+    Ok(())
 }
 
 /// Folds the typed rows of `[start, end)` (see [`FOLD_STATS_PAGE`]).

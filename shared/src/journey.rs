@@ -89,6 +89,19 @@ impl Journey {
             .unwrap_or_default()
     }
 
+    /// A text that the stored form ([`Journey::to_json`]) of every journey with a page whose
+    /// path starts with `prefix` (is `prefix`, when `whole`) contains, so a store may skip
+    /// the rest unread. `None` where escaping could make the stored text differ (quotes,
+    /// backslashes, control or non-ASCII characters).
+    pub fn page_needle(prefix: &str, whole: bool) -> Option<String> {
+        plain(prefix).then(|| format!("\"u\":\"{prefix}{}", if whole { "\"" } else { "" }))
+    }
+
+    /// As [`Journey::page_needle`], for a custom event's name.
+    pub fn event_needle(name: &str) -> Option<String> {
+        plain(name).then(|| format!("\"n\":\"{name}\""))
+    }
+
     /// Whether any page it viewed matches.
     pub fn has_page(&self, matches: impl Fn(&str) -> bool) -> bool {
         self.pages.iter().any(|p| matches(&p.path))
@@ -180,6 +193,12 @@ impl Journey {
             _ => None,
         })
     }
+}
+
+/// Whether JSON writes `text` as it is (printable ASCII without `"` or `\`).
+fn plain(text: &str) -> bool {
+    text.bytes()
+        .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
 }
 
 /// A page view (its position in [`Journey::pages`]) or a custom event (in

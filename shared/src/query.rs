@@ -275,6 +275,19 @@ impl Step {
         }
     }
 
+    /// A text the stored journey of every session that reached the step contains
+    /// (see [`Journey::page_needle`]), if there is one.
+    pub fn journey_needle(&self) -> Option<String> {
+        match self {
+            Step::Page(pattern) => match pattern.find('*') {
+                None => Journey::page_needle(pattern, true),
+                Some(0) => None,
+                Some(star) => Journey::page_needle(&pattern[..star], false),
+            },
+            Step::Event { name, .. } => Journey::event_needle(name),
+        }
+    }
+
     /// Milliseconds from the session's start to its first reaching the step, if it did.
     pub fn first_reached(&self, j: &Journey) -> Option<i64> {
         let pages = (0..j.pages.len()).map(Moment::Page);
@@ -735,6 +748,28 @@ mod tests {
                 .collect();
             assert_eq!(filters(&again).unwrap(), f);
         }
+    }
+
+    #[test]
+    fn a_reached_step_has_its_needle_in_the_stored_journey() {
+        let (_, j) = session();
+        let json = j.to_json();
+        for (step, needle) in [
+            ("/pricing", Some(r#""u":"/pricing""#)),
+            ("/blog/*", Some(r#""u":"/blog/"#)),
+            ("*/hello", None),
+            ("event:signup:plan=pro", Some(r#""n":"signup""#)),
+        ] {
+            let step = Step::parse(step).unwrap();
+            assert_eq!(step.journey_needle().as_deref(), needle);
+            if let Some(n) = needle {
+                assert!(step.reached(&j) && json.contains(n));
+            }
+        }
+        // Not /pricing/x, nor a path that JSON would escape.
+        assert!(!r#""u":"/pricing/x""#.contains(r#""u":"/pricing""#));
+        assert_eq!(Step::Page("/caf\u{e9}".into()).journey_needle(), None);
+        assert_eq!(Step::Page("/a\"b".into()).journey_needle(), None);
     }
 
     #[test]

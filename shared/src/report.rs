@@ -403,7 +403,30 @@ impl Want {
     }
 }
 
+impl Want {
+    /// For reads that need nothing of a session but its journey (funnels, paths, link
+    /// maps): `Some(needle)`, where `needle` is a text every journey that counts contains
+    /// (its first step's, the start's, the page's; `None` when there is none to use).
+    /// `None` for reads that need more.
+    pub fn journey_only(&self) -> Option<Option<String>> {
+        match self {
+            Want::Funnel(spec) => Some(spec.steps.first().and_then(Step::journey_needle)),
+            Want::Paths(spec) => Some(spec.anchor.journey_needle()),
+            Want::Links(page) => Some(Step::Page(page.clone()).journey_needle()),
+            _ => None,
+        }
+    }
+}
+
 impl Partial {
+    /// Counts sessions that were not read because they cannot count (see
+    /// [`Want::journey_only`]): a funnel states every session in range.
+    pub fn add_unread(&mut self, n: u64) {
+        if let Partial::Funnel(f) = self {
+            f.sessions += n;
+        }
+    }
+
     pub fn new(want: &Want) -> Partial {
         match want {
             Want::Stats => Partial::Stats(StatsAccumulator::default()),
