@@ -193,16 +193,22 @@ const FOLD_STATS_PAGE: &str = "SELECT json_group_array(json_array(id, json_array
      WHERE rowid > ?1 AND started_at >= ?2 AND started_at < ?3 AND (bot = 0 OR ?4){narrow} \
      ORDER BY rowid LIMIT ?6) t";
 
-/// Journeys of sessions in `[?2, ?3)` after rowid `?1`, `[id, started_at, journey]`, for
-/// reads that need nothing else of a session
-/// ([`stint_shared::report::Want::journey_only`]): one sequential pass
-/// over `sessions`, skipping unread those whose stored journey lacks the text `?6` (when
-/// given) — a session that cannot count, as the rule (still run on each row read) would find.
-const FOLD_JOURNEYS_PAGE: &str = "SELECT json_group_array(json_array(id, started_at, \
-     json(journey))) AS rows, MAX(r) AS last, COUNT(*) AS n FROM (SELECT rowid AS r, id, \
+/// Journeys of sessions in `[?2, ?3)` after rowid `?1`, `[id, started_at, active_ms,
+/// pageviews, bounce, journey]`, for reads that need nothing else of a session
+/// ([`stint_shared::report::Want::lean`]): one sequential pass over `sessions`, skipping
+/// unread those whose stored journey lacks the text `?6` (when given) — a session that
+/// cannot count, as the rule (still run on each row read) would find. The figures come from
+/// `session_stats` (a primary-key lookup) where `{figures}` asks for them; otherwise null.
+///
+/// The page is concatenated as text, not built by SQLite's JSON functions: every piece is
+/// already JSON — a UUID, integers, and the journey as this release stored it (serde, or a
+/// rollup's copy of it) — so no value is parsed and written again on the way.
+const FOLD_JOURNEYS_PAGE: &str = "SELECT '[' || group_concat('[\"' || t.id || '\",' || \
+     t.started_at || ',' || {figures} || ',' || coalesce(t.journey, 'null') || ']', ',') \
+     || ']' AS rows, MAX(t.r) AS last, COUNT(*) AS n FROM (SELECT rowid AS r, id, \
      started_at, journey FROM sessions NOT INDEXED WHERE rowid > ?1 AND started_at >= ?2 \
      AND started_at < ?3 AND (bot = 0 OR ?4) AND (?6 IS NULL OR instr(journey, ?6) > 0) \
-     ORDER BY rowid LIMIT ?5) t";
+     ORDER BY rowid LIMIT ?5) t{join}";
 
 /// The `session_stats` column holding a dimension's one value per session.
 fn stats_column(by: &By) -> Option<&'static str> {
@@ -812,19 +818,16 @@ pub(crate) fn fold(
         }
     }
     let journeys = q.want.needs_journey() || q.filters.need_journey();
-    let journey_only = q
-        .filters
-        .is_empty()
-        .then(|| q.want.journey_only())
-        .flatten();
+    let lean = q.filters.is_empty().then(|| q.want.lean()).flatten();
     for (start, end) in spans {
-        match &journey_only {
-            Some(needle) => {
+        match &lean {
+            Some(lean) => {
                 // Sessions skipped unread must still be counted where an answer states all
                 // (a funnel's sessions): only where every session of the span is counted here.
                 let whole = (utc_day(start)..=utc_day(end - 1)).all(|d| counted.whole_day(d));
-                let needle = needle.as_deref().filter(|_| whole);
-                fold_journeys(db, q, counted, (start, end), needle, &mut partial)?;
+                let needle = lean.needle.as_deref().filter(|_| whole);
+                let span = (start, end);
+                fold_journeys(db, q, counted, span, needle, lean.figures, &mut partial)?;
             }
             None => fold_span(db, q, counted, (start, end), journeys, &mut partial)?,
         }
@@ -840,11 +843,12 @@ fn fold_journeys(
     counted: &Counted,
     (start, end): (i64, i64),
     needle: Option<&str>,
+    figures: bool,
     partial: &mut Partial,
 ) -> std::result::Result<(), ApiError> {
     #[derive(Deserialize)]
     struct Page {
-        rows: String,
+        rows: Option<String>,
         last: Option<i64>,
         n: i64,
     }
@@ -856,6 +860,19 @@ fn fold_journeys(
     let mut after = 0i64;
     let mut page_rows = PAGE_ROWS;
     let mut summary = SessionSummary::default();
+    let statement = if figures {
+        FOLD_JOURNEYS_PAGE
+            .replace(
+                "{figures}",
+                "coalesce(st.active_ms, 'null') || ',' || coalesce(st.pageviews, 'null') || ',' \
+                 || coalesce(st.bounce, 'null')",
+            )
+            .replace("{join}", " LEFT JOIN session_stats st ON st.id = t.id")
+    } else {
+        FOLD_JOURNEYS_PAGE
+            .replace("{figures}", "'null,null,null'")
+            .replace("{join}", "")
+    };
     loop {
         let bindings = vec![
             after.into(),
@@ -865,7 +882,7 @@ fn fold_journeys(
             page_rows.into(),
             needle.map(str::to_string).into(),
         ];
-        let page: Option<Page> = match db.first(FOLD_JOURNEYS_PAGE, bindings) {
+        let page: Option<Page> = match db.first(&statement, bindings) {
             Ok(page) => page,
             Err(_) if page_rows > PAGE_MIN_ROWS => {
                 page_rows /= 4;
@@ -876,15 +893,27 @@ fn fold_journeys(
         let Some(page) = page.filter(|p| p.n > 0) else {
             break;
         };
-        let rows: Vec<(String, i64, Option<Journey>)> = serde_json::from_str(&page.rows)
+        type JourneyRow = (
+            String,
+            i64,
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
+            Option<Journey>,
+        );
+        let rows: Vec<JourneyRow> = serde_json::from_str(page.rows.as_deref().unwrap_or("[]"))
             .map_err(|e| ApiError::internal("index journeys page", e))?;
-        for (id, started_at, journey) in rows {
+        for (id, started_at, active_ms, pageviews, bounce, journey) in rows {
             if !counted.admits(started_at, Some(i64::from(shard_of(&id)))) {
                 continue;
             }
             read += 1;
             summary.id = id;
             summary.started_at = started_at;
+            // As `row_of` reads them from `session_stats`.
+            summary.active_ms = active_ms.unwrap_or(0).max(0) as u64;
+            summary.pageviews = pageviews.unwrap_or(0).clamp(0, i64::from(u32::MAX)) as u32;
+            summary.bounce = bounce.unwrap_or(0) != 0;
             partial.add(&summary, &journey.unwrap_or_default());
         }
         match page.last {

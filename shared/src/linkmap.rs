@@ -68,7 +68,10 @@ impl LinkMap {
         self.clicking_sessions += 1;
         for (href, cell) in mine {
             self.clicks += cell.clicks;
-            let total = self.links.entry(href.to_string()).or_default();
+            let total = match self.links.get_mut(href) {
+                Some(total) => total,
+                None => self.links.entry(href.to_string()).or_default(),
+            };
             total.clicks += cell.clicks;
             total.sessions += 1;
             total.outbound |= cell.outbound;

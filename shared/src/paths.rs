@@ -155,7 +155,12 @@ impl Paths {
                 return;
             }
             match seq.get(i) {
-                Some(page) => *step.pages.entry(page.to_string()).or_default() += 1,
+                Some(page) => match step.pages.get_mut(*page) {
+                    Some(n) => *n += 1,
+                    None => {
+                        step.pages.insert(page.to_string(), 1);
+                    }
+                },
                 None => {
                     step.no_further += 1;
                     return;

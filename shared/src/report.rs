@@ -403,24 +403,44 @@ impl Want {
     }
 }
 
+/// What a read without filters needs of each session when that is less than its typed
+/// stats row (see [`Want::lean`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lean {
+    /// A text every stored journey that counts contains (a funnel's first step's, the
+    /// start's, the page's), so the rest may be skipped unread.
+    pub needle: Option<String>,
+    /// Whether the figures of [`Figures::add`] are needed: engaged time, page views, bounce.
+    pub figures: bool,
+}
+
 impl Want {
-    /// For reads that need nothing of a session but its journey (funnels, paths, link
-    /// maps): `Some(needle)`, where `needle` is a text every journey that counts contains
-    /// (its first step's, the start's, the page's; `None` when there is none to use).
-    /// `None` for reads that need more.
-    pub fn journey_only(&self) -> Option<Option<String>> {
+    /// For reads that need of a session its journey (and maybe its figures) but none of its
+    /// dimensions: funnels, paths, link maps, breakdowns by page, event or prop. `None` for
+    /// reads that need more.
+    pub fn lean(&self) -> Option<Lean> {
+        let journey = |needle| {
+            Some(Lean {
+                needle,
+                figures: false,
+            })
+        };
         match self {
-            Want::Funnel(spec) => Some(spec.steps.first().and_then(Step::journey_needle)),
-            Want::Paths(spec) => Some(spec.anchor.journey_needle()),
-            Want::Links(page) => Some(Step::Page(page.clone()).journey_needle()),
+            Want::Funnel(spec) => journey(spec.steps.first().and_then(Step::journey_needle)),
+            Want::Paths(spec) => journey(spec.anchor.journey_needle()),
+            Want::Links(page) => journey(Step::Page(page.clone()).journey_needle()),
+            Want::Breakdown { by, .. } if by.is_multi() => Some(Lean {
+                needle: None,
+                figures: true,
+            }),
             _ => None,
         }
     }
 }
 
 impl Partial {
-    /// Counts sessions that were not read because they cannot count (see
-    /// [`Want::journey_only`]): a funnel states every session in range.
+    /// Counts sessions that were not read because they cannot count (see [`Lean::needle`]):
+    /// a funnel states every session in range.
     pub fn add_unread(&mut self, n: u64) {
         if let Partial::Funnel(f) = self {
             f.sessions += n;
