@@ -1183,8 +1183,10 @@ fn analysis(r: &Value, bundle: Option<(f64, f64)>) -> String {
          target. Real traffic whose engaged times span a wider range fills more buckets (up \
          to ~900 per decade) and costs proportionally more; two significant digits would cap \
          that at a tenth, at 5% precision for the median. The filtered request cannot use the \
-         tallies: each shard reads the matching `session_stats` rows in one sequential pass \
-         (pages of up to 2,000 rows as one JSON value) and folds them with the same \
+         tallies: each shard reads the `session_stats` rows whose channel is `search` (the \
+         filter's plain equality as a SQL condition, `Filters::equalities`; the filter itself \
+         still decides) in one sequential pass (pages of up to 1,000 rows as one JSON value) \
+         and folds them with the same \
          `StatsAccumulator::add_row` the tallies come from: {} ms p50 here, linear in the day's \
          rows (a 100k-session day has ~{}× these rows, so ~{} ms). The listing ({} ms p50, {} ms of CPU; {} ms p50 on the small day) is four \
          index-shard subrequests in parallel, each `ORDER BY started_at DESC, id DESC LIMIT 50` \
