@@ -199,11 +199,13 @@ export async function sendDataset(collector, dataset, { site = "demo", concurren
 /** Sessions that started in [from, to). */
 export const within = (dataset, from, to) => dataset.sessions.filter((s) => s.startedAt >= from && s.startedAt < to);
 
+/** The median as the collector states it: whole numbers, the mean of the two middle values
+ * rounded down for an even count (`stint_shared::report::median`). */
 export function median(values) {
   if (values.length === 0) return 0;
   const v = [...values].sort((a, b) => a - b);
   const n = v.length;
-  return n % 2 ? v[(n - 1) / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+  return n % 2 ? v[(n - 1) / 2] : Math.floor((v[n / 2 - 1] + v[n / 2]) / 2);
 }
 
 /** The collector's engaged-time buckets: three significant digits (medians are of those). */
