@@ -301,6 +301,57 @@ describe("options", () => {
   });
 });
 
+describe("start", () => {
+  test("under script-src 'self' 'wasm-unsafe-eval' it tracks; without it, init() says what to allow", async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${collector.origin}/fixtures/csp-wasm.html`);
+    await page.waitForFunction(() => window.stintStarted);
+    assert.equal(await page.evaluate(() => window.stintStarted), "started");
+    const sid = await sessionId(page);
+    const t = await stored(sid, (t) => t.session.pageviews === 1, "page view under a CSP");
+    assert.equal(t.session.entry_page, "/fixtures/csp-wasm");
+    // A context of its own: the first page's session is in this origin's storage.
+    const other = await browser.newContext();
+    const strict = await other.newPage();
+    await strict.goto(`${collector.origin}/fixtures/csp-strict.html`);
+    await strict.waitForFunction(() => window.stintStarted);
+    assert.equal(await strict.evaluate(() => window.stintStarted),
+      "stint: the page's Content Security Policy does not allow WebAssembly; add 'wasm-unsafe-eval' to script-src (script-src 'self' 'wasm-unsafe-eval')");
+    assert.equal(await strict.evaluate(() => localStorage.getItem("stint.sid")), null, "nothing started");
+    await other.close();
+    await context.close();
+  });
+
+  test("a failed module fetch names the URL and status, drops the calls made before it, and a second init() is refused", async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const warnings = [];
+    page.on("console", (m) => { if (m.type() === "warning") warnings.push(m.text()); });
+    await page.goto(`${collector.origin}/fixtures/start.html`);
+    const out = await page.evaluate(async () => {
+      const stint = await import("/tracker/stint.js");
+      const attempt = (options) => stint.init({ endpoint: location.origin, site: "demo", ...options }).then(() => "started", (e) => e.message);
+      stint.track("before-the-failed-init");
+      const first = await attempt({ wasmUrl: "/tracker/missing.wasm" });
+      stint.track("after-the-failed-init");
+      const retry = await attempt({});
+      const again = await attempt({});
+      stint.flush();
+      return { first, retry, again, sid: localStorage.getItem("stint.sid")?.split("|")[0] };
+    });
+    assert.match(out.first, /^stint: could not load http:\/\/127\.0\.0\.1:\d+\/tracker\/missing\.wasm: HTTP 404$/);
+    assert.equal(out.retry, "started", "a later init() may try again");
+    assert.equal(out.again, "stint: already running: init() was called before on this page");
+    assert.ok(warnings.some((w) => w.startsWith("stint: init() failed, so 1 call(s) made before it are dropped: stint: could not load")), warnings.join(" | "));
+    assert.ok(warnings.some((w) => /^stint: not running \(stint: could not load .*\); call dropped$/.test(w)), warnings.join(" | "));
+    // The stored session has its page view and neither dropped event.
+    const t = await stored(out.sid, (t) => t.session.pageviews === 1, "page view after the retry");
+    assert.equal(t.session.events, 0);
+    await context.close();
+  });
+});
+
 describe("delivery", () => {
   test("closing the tab delivers what was queued", async () => {
     const { page, context } = await openFixture(browser, collector);

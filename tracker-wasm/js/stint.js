@@ -16,16 +16,33 @@
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+// ---- codes shared with the module: written by `cargo xtask codes` from tracker-wasm/src/boundary.rs; do not edit ----
+// `Signal` (tracker.rs): wasm.on(code).
+const VISIBILITY = 0, FOCUS = 1, BLUR = 2, HIDE = 3, RESTORE = 4, SCROLL_FRAME = 5, NAVIGATION = 6, TICK = 7, FLUSH = 8, GRANT = 9;
+// `host::Num` and `host::Text`: what env.num(code) and env.text(code) read.
+const numbers = [() => performance.now(), () => Date.now(), () => innerWidth, () => scrollY, () => innerHeight, () => document.documentElement.scrollHeight, () => document.visibilityState == "visible", () => document.hasFocus(), () => !!navigator.webdriver];
+const texts = [() => location.href, () => location.pathname, () => location.hash, () => document.referrer, () => document.title];
+// `host::Key` and `host::Area`: storage keys and areas by code.
 const KEYS = ["stint.sid", "stint.queue"];
-// Signal codes, in the order of `Signal` in tracker-wasm/src/tracker.rs.
-const VISIBILITY = 0, FOCUS = 1, BLUR = 2, HIDE = 3, RESTORE = 4, SCROLL_FRAME = 5,
-  NAVIGATION = 6, TICK = 7, FLUSH = 8, GRANT = 9;
+const areas = [() => localStorage, () => sessionStorage];
+// `config::StorageKind`: the `storage` option's values by code.
+const STORAGE = ["local", "session", "memory"];
+// `config::flags`: bits of start()'s flags.
+const CONSENT_PENDING = 1, HASH_ROUTING = 2, RESPECT_DNT = 4, RESPECT_GPC = 8, DNT = 16, GPC = 32, OPTED_OUT = 64;
+// prop() kinds, and what start() answers.
+const PROP_STRING = 0, PROP_NUMBER = 1, PROP_BOOL = 2;
+const STARTED = 0, NOT_TRACKING = 1, BAD_OPTION = 2;
+// ---- end of the shared codes ----
 // Input is passed on at most this often; see `input` below.
 const INPUT_EVERY_MS = 200;
 
 let wasm; // the module's exports, once instantiated
 let loading;
 let started = false;
+// Whether an init() is running or has succeeded (a second one is refused), and why the
+// last one failed (calls made after it are dropped, with a warning).
+let initCalled = false;
+let failure = null;
 let message = "";
 let inputEvery = INPUT_EVERY_MS;
 let inputSent = -Infinity;
@@ -45,27 +62,8 @@ function put(text) {
 }
 /** Web Storage, or undefined where the browser refuses it (some privacy modes throw). */
 function area(code) {
-  try { return code ? sessionStorage : localStorage; } catch { /* no storage */ }
+  try { return areas[code](); } catch { /* no storage */ }
 }
-
-const numbers = [
-  () => performance.now(),
-  () => Date.now(),
-  () => innerWidth,
-  () => scrollY,
-  () => innerHeight,
-  () => document.documentElement.scrollHeight,
-  () => document.visibilityState == "visible",
-  () => document.hasFocus(),
-  () => !!navigator.webdriver,
-];
-const texts = [
-  () => location.href,
-  () => location.pathname,
-  () => location.hash,
-  () => document.referrer,
-  () => document.title,
-];
 
 function imports(collectUrl) {
   return {
@@ -188,16 +186,60 @@ function watch(spa, hashRouting, flushIntervalMs) {
 
 function call(fn) {
   if (started) return fn();
+  if (failure) return console.warn(`stint: not running (${failure.message}); call dropped`);
   early.push(fn);
 }
 
-/** Starts tracking and sends the first page view. Rejects with an Error naming a bad option. */
+/** Fetches and compiles the module, naming what went wrong in words a site owner can act on. */
+async function load(wasmUrl, collectUrl) {
+  const url = new URL(wasmUrl, location.href).href;
+  let response;
+  try {
+    response = await fetch(url);
+  } catch (err) {
+    throw new Error(`stint: could not load ${url}: ${err.message}`);
+  }
+  if (!response.ok) throw new Error(`stint: could not load ${url}: HTTP ${response.status}`);
+  const bytes = await response.arrayBuffer();
+  try {
+    return await WebAssembly.instantiate(bytes, imports(collectUrl));
+  } catch (err) {
+    // Chromium, Firefox and Safari word a CSP refusal differently; all name the policy.
+    if (/Content.Security.Policy|unsafe-eval|CSP/i.test(err.message)) {
+      throw new Error("stint: the page's Content Security Policy does not allow WebAssembly; add 'wasm-unsafe-eval' to script-src (script-src 'self' 'wasm-unsafe-eval')");
+    }
+    throw new Error(`stint: ${url} is not a Stint module: ${err.message}`);
+  }
+}
+
+/**
+ * Starts tracking and sends the first page view. Rejects with an Error naming a bad option,
+ * a module that could not be loaded (URL and status), a Content Security Policy that blocks
+ * WebAssembly, or a second call. Calls made before a failed init() are dropped with a warning.
+ */
 export async function init(options = {}) {
+  const again = initCalled;
+  initCalled = true;
+  try {
+    await begin(options, again);
+    failure = null;
+  } catch (err) {
+    if (!again) {
+      initCalled = started;
+      failure = err;
+      if (early.length) console.warn(`stint: init() failed, so ${early.length} call(s) made before it are dropped: ${err.message}`);
+      early.length = 0;
+    }
+    throw err;
+  }
+}
+
+async function begin(options, again) {
   if (options === null || typeof options != "object") throw new Error("stint: init() needs an options object");
   const { endpoint, site, keepParams = [] } = options;
   if (typeof endpoint != "string" && !(endpoint instanceof URL) || !`${endpoint}`) bad("endpoint", "a URL string");
   if (!Array.isArray(keepParams) || keepParams.some((p) => typeof p != "string")) bad("keepParams", "an array of strings");
-  const storage = choice(options, "storage", ["local", "session", "memory"]);
+  const storage = choice(options, "storage", STORAGE);
   const pending = choice(options, "consent", ["granted", "pending"]);
   const sessionTimeoutMin = option(options, "sessionTimeoutMin", "number", 30);
   const idleTimeoutMs = option(options, "idleTimeoutMs", "number", 15000);
@@ -208,20 +250,20 @@ export async function init(options = {}) {
   const respectGpc = option(options, "respectGpc", "boolean", true);
   const collectUrl = `${endpoint}`.replace(/\/+$/, "") + "/collect";
 
-  loading ??= fetch(options.wasmUrl ?? new URL("./stint.wasm", import.meta.url))
-    .then((r) => r.arrayBuffer())
-    .then((bytes) => WebAssembly.instantiate(bytes, imports(collectUrl)));
+  loading ??= load(options.wasmUrl ?? new URL("./stint.wasm", import.meta.url), collectUrl)
+    .catch((err) => { loading = null; throw err; });
   wasm ??= (await loading).instance.exports;
   let optedOut = false;
   try { optedOut = localStorage.getItem("stint.optout") != null; } catch { /* no storage */ }
   const dnt = navigator.doNotTrack == "1" || window.doNotTrack == "1";
-  const flags = pending | hashRouting << 1 | respectDnt << 2 | respectGpc << 3 |
-    dnt << 4 | !!navigator.globalPrivacyControl << 5 | optedOut << 6;
+  const flags = (pending && CONSENT_PENDING) | (hashRouting && HASH_ROUTING) | (respectDnt && RESPECT_DNT) |
+    (respectGpc && RESPECT_GPC) | (dnt && DNT) | (!!navigator.globalPrivacyControl && GPC) | (optedOut && OPTED_OUT);
   inputEvery = Math.min(INPUT_EVERY_MS, idleTimeoutMs);
   const status = wasm.start(put(typeof site == "string" ? site : ""), put(keepParams.join("\n")),
     storage, sessionTimeoutMin, idleTimeoutMs, flags);
-  if (status == 2) throw new Error(message);
-  if (status == 0) watch(spa, hashRouting, flushIntervalMs);
+  if (status == BAD_OPTION) throw new Error(message);
+  if (again) throw new Error("stint: already running: init() was called before on this page");
+  if (status == STARTED) watch(spa, hashRouting, flushIntervalMs);
   started = true;
   for (const fn of early.splice(0)) {
     try { fn(); } catch (err) { console.error(err); }
@@ -233,12 +275,13 @@ export function track(name, props = {}) {
   return call(() => {
     if (props === null || typeof props != "object") throw new Error("stint: track() props must be an object");
     const entries = Object.entries(props).map(([key, value]) => {
+      // PROP_STRING, PROP_NUMBER, PROP_BOOL in this order.
       const kind = ["string", "number", "boolean"].indexOf(typeof value);
       if (kind < 0) throw new Error("stint: track() props must be strings, numbers or booleans");
       return [key, kind, value];
     });
     settle();
-    for (const [key, kind, value] of entries) wasm.prop(put(key), kind, +value, kind ? 0 : put(value));
+    for (const [key, kind, value] of entries) wasm.prop(put(key), kind, +value, kind == PROP_STRING ? put(value) : 0);
     if (wasm.track(put(`${name}`))) throw new Error(message);
   });
 }

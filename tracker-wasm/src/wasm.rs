@@ -3,6 +3,7 @@
 //! written into a buffer the JS side gets from [`alloc`] and passed as that buffer's
 //! pointer; a string to JS is passed as pointer and length into this module's memory.
 
+use crate::boundary::{BAD_OPTION, NOT_TRACKING, PROP_NUMBER, PROP_STRING, STARTED};
 use crate::config::{tracking_refused, Config, StorageKind};
 use crate::host::{Area, Host, Key, Num, Text};
 use crate::tracker::{Signal, Tracker};
@@ -125,8 +126,9 @@ fn error(code: u32, message: &str) -> u32 {
 }
 
 /// Starts tracking. `site` and `keep` (the `keepParams` joined by newlines) are buffers from
-/// [`alloc`]; `flags` holds the bits of `config::flags`. Returns 0 when started, 1 when
-/// nothing may be sent (opt-out, DNT, GPC) or already started, 2 for a bad `site`.
+/// [`alloc`]; `flags` holds the bits of `config::flags`. Returns [`STARTED`],
+/// [`NOT_TRACKING`] when nothing may be sent (opt-out, DNT, GPC) or already started, or
+/// [`BAD_OPTION`] for a bad `site`.
 #[no_mangle]
 pub extern "C" fn start(
     site: *mut u8,
@@ -140,13 +142,13 @@ pub extern "C" fn start(
     let keep = take(keep).unwrap_or_default();
     if !is_valid_site_id(&site) {
         return error(
-            2,
+            BAD_OPTION,
             "stint: option `site` must be a site id like \"example.com\"",
         );
     }
     let started = TRACKER.0.try_borrow().map_or(true, |t| t.is_some());
     if started || tracking_refused(flags) {
-        return 1;
+        return NOT_TRACKING;
     }
     let config = Config::new(
         site,
@@ -160,7 +162,7 @@ pub extern "C" fn start(
     if let Ok(mut slot) = TRACKER.0.try_borrow_mut() {
         *slot = Some(tracker);
     }
-    0
+    STARTED
 }
 
 /// Something happened on the page; `code` numbers a [`Signal`].
@@ -184,15 +186,15 @@ pub extern "C" fn click(href: *mut u8) {
     with_tracker(|t| t.click(&href));
 }
 
-/// Adds a prop to the custom event being built: `kind` 0 string (`text`), 1 number
-/// (`value`), 2 boolean (`value` ≠ 0). Both buffers are from [`alloc`].
+/// Adds a prop to the custom event being built: `kind` [`PROP_STRING`] (`text`),
+/// [`PROP_NUMBER`] (`value`), [`PROP_BOOL`] (`value` ≠ 0). Both buffers are from [`alloc`].
 #[no_mangle]
 pub extern "C" fn prop(key: *mut u8, kind: u32, value: f64, text: *mut u8) {
     let key = take(key).unwrap_or_default();
     let text = take(text).unwrap_or_default();
     let value = match kind {
-        0 => PropValue::Str(text),
-        1 => PropValue::Num(value),
+        PROP_STRING => PropValue::Str(text),
+        PROP_NUMBER => PropValue::Num(value),
         _ => PropValue::Bool(value != 0.0),
     };
     if let Ok(mut props) = PROPS.0.try_borrow_mut() {

@@ -33,6 +33,9 @@ commands:
   lists [--check]
            regenerate shared/src/generated/ from the pinned lists in package.json
            (crawler-user-agents); --check fails when the committed files are not current
+  codes    rewrite the codes js/stint.js shares with the tracker's module (signals, reads,
+           storage keys, flags) from tracker-wasm/src/boundary.rs; `cargo xtask test`
+           fails when they are stale
   corpus   User-Agent verdicts against public corpora (crawler-user-agents, user-agents,
            ua-parser-js, isbot): prints the figures, fails below the floors
   load [--seconds N] [--rate N] [--session-batches N]
@@ -71,6 +74,23 @@ fn run() -> Result<()> {
         }
         Some("fuzz") => fuzz::command(&root, &args[1..]),
         Some("lists") => lists::command(&root, &args[1..]),
+        Some("codes") => {
+            step("writing the shared codes into tracker-wasm/js/stint.js (tracker-wasm/src/boundary.rs)");
+            let status = Command::new("cargo")
+                .current_dir(&root)
+                .env("STINT_WRITE_CODES", "1")
+                .args([
+                    "test",
+                    "-q",
+                    "-p",
+                    "stint-tracker",
+                    "--lib",
+                    "boundary::tests::js_entry_has_the_current_codes",
+                ])
+                .status()?;
+            anyhow::ensure!(status.success(), "cargo test (writing the codes) failed");
+            Ok(())
+        }
         Some("corpus") => {
             tools::ensure_build_tools(&root)?;
             corpus::command(&root)
