@@ -323,6 +323,24 @@ describe("start", () => {
     await context.close();
   });
 
+  test("sessionId() names the session the collector stored, and is null before init()", async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${collector.origin}/fixtures/start.html`);
+    const out = await page.evaluate(async () => {
+      const stint = await import("/tracker/stint.js");
+      const before = stint.sessionId();
+      await stint.init({ endpoint: location.origin, site: "demo" });
+      return { before, after: stint.sessionId(), stored: localStorage.getItem("stint.sid").split("|")[0] };
+    });
+    assert.equal(out.before, null);
+    assert.match(out.after, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    assert.equal(out.after, out.stored);
+    const t = await stored(out.after, (t) => t.session.pageviews === 1, "the session sessionId() names");
+    assert.equal(t.session.id, out.after);
+    await context.close();
+  });
+
   test("a failed module fetch names the URL and status, drops the calls made before it, and a second init() is refused", async () => {
     const context = await browser.newContext();
     const page = await context.newPage();

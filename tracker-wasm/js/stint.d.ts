@@ -34,3 +34,5 @@ export function init(options: StintOptions): Promise<void>;
 export function track(name: string, props?: Record<string, PropValue>): void;
 export function flush(): void;
 export function grant(): void;
+/** The current session's ID (a UUID), or null before init() or where nothing is tracked. */
+export function sessionId(): string | null;

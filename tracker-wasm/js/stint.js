@@ -1,6 +1,6 @@
 // @stint/tracker — ES module entry.
 //
-//   import { init, track, flush, grant } from "@stint/tracker";
+//   import { init, track, flush, grant, sessionId } from "@stint/tracker";
 //   await init({ endpoint: "https://stint.example.workers.dev", site: "example.com" });
 //   track("signup", { plan: "pro" });
 //
@@ -284,6 +284,16 @@ export function track(name, props = {}) {
     for (const [key, kind, value] of entries) wasm.prop(put(key), kind, +value, kind == PROP_STRING ? put(value) : 0);
     if (wasm.track(put(`${name}`))) throw new Error(message);
   });
+}
+
+/**
+ * The current session's ID (a UUID) — for a support form that asks the visitor to share it;
+ * the dashboard finds a session by it or its first characters. `null` before `init()` has
+ * started tracking, and where nothing is tracked (DNT, GPC, opt-out).
+ */
+export function sessionId() {
+  const ptr = started && wasm.session_id();
+  return ptr ? read(ptr, 36) : null;
 }
 
 /** Sends whatever is queued now. */

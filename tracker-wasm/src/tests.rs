@@ -404,6 +404,8 @@ fn a_new_session_starts_after_the_timeout_on_the_same_page() {
     assert_ne!(batches[1].sid, batches[2].sid);
     assert_eq!((batches[2].seq, batches[2].events[0].page), (0, 0));
     assert_eq!(batches[2].events[0].kind.type_name(), "pageview");
+    // `sessionId()` names the session being sent, the new one.
+    assert_eq!(t.session_id(), batches[2].sid);
 }
 
 #[test]

@@ -197,6 +197,11 @@ impl<H: Host> Tracker<H> {
         Ok(())
     }
 
+    /// The current session's ID, for `sessionId()` (a visitor reads it out to support).
+    pub fn session_id(&self) -> &str {
+        &self.session.id
+    }
+
     /// The answer to a batch sent with the `fetch` fallback (0: no answer).
     pub fn answered(&mut self, body: &str, status: u32) {
         if transport::settled(status) {

@@ -106,6 +106,8 @@ struct Global<T>(RefCell<T>);
 unsafe impl<T> Sync for Global<T> {}
 
 static TRACKER: Global<Option<Tracker<Page>>> = Global(RefCell::new(None));
+/// The session ID `session_id` hands to JS.
+static SID: Global<[u8; 36]> = Global(RefCell::new([0; 36]));
 /// Props of the custom event being built by `prop` calls, taken by `track`.
 static PROPS: Global<Vec<(String, PropValue)>> = Global(RefCell::new(Vec::new()));
 
@@ -227,6 +229,21 @@ pub extern "C" fn track(name: *mut u8) -> u32 {
             error(1, &message)
         }
     }
+}
+
+/// The current session's ID for `sessionId()`: a pointer to its 36 bytes, valid until the
+/// next call, or null before tracking started (or where nothing may be sent).
+#[no_mangle]
+pub extern "C" fn session_id() -> *const u8 {
+    let mut out = std::ptr::null();
+    with_tracker(|t| {
+        let id = t.session_id().as_bytes();
+        if let (36, Ok(mut buf)) = (id.len(), SID.0.try_borrow_mut()) {
+            buf.copy_from_slice(id);
+            out = buf.as_ptr();
+        }
+    });
+    out
 }
 
 /// The HTTP status a `fetch` fallback got for `body` (0: no answer).
