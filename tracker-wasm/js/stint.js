@@ -81,15 +81,15 @@ function imports(collectUrl) {
         } catch { /* full or refused: storage is best effort */ }
       },
       random: (ptr) => crypto.getRandomValues(view(ptr, 16)),
-      send(ptr, len) {
+      send(ptr, len, number) {
         // A string body goes as text/plain: a "simple" request, no CORS preflight.
         const body = read(ptr, len);
         try { if (navigator.sendBeacon(collectUrl, body)) return 1; } catch { /* fall back */ }
         // `keepalive` lets the request outlive the page, like a beacon. The module decides
-        // from the status whether the batch stays pending for the next page load.
+        // from the status whether batch `number` stays pending for the next page load.
         fetch(collectUrl, { method: "POST", body, keepalive: true })
           .then((r) => r.status, () => 0)
-          .then((status) => wasm.answered(put(body), status));
+          .then((status) => wasm.answered(number, status));
         return 0;
       },
       fail: (ptr, len) => { message = read(ptr, len); },

@@ -78,9 +78,9 @@ pub trait Host {
     /// 16 bytes from `crypto.getRandomValues`.
     fn random(&self) -> [u8; 16];
     /// Hands one batch to `sendBeacon`; `true` when the browser queued it. On `false` the
-    /// host sends it with `fetch(…, {keepalive: true})` and reports the answer through
-    /// [`crate::tracker::Tracker::answered`].
-    fn send(&self, body: &str) -> bool;
+    /// host sends it with `fetch(…, {keepalive: true})` and reports the answer, with the
+    /// batch's `number`, through [`crate::tracker::Tracker::answered`].
+    fn send(&self, body: &str, number: u32) -> bool;
 }
 
 /// Reads a number as a whole count of milliseconds or pixels.

@@ -29,6 +29,8 @@ struct Page {
     /// False: `sendBeacon` refuses, as on a page that is unloading under some browsers.
     beacon_ok: bool,
     sent: Vec<String>,
+    /// The batch number each was sent with.
+    numbers: Vec<u32>,
     random: u8,
 }
 
@@ -84,9 +86,10 @@ impl Host for Scripted {
         [p.random; 16]
     }
 
-    fn send(&self, body: &str) -> bool {
+    fn send(&self, body: &str, number: u32) -> bool {
         let mut p = self.0.borrow_mut();
         p.sent.push(body.to_string());
+        p.numbers.push(number);
         p.beacon_ok
     }
 }
@@ -304,13 +307,14 @@ fn final_refusals_drop_the_batch_and_only_429_keeps_it() {
         (400, false),
         (429, true),
         (503, true),
+        (0, true),
     ] {
         let storage = Storage::default();
         let host = page(&storage);
         host.0.borrow_mut().beacon_ok = false;
         let mut t = start(&host);
-        let first = host.0.borrow().sent[0].clone();
-        t.answered(&first, status);
+        let first = host.0.borrow().numbers[0];
+        t.answered(first, status);
         assert_eq!(host.pending().is_some(), kept, "answer {status}");
         let next = page(&storage);
         let _t2 = start(&next);
@@ -326,23 +330,28 @@ fn undelivered_batches_stay_pending_until_settled_and_are_resent_next_load() {
     host.0.borrow_mut().beacon_ok = false;
     let mut t = start(&host);
     let first = host.0.borrow().sent[0].clone();
+    let number = host.0.borrow().numbers[0];
     assert_eq!(host.pending().as_deref(), Some(first.as_str()));
-    t.answered(&first, 503);
-    t.answered(&first, 429);
-    t.answered(&first, 0);
+    t.answered(number, 503);
     assert!(host.pending().is_some(), "kept for a retry");
     t.input(host.0.borrow().mono as i64);
     host.advance(500.0);
     t.on(Signal::Hide);
     assert_eq!(host.pending().unwrap().lines().count(), 2);
-    t.answered(&first, 202);
+    // A number answered once is no longer waiting; an unknown one changes nothing.
+    t.answered(number, 202);
+    t.answered(9_999, 202);
+    assert_eq!(host.pending().unwrap().lines().count(), 2);
+    let second = host.0.borrow().numbers[1];
+    t.answered(second, 202);
     assert_eq!(host.pending().unwrap().lines().count(), 1);
 
-    // The next page load sends what is left first, unchanged (same sid and seq).
+    // The next page load sends what is left first, unchanged (same sid and seq): the
+    // first batch, which only a 503 answered.
     let next = page(&storage);
     let _t2 = start(&next);
     let resent = next.batches();
-    assert_eq!(resent[0], host.batches()[1]);
+    assert_eq!(resent[0], host.batches()[0]);
     assert_eq!(next.pending(), None);
 }
 

@@ -78,6 +78,8 @@ pub struct Tracker<H: Host> {
     queue: Vec<Event>,
     /// False while `consent: "pending"` and `grant()` has not been called.
     granted: bool,
+    /// Batches the `fetch` fallback is delivering.
+    inflight: transport::Inflight,
 }
 
 fn store_for(kind: StorageKind) -> Store {
@@ -119,9 +121,10 @@ impl<H: Host> Tracker<H> {
             scroll_sent: 0,
             queue: Vec::new(),
             granted,
+            inflight: transport::Inflight::default(),
         };
         if t.granted {
-            transport::resend_pending(&t.host, t.store);
+            transport::resend_pending(&t.host, t.store, &mut t.inflight);
         }
         t.begin_page(true);
         t
@@ -202,10 +205,12 @@ impl<H: Host> Tracker<H> {
         &self.session.id
     }
 
-    /// The answer to a batch sent with the `fetch` fallback (0: no answer).
-    pub fn answered(&mut self, body: &str, status: u32) {
-        if transport::settled(status) {
-            transport::forget(&self.host, self.store, body);
+    /// The answer to batch `number` sent with the `fetch` fallback (0: no answer).
+    pub fn answered(&mut self, number: u32, status: u32) {
+        if let Some(key) = self.inflight.take(number) {
+            if transport::settled(status) {
+                transport::forget(&self.host, self.store, &key);
+            }
         }
     }
 
@@ -312,7 +317,7 @@ impl<H: Host> Tracker<H> {
             webdriver: flag(&self.host, Num::Webdriver),
             events,
         };
-        transport::send(&self.host, self.store, &batch.to_json());
+        transport::send(&self.host, self.store, &mut self.inflight, &batch.to_json());
     }
 
     /// After `sessionTimeoutMin` without activity, the next activity starts a new session
@@ -341,7 +346,7 @@ impl<H: Host> Tracker<H> {
         self.granted = true;
         self.store = store_for(self.config.storage);
         self.session.save(&self.host, self.store);
-        transport::resend_pending(&self.host, self.store);
+        transport::resend_pending(&self.host, self.store, &mut self.inflight);
         self.flush();
     }
 

@@ -14,6 +14,36 @@ use stint_shared::text::{find, pieces};
 /// The pending list is bounded: a site that never reaches its collector stops growing it.
 pub const MAX_PENDING: usize = 30;
 
+/// The batches handed to the `fetch` fallback and not answered yet, by batch number: the
+/// JS entry answers with the number ([`crate::tracker::Tracker::answered`]), not the body.
+/// A ring of [`MAX_PENDING`] slots (the pending list holds no more), each remembering its
+/// number, so a late answer to a slot used again since changes nothing.
+#[derive(Debug, Default)]
+pub struct Inflight {
+    next: u32,
+    slots: [Option<(u32, String)>; MAX_PENDING],
+}
+
+impl Inflight {
+    /// The key of an answered batch, if it was waiting.
+    pub fn take(&mut self, number: u32) -> Option<String> {
+        let slot = &mut self.slots[number as usize % MAX_PENDING];
+        match slot.take() {
+            Some((n, key)) if n == number => Some(key),
+            other => {
+                *slot = other;
+                None
+            }
+        }
+    }
+}
+
+/// What names a batch in the pending list: its body up to the events (site, sid and seq,
+/// which are unique). The first `[` opens the events: a site id and a sid have none.
+fn key_of(body: &str) -> &str {
+    &body[..find(body, b'[').unwrap_or(body.len())]
+}
+
 /// The pending list is one string: batches are JSON, whose strings escape newlines, so a
 /// newline separates them. It is edited as a string (no list of copies) to keep the
 /// tracker's WebAssembly small.
@@ -21,10 +51,12 @@ fn read(host: &impl Host, store: Store) -> String {
     load(host, store, Key::Pending).unwrap_or_default()
 }
 
-/// The pending batches other than `body`, newline-separated.
-fn without(pending: &str, body: &str) -> String {
+/// The pending batches but those whose key is `key` (none for ""), newline-separated.
+fn without(pending: &str, key: &str) -> String {
     let mut left = String::with_capacity(pending.len());
-    for batch in pieces(pending, b'\n').filter(|b| !b.is_empty() && *b != body) {
+    for batch in
+        pieces(pending, b'\n').filter(|b| !b.is_empty() && (key.is_empty() || key_of(b) != key))
+    {
         if !left.is_empty() {
             left.push('\n');
         }
@@ -33,11 +65,15 @@ fn without(pending: &str, body: &str) -> String {
     left
 }
 
-/// Sends one batch body; keeps it pending if the browser does not take it at once.
-pub fn send(host: &impl Host, store: Store, body: &str) {
-    if host.send(body) {
+/// Sends one batch body; keeps it pending, waiting for its answer, if the browser does not
+/// take it at once.
+pub fn send(host: &impl Host, store: Store, inflight: &mut Inflight, body: &str) {
+    let number = inflight.next;
+    inflight.next = inflight.next.wrapping_add(1);
+    if host.send(body, number) {
         return;
     }
+    inflight.slots[number as usize % MAX_PENDING] = Some((number, key_of(body).to_string()));
     let mut pending = without(&read(host, store), "");
     // Past the bound the oldest batches go: the list only grows while the collector is
     // unreachable.
@@ -51,14 +87,9 @@ pub fn send(host: &impl Host, store: Store, body: &str) {
     save(host, store, Key::Pending, &pending);
 }
 
-/// Removes a delivered batch from the pending list.
-pub fn forget(host: &impl Host, store: Store, body: &str) {
-    save(
-        host,
-        store,
-        Key::Pending,
-        &without(&read(host, store), body),
-    );
+/// Removes a settled batch (by its key) from the pending list.
+pub fn forget(host: &impl Host, store: Store, key: &str) {
+    save(host, store, Key::Pending, &without(&read(host, store), key));
 }
 
 /// Whether the collector's answer to a `fetch` fallback settles the batch: 2xx stored it;
@@ -70,10 +101,10 @@ pub fn settled(status: u32) -> bool {
 }
 
 /// Sends again what earlier pages could not deliver.
-pub fn resend_pending(host: &impl Host, store: Store) {
+pub fn resend_pending(host: &impl Host, store: Store, inflight: &mut Inflight) {
     let pending = read(host, store);
     save(host, store, Key::Pending, "");
     for body in pieces(&pending, b'\n').filter(|b| !b.is_empty()) {
-        send(host, store, body);
+        send(host, store, inflight, body);
     }
 }

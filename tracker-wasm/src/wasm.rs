@@ -23,7 +23,8 @@ extern "C" {
     fn load(area: u32, key: u32) -> *mut u8;
     fn store(area: u32, key: u32, ptr: *const u8, len: usize);
     fn random(ptr: *mut u8);
-    fn send(ptr: *const u8, len: usize) -> u32;
+    /// `number` names the batch in the answer a `fetch` fallback gives ([`answered`]).
+    fn send(ptr: *const u8, len: usize, number: u32) -> u32;
     /// Sets the message the JS entry throws when an export returns an error code.
     fn fail(ptr: *const u8, len: usize);
 }
@@ -92,9 +93,9 @@ impl Host for Page {
         bytes
     }
 
-    fn send(&self, body: &str) -> bool {
+    fn send(&self, body: &str, number: u32) -> bool {
         // SAFETY: JS reads `body.len()` bytes at the pointer before returning.
-        unsafe { send(body.as_ptr(), body.len()) != 0 }
+        unsafe { send(body.as_ptr(), body.len(), number) != 0 }
     }
 }
 
@@ -246,9 +247,8 @@ pub extern "C" fn session_id() -> *const u8 {
     out
 }
 
-/// The HTTP status a `fetch` fallback got for `body` (0: no answer).
+/// The HTTP status a `fetch` fallback got for batch `number` (0: no answer).
 #[no_mangle]
-pub extern "C" fn answered(body: *mut u8, status: u32) {
-    let body = take(body).unwrap_or_default();
-    with_tracker(|t| t.answered(&body, status));
+pub extern "C" fn answered(number: u32, status: u32) {
+    with_tracker(|t| t.answered(number, status));
 }
