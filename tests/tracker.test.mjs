@@ -272,6 +272,23 @@ describe("custom events", () => {
     assert.deepEqual(custom, { ...custom, name: "signup", props: { plan: "pro", seats: 3, price: 9.99, trial: false } });
     await context.close();
   });
+
+  test("a click on a data-stint-event element is a custom event with its data-stint-prop-* props, no code", async () => {
+    const { page, context } = await openFixture(browser, collector, { options: { flushIntervalMs: 60_000 } });
+    const warnings = [];
+    page.on("console", (m) => { if (m.type() === "warning") warnings.push(m.text()); });
+    const sid = await sessionId(page);
+    await page.click("#tagged-label");
+    await page.click("#tagged-bad");
+    await page.evaluate(() => window.stint.flush());
+    const t = await stored(sid, (t) => t.session.events === 1, "tagged click");
+    const custom = t.events.filter((e) => e.type === "custom");
+    assert.equal(custom.length, 1, "the element without a name sends nothing");
+    assert.equal(custom[0].name, "cta_click");
+    assert.deepEqual(custom[0].props, { plan: "pro", place: "hero" });
+    assert.ok(warnings.some((w) => /^stint: track\(\) .*\(on a data-stint-event element\)$/.test(w)), warnings.join(" | "));
+    await context.close();
+  });
 });
 
 describe("options", () => {

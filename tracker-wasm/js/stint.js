@@ -167,6 +167,16 @@ function watch(spa, hashRouting, flushIntervalMs) {
   listen(document, "click auxclick", (e) => {
     const link = (e.type == "click" || e.button == 1) && e.target.closest?.("a[href],area[href]");
     if (typeof link?.href == "string") { settle(); wasm.click(put(link.href)); }
+    // A tagged element is a custom event without code: data-stint-event="NAME" and
+    // data-stint-prop-KEY="VALUE" (string props; the module checks the limits as for track()).
+    const tagged = e.type == "click" && e.target.closest?.("[data-stint-event]");
+    if (tagged) {
+      settle();
+      for (const { name, value } of tagged.attributes) {
+        if (name.startsWith("data-stint-prop-")) wasm.prop(put(name.slice(16)), PROP_STRING, 0, put(value));
+      }
+      if (wasm.track(put(tagged.getAttribute("data-stint-event")))) console.warn(`${message} (on a data-stint-event element)`);
+    }
   }, true);
   if (spa) {
     // There is no event for pushState / replaceState: wrap them.
