@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { batch, send } from "./support/beacon.mjs";
 import { eventually, startCollector, TOKEN } from "./support/collector.mjs";
 import { BROWSERS, rng } from "./support/dataset.mjs";
+import { seededUuid } from "../xtask/bench/load.mjs";
 
 let collector;
 const now = Date.now();
@@ -14,13 +15,7 @@ const CHROME = BROWSERS[0].ua;
 const BOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)";
 
 const r = rng(15);
-const uuid = () => {
-  const hex = [...Array(32)].map(() => Math.floor(r() * 16).toString(16));
-  hex[12] = "4";
-  hex[16] = "8";
-  const h = hex.join("");
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-};
+const uuid = () => seededUuid(r);
 
 /**
  * The scripted groups. Each page: [path, engaged ms, minutes after the session's start];

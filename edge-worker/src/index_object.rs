@@ -835,6 +835,44 @@ pub(crate) fn fold(
     Ok(partial)
 }
 
+/// Runs a fold statement page by page in rowid order: `bindings(after, page_rows)` gives the
+/// bindings of the page after rowid `after`; the statement answers `rows` (one JSON text),
+/// `last` (its last rowid) and `n`. A page the runtime refuses to build is asked again in
+/// smaller pages, down to [`PAGE_MIN_ROWS`]. Each page's rows go to `take`.
+fn scan_pages(
+    db: &Db,
+    statement: &str,
+    mut bindings: impl FnMut(i64, i64) -> Vec<SqlStorageValue>,
+    mut take: impl FnMut(&str) -> std::result::Result<(), ApiError>,
+) -> std::result::Result<(), ApiError> {
+    #[derive(Deserialize)]
+    struct Page {
+        rows: Option<String>,
+        last: Option<i64>,
+        n: i64,
+    }
+    let mut after = 0i64;
+    let mut page_rows = PAGE_ROWS;
+    loop {
+        let page: Option<Page> = match db.first(statement, bindings(after, page_rows)) {
+            Ok(page) => page,
+            Err(_) if page_rows > PAGE_MIN_ROWS => {
+                page_rows /= 4;
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        let Some(page) = page.filter(|p| p.n > 0) else {
+            return Ok(());
+        };
+        take(page.rows.as_deref().unwrap_or("[]"))?;
+        match page.last {
+            Some(last) if page.n == page_rows => after = last,
+            _ => return Ok(()),
+        }
+    }
+}
+
 /// Folds the journeys of `[start, end)` (see [`FOLD_JOURNEYS_PAGE`]); sessions skipped for
 /// lacking `needle` are counted with [`Partial::add_unread`].
 fn fold_journeys(
@@ -847,18 +885,18 @@ fn fold_journeys(
     partial: &mut Partial,
 ) -> std::result::Result<(), ApiError> {
     #[derive(Deserialize)]
-    struct Page {
-        rows: Option<String>,
-        last: Option<i64>,
-        n: i64,
-    }
-    #[derive(Deserialize)]
     struct Count {
         n: i64,
     }
+    type JourneyRow = (
+        String,
+        i64,
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+        Option<Journey>,
+    );
     let mut read = 0u64;
-    let mut after = 0i64;
-    let mut page_rows = PAGE_ROWS;
     let mut summary = SessionSummary::default();
     let statement = if figures {
         FOLD_JOURNEYS_PAGE
@@ -873,36 +911,19 @@ fn fold_journeys(
             .replace("{figures}", "'null,null,null'")
             .replace("{join}", "")
     };
-    loop {
-        let bindings = vec![
+    let bindings = |after: i64, page_rows: i64| {
+        vec![
             after.into(),
             start.into(),
             end.into(),
             i64::from(q.include_bots).into(),
             page_rows.into(),
             needle.map(str::to_string).into(),
-        ];
-        let page: Option<Page> = match db.first(&statement, bindings) {
-            Ok(page) => page,
-            Err(_) if page_rows > PAGE_MIN_ROWS => {
-                page_rows /= 4;
-                continue;
-            }
-            Err(e) => return Err(e),
-        };
-        let Some(page) = page.filter(|p| p.n > 0) else {
-            break;
-        };
-        type JourneyRow = (
-            String,
-            i64,
-            Option<i64>,
-            Option<i64>,
-            Option<i64>,
-            Option<Journey>,
-        );
-        let rows: Vec<JourneyRow> = serde_json::from_str(page.rows.as_deref().unwrap_or("[]"))
-            .map_err(|e| ApiError::internal("index journeys page", e))?;
+        ]
+    };
+    scan_pages(db, &statement, bindings, |rows| {
+        let rows: Vec<JourneyRow> =
+            serde_json::from_str(rows).map_err(|e| ApiError::internal("index journeys page", e))?;
         for (id, started_at, active_ms, pageviews, bounce, journey) in rows {
             if !counted.admits(started_at, Some(i64::from(shard_of(&id)))) {
                 continue;
@@ -916,11 +937,8 @@ fn fold_journeys(
             summary.bounce = bounce.unwrap_or(0) != 0;
             partial.add(&summary, &journey.unwrap_or_default());
         }
-        match page.last {
-            Some(last) if page.n == page_rows => after = last,
-            _ => break,
-        }
-    }
+        Ok(())
+    })?;
     if needle.is_some() {
         let all: Option<Count> = db.first(
             "SELECT COUNT(*) AS n FROM sessions WHERE started_at >= ? AND started_at < ? \
@@ -942,17 +960,10 @@ fn fold_span(
     journeys: bool,
     partial: &mut Partial,
 ) -> std::result::Result<(), ApiError> {
-    #[derive(Deserialize)]
-    struct Page {
-        rows: String,
-        last: Option<i64>,
-        n: i64,
-    }
-    let mut after = 0i64;
-    let mut page_rows = PAGE_ROWS;
+    type FoldRow = (String, StatsBase, StatsExtra, Option<Journey>);
     let (narrow, narrow_values) = narrowing(&q.filters);
     let statement = FOLD_STATS_PAGE.replace("{narrow}", &narrow);
-    loop {
+    let bindings = |after: i64, page_rows: i64| {
         let mut bindings = vec![
             after.into(),
             start.into(),
@@ -962,20 +973,11 @@ fn fold_span(
             page_rows.into(),
         ];
         bindings.extend(narrow_values.iter().cloned());
-        let page: Option<Page> = match db.first(&statement, bindings) {
-            Ok(page) => page,
-            Err(_) if page_rows > PAGE_MIN_ROWS => {
-                page_rows /= 4;
-                continue;
-            }
-            Err(e) => return Err(e),
-        };
-        let Some(page) = page.filter(|p| p.n > 0) else {
-            return Ok(());
-        };
-        type FoldRow = (String, StatsBase, StatsExtra, Option<Journey>);
-        let rows: Vec<FoldRow> = serde_json::from_str(&page.rows)
-            .map_err(|e| ApiError::internal("index fold page", e))?;
+        bindings
+    };
+    scan_pages(db, &statement, bindings, |rows| {
+        let rows: Vec<FoldRow> =
+            serde_json::from_str(rows).map_err(|e| ApiError::internal("index fold page", e))?;
         for (id, a, b, journey) in rows {
             let row = row_of((a, b));
             let shard = Some(i64::from(shard_of(&id)));
@@ -998,11 +1000,8 @@ fn fold_span(
                 }
             }
         }
-        match page.last {
-            Some(last) if page.n == page_rows => after = last,
-            _ => return Ok(()),
-        }
-    }
+        Ok(())
+    })
 }
 
 /// Up to `q.limit` of the object's matching sessions before `q.before`, newest first.

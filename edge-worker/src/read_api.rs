@@ -216,13 +216,16 @@ async fn fold_range(
 }
 
 /// A read's own range and, with `compare=`, the compared one: budgets split so both fit.
+/// A read's own partial, and with `compare=` the compared range's.
+type Folded = (Partial, Option<(Compare, i64, i64, Partial)>);
+
 async fn fold_both(
     env: &Env,
     params: &ListParams,
     compare: Option<Compare>,
     want: &Want,
     reach: &Reach,
-) -> Result<(Partial, Option<(Compare, i64, i64, Partial)>), ApiError> {
+) -> Result<Folded, ApiError> {
     // Reads that also ask the site's settings leave a subrequest for it.
     let budget = match want {
         Want::Stats | Want::Series(_) => SUBREQUEST_BUDGET,
@@ -341,7 +344,7 @@ pub async fn timeseries(req: &Request, env: &Env) -> Result<Response, ApiError> 
 }
 
 /// Most rows a breakdown answers.
-const MAX_BREAKDOWN_ROWS: i64 = 1_000;
+const MAX_BREAKDOWN_ROWS: usize = 1_000;
 
 /// `GET /api/breakdown?by=<dimension>[&goal=<step>][&limit=]`: rows with sessions, page
 /// views, median engaged time, bounce rate and share, conversions for a goal; with
@@ -358,26 +361,13 @@ pub async fn breakdown(req: &Request, env: &Env) -> Result<Response, ApiError> {
     let goal = param(&pairs, "goal")
         .map(|g| Step::parse(g).map_err(|e| ApiError::bad_request(format!("goal: {e}"))))
         .transpose()?;
-    let limit = match param(&pairs, "limit") {
-        None => 100,
-        Some(v) => v
-            .parse::<i64>()
-            .ok()
-            .filter(|n| (1..=MAX_BREAKDOWN_ROWS).contains(n))
-            .ok_or_else(|| {
-                ApiError::bad_request(format!("limit: must be between 1 and {MAX_BREAKDOWN_ROWS}"))
-            })?,
-    } as usize;
+    let limit = limit_param(&pairs, 100, MAX_BREAKDOWN_ROWS)?;
     let reach = Reach::default();
     let want = Want::Breakdown {
         by: by.clone(),
         goal: goal.clone(),
     };
-    let ((now, before), min) = futures_util::future::try_join(
-        fold_both(env, &params, compare, &want, &reach),
-        min_sessions(env, &params.site, &reach),
-    )
-    .await?;
+    let ((now, before), min) = fold_with_min(env, &params, compare, &want, &reach).await?;
     let Partial::Breakdown(now) = now else {
         return Err(ApiError::internal("breakdown", "another partial"));
     };
@@ -425,6 +415,22 @@ async fn min_sessions(env: &Env, site: &str, reach: &Reach) -> Result<u64, ApiEr
     Ok(u64::from(settings.min_sessions.max(1)))
 }
 
+/// [`fold_both`] and, asked beside it, the site's [`min_sessions`]: what every report that
+/// folds rare rows into "other" reads.
+async fn fold_with_min(
+    env: &Env,
+    params: &ListParams,
+    compare: Option<Compare>,
+    want: &Want,
+    reach: &Reach,
+) -> Result<(Folded, u64), ApiError> {
+    futures_util::future::try_join(
+        fold_both(env, params, compare, want, reach),
+        min_sessions(env, &params.site, reach),
+    )
+    .await
+}
+
 /// A `limit` parameter between 1 and `max`, `default` when absent.
 fn limit_param(pairs: &[(String, String)], default: usize, max: usize) -> Result<usize, ApiError> {
     match param(pairs, "limit") {
@@ -452,11 +458,7 @@ pub async fn funnel(req: &Request, env: &Env) -> Result<Response, ApiError> {
     let spec = FunnelSpec::parse(str_pairs(&pairs)).map_err(bad)?;
     let reach = Reach::default();
     let want = Want::Funnel(spec.clone());
-    let (folded, min) = futures_util::future::try_join(
-        fold_both(env, &params, compare, &want, &reach),
-        min_sessions(env, &params.site, &reach),
-    )
-    .await?;
+    let (folded, min) = fold_with_min(env, &params, compare, &want, &reach).await?;
     let (now, before) = folded;
     let Partial::Funnel(now) = now else {
         return Err(ApiError::internal("funnel", "another partial"));
@@ -498,11 +500,7 @@ pub async fn paths(req: &Request, env: &Env) -> Result<Response, ApiError> {
     let limit = limit_param(&pairs, paths::DEFAULT_LIMIT, paths::MAX_LIMIT)?;
     let reach = Reach::default();
     let want = Want::Paths(spec.clone());
-    let (folded, min) = futures_util::future::try_join(
-        fold_both(env, &params, None, &want, &reach),
-        min_sessions(env, &params.site, &reach),
-    )
-    .await?;
+    let (folded, min) = fold_with_min(env, &params, None, &want, &reach).await?;
     let Partial::Paths(p) = folded.0 else {
         return Err(ApiError::internal("paths", "another partial"));
     };
@@ -537,11 +535,7 @@ pub async fn links(req: &Request, env: &Env) -> Result<Response, ApiError> {
     let limit = limit_param(&pairs, 100, linkmap::MAX_LINKS)?;
     let reach = Reach::default();
     let want = Want::Links(page.clone());
-    let (folded, min) = futures_util::future::try_join(
-        fold_both(env, &params, None, &want, &reach),
-        min_sessions(env, &params.site, &reach),
-    )
-    .await?;
+    let (folded, min) = fold_with_min(env, &params, None, &want, &reach).await?;
     let Partial::Links(map) = folded.0 else {
         return Err(ApiError::internal("links", "another partial"));
     };

@@ -8,19 +8,13 @@
 // Everything is drawn from a seeded generator, so a run always sends the same sessions (up
 // to "now"), and every figure a test asserts is computed here from what was sent.
 import { batch, send } from "./beacon.mjs";
-import { prng } from "../../xtask/bench/load.mjs";
+import { prng, seededUuid as uuid, weighted as pick } from "../../xtask/bench/load.mjs";
 
 export const DAY_MS = 86_400_000;
 
 /** The bench's seeded PRNG (mulberry32), so a run always sends the same sessions. */
 export const rng = prng;
 
-const pick = (r, items) => {
-  const total = items.reduce((n, [, w]) => n + w, 0);
-  let x = r() * total;
-  for (const [item, w] of items) if ((x -= w) < 0) return item;
-  return items[items.length - 1][0];
-};
 
 /** Real browsers' User-Agents and what the collector calls them. */
 export const BROWSERS = [
@@ -61,13 +55,6 @@ const NEXT = {
 const ENTRIES = [["/", 45], ["/blog/launch", 15], ["/blog/privacy", 10], ["/docs", 15], ["/pricing", 15]];
 const TITLES = { "/": "Stint demo", "/pricing": "Pricing", "/docs": "Docs", "/docs/install": "Install", "/docs/api": "API", "/blog/launch": "Launch", "/blog/privacy": "Privacy", "/signup": "Sign up" };
 
-const uuid = (r) => {
-  const hex = [...Array(32)].map(() => Math.floor(r() * 16).toString(16));
-  hex[12] = "4";
-  hex[16] = ((parseInt(hex[16], 16) & 3) | 8).toString(16);
-  const h = hex.join("");
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-};
 
 /**
  * The data set: `days` days of sessions ending at `now` (more on weekdays, growing over

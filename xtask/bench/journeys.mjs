@@ -2,7 +2,7 @@
 // through a site's page graph, custom events (signup with a plan, copy_snippet) and link
 // clicks (to the next page, outbound, downloads), as one batch per session — what funnels,
 // paths and link maps read. Drawn from the bench's seeded PRNG, so a run is reproducible.
-import { prng } from "./load.mjs";
+import { prng, seededUuid as uuid, weighted as pick } from "./load.mjs";
 
 const HOST = "https://shop.example";
 /** Where visitors go from each page (`null`: they leave), with weights. */
@@ -23,20 +23,7 @@ const NEXT = {
 const ENTRY = [["/", 45], ["/blog/launch", 15], ["/docs", 15], ["/pricing", 15], ["/features", 10]];
 const OUTBOUND = { "/docs/api": "https://github.com/shop/sdk", "/blog/launch": "https://news.example/item", "/docs/install": `${HOST}/files/guide.pdf` };
 
-const pick = (r, items) => {
-  const total = items.reduce((n, [, w]) => n + w, 0);
-  let x = r() * total;
-  for (const [v, w] of items) if ((x -= w) < 0) return v;
-  return items[items.length - 1][0];
-};
 
-const uuid = (r) => {
-  const hex = [...Array(32)].map(() => Math.floor(r() * 16).toString(16));
-  hex[12] = "4";
-  hex[16] = ((parseInt(hex[16], 16) & 3) | 8).toString(16);
-  const h = hex.join("");
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-};
 
 /** `n` session batches (JSON values) for `site`, started within `[from, to)`. */
 export function journeySessions({ site, from, to, n, seed }) {

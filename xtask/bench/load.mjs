@@ -32,6 +32,23 @@ export function prng(seed) {
 
 const pick = (rand, list) => list[Math.floor(rand() * list.length)];
 
+/** One of `items` (`[value, weight]` pairs), drawn by weight with `rand`. */
+export function weighted(rand, items) {
+  const total = items.reduce((n, [, w]) => n + w, 0);
+  let x = rand() * total;
+  for (const [value, w] of items) if ((x -= w) < 0) return value;
+  return items[items.length - 1][0];
+}
+
+/** A UUID v4 drawn from `rand`, so seeded traffic has the same session IDs every run. */
+export function seededUuid(rand) {
+  const hex = [...Array(32)].map(() => Math.floor(rand() * 16).toString(16));
+  hex[12] = "4";
+  hex[16] = ((parseInt(hex[16], 16) & 3) | 8).toString(16);
+  const h = hex.join("");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
 /** One visitor's session: produces its batches in order, `seq` 0, 1, 2, … */
 export class SimulatedSession {
   constructor({ site, startTs, rand, host = "https://demo.local" }) {

@@ -552,7 +552,7 @@ async function renderJourneys(token) {
     : `${count(body.sessions)} sessions reached ${current.jstart}. ${back ? "Pages before it" : "Pages after it"}, step by step; choose a page to follow its sessions.`;
   const column = (step, i) => {
     const top = Math.max(1, ...step.pages.map((p) => p.sessions));
-    return h("section", { class: "column", "aria-label": `${back ? "Step" : "Step"} ${step.step} ${back ? "before" : "after"}` },
+    return h("section", { class: "column", "aria-label": `Step ${step.step} ${back ? "before" : "after"}` },
       h("h3", {}, back ? `${step.step} before` : `Step ${step.step}`, h("span", { class: "muted" }, ` · ${count(step.sessions)}`)),
       h("ol", { class: "bars" }, step.pages.map((p) => h("li", {}, h("button", {
         type: "button", class: "bar-row", "aria-pressed": String(via[i] === p.page),
