@@ -346,6 +346,7 @@ mod tests {
             at,
             active_ms,
             scroll: 0,
+            signals: None,
         }
     }
 

@@ -14,6 +14,8 @@ use serde::{Deserialize, Serialize};
 pub const MAX_JOURNEY_PAGES: usize = 100;
 pub const MAX_JOURNEY_EVENTS: usize = 50;
 pub const MAX_JOURNEY_LINKS: usize = 50;
+/// Rage-click, dead-click, error and abandoned-form labels kept per session.
+pub const MAX_JOURNEY_MARKS: usize = 30;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Journey {
@@ -26,13 +28,17 @@ pub struct Journey {
     /// Links clicked, by page position and href.
     #[serde(rename = "l", default, skip_serializing_if = "Vec::is_empty")]
     pub links: Vec<JourneyLink>,
+    /// What frustrated the visitor where: rage and dead clicks by element, errors by type
+    /// and script line, forms started and never submitted, by page position.
+    #[serde(rename = "m", default, skip_serializing_if = "Vec::is_empty")]
+    pub marks: Vec<JourneyMark>,
     /// Whether pages or events past the bounds were left out.
     #[serde(rename = "cut", default, skip_serializing_if = "std::ops::Not::not")]
     pub truncated: bool,
 }
 
 /// One page view: `weburl::page_of` of its URL.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct JourneyPage {
     #[serde(rename = "u")]
     pub path: String,
@@ -43,6 +49,55 @@ pub struct JourneyPage {
     pub active_ms: u64,
     #[serde(rename = "s")]
     pub scroll: u8,
+    /// Friction and speed on this page view, when it has any.
+    #[serde(rename = "f", default, skip_serializing_if = "Option::is_none")]
+    pub signals: Option<PageSignals>,
+}
+
+/// The friction and speed signals of one page view.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PageSignals {
+    #[serde(rename = "r", skip_serializing_if = "is_zero")]
+    pub rage: u32,
+    #[serde(rename = "d", skip_serializing_if = "is_zero")]
+    pub dead: u32,
+    #[serde(rename = "x", skip_serializing_if = "is_zero")]
+    pub errors: u32,
+    /// Forms first started on this page, and those of them never submitted.
+    #[serde(rename = "fs", skip_serializing_if = "is_zero")]
+    pub forms_started: u32,
+    #[serde(rename = "fa", skip_serializing_if = "is_zero")]
+    pub forms_abandoned: u32,
+    #[serde(
+        rename = "v",
+        skip_serializing_if = "crate::protocol::Vitals::is_empty"
+    )]
+    pub vitals: crate::protocol::Vitals,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+impl PageSignals {
+    pub fn is_empty(&self) -> bool {
+        self == &PageSignals::default()
+    }
+}
+
+/// Rage clicks (`rage`), dead clicks (`dead`) or errors (`error`) of one label on one page,
+/// or a form (`form`) started there and never submitted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JourneyMark {
+    #[serde(rename = "i")]
+    pub page: u32,
+    #[serde(rename = "k")]
+    pub kind: String,
+    #[serde(rename = "l")]
+    pub label: String,
+    #[serde(rename = "n")]
+    pub n: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -221,6 +276,7 @@ mod tests {
                 at: 0,
                 active_ms: 4_500,
                 scroll: 80,
+                signals: None,
             }],
             events: vec![JourneyEvent {
                 name: "signup".into(),
@@ -236,6 +292,7 @@ mod tests {
                 download: false,
             }],
             truncated: false,
+            marks: Vec::new(),
         };
         let json = j.to_json();
         assert_eq!(

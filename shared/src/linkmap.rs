@@ -146,6 +146,7 @@ mod tests {
                     at: 0,
                     active_ms: 0,
                     scroll: 0,
+                    signals: None,
                 })
                 .collect(),
             links: links

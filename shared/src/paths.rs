@@ -246,6 +246,7 @@ mod tests {
                     at: i as i64 * 1_000,
                     active_ms: 0,
                     scroll: 0,
+                    signals: None,
                 })
                 .collect(),
             ..Default::default()

@@ -30,6 +30,18 @@ pub const MAX_EVENTS_PER_SESSION: u32 = 10_000;
 pub const MAX_PAGEVIEWS_PER_SESSION: u32 = 500;
 /// An engagement delta can never exceed a day: nothing flushes that rarely.
 pub const MAX_ACTIVE_MS_DELTA: i64 = 24 * 60 * 60 * 1000;
+/// Extension to SPEC: how a `rage` / `dead` click names its element (`el`: tag, `#id`,
+/// `.class`) and the element's `data-stint-name`, and how long a form's or an error type's
+/// name may be.
+pub const MAX_ELEMENT_CHARS: usize = 160;
+pub const MAX_SIGNAL_NAME_CHARS: usize = 64;
+/// SPEC: at most this many `error` events per page (the tracker stops sending; the
+/// collector counts no more).
+pub const MAX_ERRORS_PER_PAGE: u32 = 10;
+/// Extension to SPEC: a page speed time is at most 10 minutes, a layout shift score at
+/// most 100.
+pub const MAX_PERF_MS: i64 = 600_000;
+pub const MAX_CLS: f64 = 100.0;
 
 /// One beacon: a numbered batch of events from one session of one site.
 #[derive(Debug, Clone, PartialEq)]
@@ -82,6 +94,89 @@ pub enum EventKind {
         name: String,
         props: Vec<(String, PropValue)>,
     },
+    /// Three or more clicks on one element within a second (one event per burst).
+    Rage(Element),
+    /// A click on a button-like element after which nothing changed within a second.
+    Dead(Element),
+    /// An uncaught error or unhandled rejection: its type only, never its message.
+    Error {
+        /// `TypeError`, `UnhandledRejection`, …
+        name: String,
+        /// The script's URL (scrubbed like every URL before it is stored).
+        src: Option<String>,
+        line: Option<u32>,
+    },
+    /// A form's first input (`submit: false`) or its submission.
+    Form { form: String, submit: bool },
+    /// Page speed (SPEC "Friction and speed signals"): the first page of a load has TTFB,
+    /// FCP, LCP and load; every page INP and CLS over its life so far (merged by max).
+    Perf(Vitals),
+}
+
+/// The element a rage or dead click was on: `tag#id.class` (id and first class when it has
+/// them) and its `data-stint-name`. Never its text.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "collector", derive(serde::Serialize, serde::Deserialize))]
+pub struct Element {
+    pub el: String,
+    pub name: Option<String>,
+}
+
+impl Element {
+    /// What reports call the element: its `data-stint-name`, else `tag#id.class`.
+    pub fn label(&self) -> &str {
+        self.name.as_deref().unwrap_or(&self.el)
+    }
+}
+
+/// Page speed figures in milliseconds (CLS a unitless score); each optional.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[cfg_attr(feature = "collector", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "collector", serde(default))]
+pub struct Vitals {
+    #[cfg_attr(feature = "collector", serde(skip_serializing_if = "Option::is_none"))]
+    pub ttfb: Option<u32>,
+    #[cfg_attr(feature = "collector", serde(skip_serializing_if = "Option::is_none"))]
+    pub fcp: Option<u32>,
+    #[cfg_attr(feature = "collector", serde(skip_serializing_if = "Option::is_none"))]
+    pub lcp: Option<u32>,
+    #[cfg_attr(feature = "collector", serde(skip_serializing_if = "Option::is_none"))]
+    pub load: Option<u32>,
+    #[cfg_attr(feature = "collector", serde(skip_serializing_if = "Option::is_none"))]
+    pub inp: Option<u32>,
+    #[cfg_attr(feature = "collector", serde(skip_serializing_if = "Option::is_none"))]
+    pub cls: Option<f64>,
+}
+
+impl Vitals {
+    /// The millisecond figures by their wire names.
+    pub fn times(&self) -> [(&'static str, Option<u32>); 5] {
+        [
+            ("ttfb", self.ttfb),
+            ("fcp", self.fcp),
+            ("lcp", self.lcp),
+            ("load", self.load),
+            ("inp", self.inp),
+        ]
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.times().iter().all(|(_, v)| v.is_none()) && self.cls.is_none()
+    }
+
+    /// Each figure the larger of the two (what a page's later reports replace).
+    pub fn merge_max(&mut self, other: &Vitals) {
+        let max = |a: Option<u32>, b: Option<u32>| a.max(b);
+        self.ttfb = max(self.ttfb, other.ttfb);
+        self.fcp = max(self.fcp, other.fcp);
+        self.lcp = max(self.lcp, other.lcp);
+        self.load = max(self.load, other.load);
+        self.inp = max(self.inp, other.inp);
+        self.cls = match (self.cls, other.cls) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -100,6 +195,11 @@ impl EventKind {
             EventKind::Engage { .. } => "engage",
             EventKind::Click { .. } => "click",
             EventKind::Custom { .. } => "custom",
+            EventKind::Rage(_) => "rage",
+            EventKind::Dead(_) => "dead",
+            EventKind::Error { .. } => "error",
+            EventKind::Form { .. } => "form",
+            EventKind::Perf(_) => "perf",
         }
     }
 }
@@ -180,6 +280,36 @@ impl Event {
                     }
                 }
                 w.end_object();
+            }
+            EventKind::Rage(e) | EventKind::Dead(e) => {
+                w.field_str("el", &e.el);
+                if let Some(name) = &e.name {
+                    w.field_str("name", name);
+                }
+            }
+            EventKind::Error { name, src, line } => {
+                w.field_str("name", name);
+                if let Some(src) = src {
+                    w.field_str("src", src);
+                }
+                if let Some(line) = line {
+                    w.field_int("line", i64::from(*line));
+                }
+            }
+            EventKind::Form { form, submit } => {
+                w.field_str("form", form);
+                w.field_str("phase", if *submit { "submit" } else { "start" });
+            }
+            EventKind::Perf(v) => {
+                for (key, value) in v.times() {
+                    if let Some(ms) = value {
+                        w.field_int(key, i64::from(ms));
+                    }
+                }
+                if let Some(cls) = v.cls {
+                    w.key("cls");
+                    w.float(cls);
+                }
             }
         }
         w.end_object();
@@ -369,50 +499,144 @@ mod decode {
             0,
             i64::from(MAX_PAGEVIEWS_PER_SESSION) - 1,
         )? as u32;
-        let kind = match type_name.as_str() {
-            "pageview" => EventKind::Pageview {
-                url: http_url(obj, "url", &field("url"))?,
-                referrer: opt_string(obj, "ref", &field("ref"), MAX_URL_CHARS)?
-                    .filter(|r| !r.is_empty()),
-                title: opt_string(obj, "title", &field("title"), MAX_TITLE_CHARS)?,
-                width: match obj.get("w") {
-                    None | Some(Value::Null) => None,
-                    Some(_) => Some(bounded(obj, "w", &field("w"), 0, 100_000)? as u32),
+        let kind =
+            match type_name.as_str() {
+                "pageview" => EventKind::Pageview {
+                    url: http_url(obj, "url", &field("url"))?,
+                    referrer: opt_string(obj, "ref", &field("ref"), MAX_URL_CHARS)?
+                        .filter(|r| !r.is_empty()),
+                    title: opt_string(obj, "title", &field("title"), MAX_TITLE_CHARS)?,
+                    width: match obj.get("w") {
+                        None | Some(Value::Null) => None,
+                        Some(_) => Some(bounded(obj, "w", &field("w"), 0, 100_000)? as u32),
+                    },
                 },
-            },
-            "engage" => EventKind::Engage {
-                active_ms: bounded(
-                    obj,
-                    "active_ms",
-                    &field("active_ms"),
-                    0,
-                    MAX_ACTIVE_MS_DELTA,
-                )? as u32,
-                scroll: bounded(obj, "scroll", &field("scroll"), 0, 100)? as u8,
-            },
-            "click" => EventKind::Click {
-                href: string(obj, "href", &field("href"), MAX_URL_CHARS)?,
-                outbound: opt_bool(obj, "outbound", &field("outbound"))?.unwrap_or(false),
-                download: opt_bool(obj, "download", &field("download"))?.unwrap_or(false),
-            },
-            "custom" => {
-                let name = string(obj, "name", &field("name"), MAX_CUSTOM_NAME_CHARS)?;
-                if name.is_empty() {
-                    return Err(DecodeError::invalid(field("name"), "must not be empty"));
+                "engage" => EventKind::Engage {
+                    active_ms: bounded(
+                        obj,
+                        "active_ms",
+                        &field("active_ms"),
+                        0,
+                        MAX_ACTIVE_MS_DELTA,
+                    )? as u32,
+                    scroll: bounded(obj, "scroll", &field("scroll"), 0, 100)? as u8,
+                },
+                "click" => EventKind::Click {
+                    href: string(obj, "href", &field("href"), MAX_URL_CHARS)?,
+                    outbound: opt_bool(obj, "outbound", &field("outbound"))?.unwrap_or(false),
+                    download: opt_bool(obj, "download", &field("download"))?.unwrap_or(false),
+                },
+                "custom" => {
+                    let name = string(obj, "name", &field("name"), MAX_CUSTOM_NAME_CHARS)?;
+                    if name.is_empty() {
+                        return Err(DecodeError::invalid(field("name"), "must not be empty"));
+                    }
+                    EventKind::Custom {
+                        name,
+                        props: props(obj, &field("props"))?,
+                    }
                 }
-                EventKind::Custom {
-                    name,
-                    props: props(obj, &field("props"))?,
+                "rage" => EventKind::Rage(element(obj, path)?),
+                "dead" => EventKind::Dead(element(obj, path)?),
+                "error" => EventKind::Error {
+                    name: name(obj, &field("name"))?,
+                    src: opt_string(obj, "src", &field("src"), MAX_URL_CHARS)?
+                        .filter(|s| !s.is_empty()),
+                    line: match obj.get("line") {
+                        None | Some(Value::Null) => None,
+                        Some(_) => Some(bounded(obj, "line", &field("line"), 0, 1 << 31)? as u32),
+                    },
+                },
+                "form" => {
+                    let form = string(obj, "form", &field("form"), MAX_SIGNAL_NAME_CHARS)?;
+                    if form.is_empty() {
+                        return Err(DecodeError::invalid(field("form"), "must not be empty"));
+                    }
+                    let submit = match obj.get("phase").and_then(Value::as_str) {
+                        Some("start") => false,
+                        Some("submit") => true,
+                        _ => {
+                            return Err(DecodeError::invalid(
+                                field("phase"),
+                                "must be \"start\" or \"submit\"",
+                            ))
+                        }
+                    };
+                    EventKind::Form { form, submit }
                 }
-            }
-            _ => {
-                return Err(DecodeError::invalid(
+                "perf" => EventKind::Perf(vitals(obj, path)?),
+                _ => return Err(DecodeError::invalid(
                     field("type"),
-                    "must be one of pageview, engage, click, custom",
+                    "must be one of pageview, engage, click, custom, rage, dead, error, form, perf",
+                )),
+            };
+        Ok(Event { ts, page, kind })
+    }
+
+    /// A required, non-empty name of at most [`MAX_SIGNAL_NAME_CHARS`].
+    fn name(obj: &Map<String, Value>, path: &str) -> Result<String, DecodeError> {
+        let name = string(obj, "name", path, MAX_SIGNAL_NAME_CHARS)?;
+        if name.is_empty() {
+            return Err(DecodeError::invalid(path, "must not be empty"));
+        }
+        Ok(name)
+    }
+
+    fn element(obj: &Map<String, Value>, path: &str) -> Result<Element, DecodeError> {
+        let el = string(obj, "el", &format!("{path}.el"), MAX_ELEMENT_CHARS)?;
+        if !el.starts_with(|c: char| c.is_ascii_alphabetic()) {
+            return Err(DecodeError::invalid(
+                format!("{path}.el"),
+                "must start with the element's tag name",
+            ));
+        }
+        let name = opt_string(obj, "name", &format!("{path}.name"), MAX_SIGNAL_NAME_CHARS)?
+            .filter(|n| !n.is_empty());
+        Ok(Element { el, name })
+    }
+
+    fn vitals(obj: &Map<String, Value>, path: &str) -> Result<Vitals, DecodeError> {
+        let ms = |key: &str| -> Result<Option<u32>, DecodeError> {
+            match obj.get(key) {
+                None | Some(Value::Null) => Ok(None),
+                Some(_) => Ok(Some(
+                    bounded(obj, key, &format!("{path}.{key}"), 0, MAX_PERF_MS)? as u32,
+                )),
+            }
+        };
+        let cls = match obj.get("cls") {
+            None | Some(Value::Null) => None,
+            Some(Value::Number(n)) => match n.as_f64() {
+                Some(f) if (0.0..=MAX_CLS).contains(&f) => Some(f),
+                _ => {
+                    return Err(DecodeError::invalid(
+                        format!("{path}.cls"),
+                        format!("must be a number between 0 and {MAX_CLS}"),
+                    ))
+                }
+            },
+            Some(_) => {
+                return Err(DecodeError::invalid(
+                    format!("{path}.cls"),
+                    "must be a number",
                 ))
             }
         };
-        Ok(Event { ts, page, kind })
+        let v = Vitals {
+            ttfb: ms("ttfb")?,
+            fcp: ms("fcp")?,
+            lcp: ms("lcp")?,
+            load: ms("load")?,
+            inp: ms("inp")?,
+            cls,
+        };
+        if v.is_empty() {
+            return Err(DecodeError::invalid(
+                path,
+                "a perf event needs at least one of ttfb, fcp, lcp, load, inp, cls",
+            ));
+        }
+        Ok(v)
     }
 
     fn props(

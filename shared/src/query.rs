@@ -682,12 +682,14 @@ mod tests {
                     at: 0,
                     active_ms: 1_000,
                     scroll: 50,
+                    signals: None,
                 },
                 JourneyPage {
                     path: "/pricing".into(),
                     at: 5_000,
                     active_ms: 2_000,
                     scroll: 100,
+                    signals: None,
                 },
             ],
             events: vec![JourneyEvent {
@@ -698,6 +700,7 @@ mod tests {
             }],
             links: Vec::new(),
             truncated: false,
+            marks: Vec::new(),
         };
         (s, j)
     }

@@ -584,6 +584,7 @@ mod tests {
                     at: i as i64 * 10_000,
                     active_ms: *active,
                     scroll: *scroll,
+                    signals: None,
                 })
                 .collect(),
             events: events
@@ -597,6 +598,7 @@ mod tests {
                 .collect(),
             links: Vec::new(),
             truncated: false,
+            marks: Vec::new(),
         };
         (s, j)
     }

@@ -7,11 +7,11 @@
 //! has applied); [`SessionState::apply`] assumes each batch arrives once.
 
 use crate::journey::{
-    Journey, JourneyEvent, JourneyLink, JourneyPage, MAX_JOURNEY_EVENTS, MAX_JOURNEY_LINKS,
-    MAX_JOURNEY_PAGES,
+    Journey, JourneyEvent, JourneyLink, JourneyMark, JourneyPage, PageSignals, MAX_JOURNEY_EVENTS,
+    MAX_JOURNEY_LINKS, MAX_JOURNEY_MARKS, MAX_JOURNEY_PAGES,
 };
 use crate::protocol::PropValue;
-use crate::protocol::{Batch, Event, EventKind};
+use crate::protocol::{Batch, Event, EventKind, Vitals, MAX_ERRORS_PER_PAGE};
 use crate::time::{clamp_client_ts, weekday};
 use crate::vocab::{BotReason, Channel, Device};
 use crate::weburl::{
@@ -72,6 +72,19 @@ pub struct SessionSummary {
     pub bounce: bool,
     /// 0 = Sunday, UTC.
     pub weekday: u8,
+    /// Friction (SPEC "Friction and speed signals"): rage and dead clicks, uncaught errors
+    /// (at most 10 a page), forms started, submitted, and started but never submitted.
+    pub rage_clicks: u32,
+    pub dead_clicks: u32,
+    pub errors: u32,
+    pub forms_started: u32,
+    pub forms_submitted: u32,
+    pub forms_abandoned: u32,
+    /// Largest contentful paint of the entry page; the worst interaction to next paint and
+    /// cumulative layout shift of any page.
+    pub lcp_ms: Option<u32>,
+    pub inp_ms: Option<u32>,
+    pub cls: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,6 +110,13 @@ pub struct PageRecord {
     pub clicks: u32,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub referrer: Option<String>,
+    pub rage_clicks: u32,
+    pub dead_clicks: u32,
+    /// At most [`MAX_ERRORS_PER_PAGE`].
+    pub errors: u32,
+    /// Page speed: TTFB, FCP, LCP and load for the first page of a load, INP and CLS for
+    /// every page (each the largest reported).
+    pub vitals: Vitals,
 }
 
 impl SessionSummary {
@@ -204,6 +224,42 @@ pub struct SessionState {
     /// kept have none for their earlier clicks.
     #[serde(default)]
     links: Vec<LinkRecord>,
+    /// Forms started or submitted, by name (at most [`MAX_FORMS`], the smallest names, so
+    /// order-free like the links).
+    #[serde(default)]
+    forms: Vec<FormRecord>,
+    /// Rage clicks, dead clicks and errors counted per page, kind and label (at most
+    /// `journey::MAX_JOURNEY_MARKS`, the smallest keys), for the Friction view.
+    #[serde(default)]
+    marks: Vec<MarkRecord>,
+}
+
+/// Forms a session keeps (more in one session is not a form, it is a test page).
+pub const MAX_FORMS: usize = 20;
+
+/// One form of the session: the lowest page index it was started on, and submitted on
+/// (minima, so order-free).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct FormRecord {
+    form: String,
+    started: Option<u32>,
+    submitted: Option<u32>,
+}
+
+impl FormRecord {
+    fn abandoned(&self) -> bool {
+        self.started.is_some() && self.submitted.is_none()
+    }
+}
+
+/// Rage clicks, dead clicks or errors of one label on one page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct MarkRecord {
+    page: u32,
+    /// `rage`, `dead` or `error`.
+    kind: String,
+    label: String,
+    n: u32,
 }
 
 /// Clicks on one link of one page.
@@ -267,6 +323,15 @@ impl SessionState {
                 bot_name: None,
                 bounce: true,
                 weekday: 0,
+                rage_clicks: 0,
+                dead_clicks: 0,
+                errors: 0,
+                forms_started: 0,
+                forms_submitted: 0,
+                forms_abandoned: 0,
+                lcp_ms: None,
+                inp_ms: None,
+                cls: None,
             },
             pages: Vec::new(),
             edge_seq: None,
@@ -275,6 +340,8 @@ impl SessionState {
             stored_events: 0,
             custom: Vec::new(),
             links: Vec::new(),
+            forms: Vec::new(),
+            marks: Vec::new(),
         }
     }
 
@@ -288,11 +355,21 @@ impl SessionState {
                 break;
             }
             position.insert(p.index, pages.len() as u32);
+            let forms = self.forms.iter().filter(|f| f.started == Some(p.index));
+            let signals = PageSignals {
+                rage: p.rage_clicks,
+                dead: p.dead_clicks,
+                errors: p.errors,
+                forms_started: forms.clone().count() as u32,
+                forms_abandoned: forms.filter(|f| f.abandoned()).count() as u32,
+                vitals: p.vitals,
+            };
             pages.push(JourneyPage {
                 path: p.url.as_deref().map(page_of).unwrap_or_default(),
                 at: p.entered_at.unwrap_or(start).saturating_sub(start).max(0),
                 active_ms: p.active_ms,
                 scroll: p.max_scroll,
+                signals: (!signals.is_empty()).then_some(signals),
             });
         }
         let viewed = self.pages.iter().filter(|p| p.url.is_some()).count();
@@ -319,10 +396,34 @@ impl SessionState {
                 })
             })
             .collect();
+        let abandoned = self.forms.iter().filter_map(|f| {
+            Some((
+                f.started.filter(|_| f.abandoned())?,
+                "form",
+                f.form.as_str(),
+                1,
+            ))
+        });
+        let mut marks: Vec<JourneyMark> = self
+            .marks
+            .iter()
+            .map(|m| (m.page, m.kind.as_str(), m.label.as_str(), m.n))
+            .chain(abandoned)
+            .filter_map(|(page, kind, label, n)| {
+                Some(JourneyMark {
+                    page: *position.get(&page)?,
+                    kind: kind.to_string(),
+                    label: label.to_string(),
+                    n,
+                })
+            })
+            .collect();
+        marks.truncate(MAX_JOURNEY_MARKS);
         Journey {
             pages,
             events,
             links,
+            marks,
             truncated: viewed > MAX_JOURNEY_PAGES
                 || self.summary.events as usize > self.custom.len(),
         }
@@ -356,6 +457,56 @@ impl SessionState {
             }
             Err(_) => {}
         }
+    }
+
+    /// Counts one rage click, dead click or error of `label` on page `page` (see
+    /// [`SessionState::marks`]).
+    fn count_mark(&mut self, page: u32, kind: &str, label: &str) {
+        let key =
+            |m: &MarkRecord| (m.page, m.kind.as_str(), m.label.as_str()).cmp(&(page, kind, label));
+        match self.marks.binary_search_by(key) {
+            Ok(at) => self.marks[at].n = self.marks[at].n.saturating_add(1),
+            Err(at) if at < MAX_JOURNEY_MARKS => {
+                self.marks.insert(
+                    at,
+                    MarkRecord {
+                        page,
+                        kind: kind.to_string(),
+                        label: label.to_string(),
+                        n: 1,
+                    },
+                );
+                self.marks.truncate(MAX_JOURNEY_MARKS);
+            }
+            Err(_) => {}
+        }
+    }
+
+    /// A form started or submitted on page `page` (see [`SessionState::forms`]).
+    fn note_form(&mut self, page: u32, form: &str, submit: bool) {
+        let at = match self.forms.binary_search_by(|f| f.form.as_str().cmp(form)) {
+            Ok(at) => at,
+            Err(at) if at < MAX_FORMS => {
+                self.forms.insert(
+                    at,
+                    FormRecord {
+                        form: form.to_string(),
+                        started: None,
+                        submitted: None,
+                    },
+                );
+                self.forms.truncate(MAX_FORMS);
+                at
+            }
+            Err(_) => return,
+        };
+        let f = &mut self.forms[at];
+        let slot = if submit {
+            &mut f.submitted
+        } else {
+            &mut f.started
+        };
+        *slot = Some(slot.map_or(page, |p| p.min(page)));
     }
 
     /// Whether storing `events` more events would pass the per-session cap
@@ -394,8 +545,7 @@ impl SessionState {
                         entered_at: None,
                         active_ms: 0,
                         max_scroll: 0,
-                        clicks: 0,
-                        referrer: None,
+                        ..PageRecord::default()
                     },
                 );
                 pos
@@ -491,6 +641,24 @@ impl SessionState {
                         self.custom.truncate(MAX_JOURNEY_EVENTS);
                     }
                 }
+                EventKind::Rage(element) => {
+                    let page = self.page_mut(event.page);
+                    page.rage_clicks = page.rage_clicks.saturating_add(1);
+                    self.count_mark(event.page, "rage", element.label());
+                }
+                EventKind::Dead(element) => {
+                    let page = self.page_mut(event.page);
+                    page.dead_clicks = page.dead_clicks.saturating_add(1);
+                    self.count_mark(event.page, "dead", element.label());
+                }
+                EventKind::Error { name, src, line } => {
+                    let page = self.page_mut(event.page);
+                    page.errors = (page.errors + 1).min(MAX_ERRORS_PER_PAGE);
+                    let label = error_label(name, src.as_deref(), *line);
+                    self.count_mark(event.page, "error", &label);
+                }
+                EventKind::Form { form, submit } => self.note_form(event.page, form, *submit),
+                EventKind::Perf(vitals) => self.page_mut(event.page).vitals.merge_max(vitals),
             }
         }
         if self.edge_seq.is_none_or(|s| batch.seq < s) {
@@ -534,6 +702,19 @@ impl SessionState {
         s.entry_page = viewed.first().and_then(|p| p.url.as_deref()).map(page_of);
         s.exit_page = viewed.last().and_then(|p| p.url.as_deref()).map(page_of);
         s.bounce = s.pageviews <= 1 && s.events == 0;
+        s.rage_clicks = self.pages.iter().map(|p| p.rage_clicks).sum();
+        s.dead_clicks = self.pages.iter().map(|p| p.dead_clicks).sum();
+        s.errors = self.pages.iter().map(|p| p.errors).sum();
+        s.forms_started = self.forms.iter().filter(|f| f.started.is_some()).count() as u32;
+        s.forms_submitted = self.forms.iter().filter(|f| f.submitted.is_some()).count() as u32;
+        s.forms_abandoned = self.forms.iter().filter(|f| f.abandoned()).count() as u32;
+        s.lcp_ms = viewed.first().and_then(|p| p.vitals.lcp);
+        s.inp_ms = self.pages.iter().filter_map(|p| p.vitals.inp).max();
+        s.cls = self
+            .pages
+            .iter()
+            .filter_map(|p| p.vitals.cls)
+            .max_by(f64::total_cmp);
         let landing = viewed.first();
         let landing_url = landing.and_then(|p| p.url.as_deref());
         let landing_host = landing_url.and_then(host_of);
@@ -564,6 +745,24 @@ impl SessionState {
         ));
         s.bot = shown_first(self.bot_reasons).map(|r| r.as_str().to_string());
     }
+}
+
+/// What an error is called in reports: its type, and where it was thrown when known
+/// (`TypeError at /app.js:12`, the script by its path only).
+pub fn error_label(name: &str, src: Option<&str>, line: Option<u32>) -> String {
+    let mut label = name.to_string();
+    if let Some(path) = src
+        .and_then(|s| crate::weburl::parse_http(s))
+        .map(|u| u.path().to_string())
+    {
+        label.push_str(" at ");
+        label.push_str(&path);
+        if let Some(line) = line {
+            label.push(':');
+            label.push_str(&line.to_string());
+        }
+    }
+    label
 }
 
 /// A batch's events as a session object stores them, one row per batch: a JSON array of
@@ -623,6 +822,11 @@ pub fn scrub_event(event: &Event, keep: &[String]) -> Event {
             outbound: *outbound,
             download: *download,
         },
+        EventKind::Error { name, src, line } => EventKind::Error {
+            name: name.clone(),
+            src: src.as_deref().and_then(|s| scrub(s, keep)),
+            line: *line,
+        },
         other => other.clone(),
     };
     Event {
@@ -635,7 +839,7 @@ pub fn scrub_event(event: &Event, keep: &[String]) -> Event {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::{Event, PropValue};
+    use crate::protocol::{Element, Event, PropValue, Vitals};
     use proptest::prelude::*;
 
     const SID: &str = "0b5f0c54-1e9c-4a8e-9d3a-2f8f0a6c1b7e";
@@ -969,7 +1173,7 @@ mod tests {
                     download: false,
                 },
             }),
-            (page, ts, 0u8..3).prop_map(|(p, t, n)| Event {
+            (page.clone(), ts.clone(), 0u8..3).prop_map(|(p, t, n)| Event {
                 ts: T0 + t,
                 page: p,
                 kind: EventKind::Custom {
@@ -977,7 +1181,112 @@ mod tests {
                     props: vec![("plan".into(), PropValue::Str(format!("p{n}")))],
                 },
             }),
+            (page, ts, 0u8..8, 0u32..3).prop_map(|(p, t, k, n)| Event {
+                ts: T0 + t,
+                page: p,
+                kind: friction(k, n),
+            }),
         ]
+    }
+
+    /// A friction or speed event of kind `k` (0–7) and variant `n`.
+    fn friction(k: u8, n: u32) -> EventKind {
+        let element = Element {
+            el: format!("button#b{n}"),
+            name: (n == 2).then(|| "cta".to_string()),
+        };
+        match k {
+            0 => EventKind::Rage(element),
+            1 => EventKind::Dead(element),
+            2 => EventKind::Error {
+                name: "TypeError".into(),
+                src: Some(format!("https://demo.local/app{n}.js?v=secret#x")),
+                line: Some(10 + n),
+            },
+            3 | 4 => EventKind::Form {
+                form: format!("f{n}"),
+                submit: k == 4,
+            },
+            5 => EventKind::Perf(Vitals {
+                lcp: Some(1_000 + 100 * n),
+                ttfb: Some(50 * n),
+                ..Vitals::default()
+            }),
+            6 => EventKind::Perf(Vitals {
+                inp: Some(40 * (n + 1)),
+                cls: Some(f64::from(n) * 0.05),
+                ..Vitals::default()
+            }),
+            _ => EventKind::Error {
+                name: format!("E{n}"),
+                src: None,
+                line: None,
+            },
+        }
+    }
+
+    #[test]
+    fn friction_and_speed_fold_into_pages_summary_and_journey() {
+        let at = |page, kind| Event {
+            ts: T0 + 1_000,
+            page,
+            kind,
+        };
+        let mut events = vec![
+            pageview(0, T0, "https://demo.local/checkout"),
+            pageview(1, T0 + 5_000, "https://demo.local/thanks"),
+            at(0, friction(0, 2)),
+            at(0, friction(0, 2)),
+            at(0, friction(1, 1)),
+            at(0, friction(3, 0)),
+            at(0, friction(3, 1)),
+            at(1, friction(4, 1)),
+            at(0, friction(5, 2)),
+            at(0, friction(5, 1)),
+            at(1, friction(6, 2)),
+            at(1, friction(6, 0)),
+        ];
+        // Twelve errors on page 1: ten count.
+        events.extend((0..12).map(|_| at(1, friction(2, 0))));
+        let state = fold(&[batch(0, events)]);
+        let s = &state.summary;
+        assert_eq!((s.rage_clicks, s.dead_clicks, s.errors), (2, 1, 10));
+        assert_eq!(
+            (s.forms_started, s.forms_submitted, s.forms_abandoned),
+            (2, 1, 1)
+        );
+        assert_eq!(
+            (s.lcp_ms, s.inp_ms, s.cls),
+            (Some(1_200), Some(120), Some(0.1))
+        );
+        let p0 = &state.pages[0];
+        assert_eq!((p0.rage_clicks, p0.dead_clicks, p0.errors), (2, 1, 0));
+        assert_eq!((p0.vitals.lcp, p0.vitals.ttfb), (Some(1_200), Some(100)));
+        assert_eq!(state.pages[1].errors, 10);
+        let j = state.journey();
+        let sig = j.pages[0].signals.clone().unwrap();
+        assert_eq!(
+            (sig.rage, sig.dead, sig.forms_started, sig.forms_abandoned),
+            (2, 1, 2, 1)
+        );
+        let marks: Vec<(u32, &str, &str, u32)> = j
+            .marks
+            .iter()
+            .map(|m| (m.page, m.kind.as_str(), m.label.as_str(), m.n))
+            .collect();
+        assert_eq!(
+            marks,
+            vec![
+                (0, "dead", "button#b1", 1),
+                (0, "rage", "cta", 2),
+                (1, "error", "TypeError at /app0.js:10", 12),
+                (0, "form", "f0", 1),
+            ]
+        );
+        // Stored events keep the error's script without its query or fragment.
+        let stored = stored_events(&batch(1, vec![at(1, friction(2, 0))]), &[], T0);
+        assert!(stored.contains("https://demo.local/app0.js\""), "{stored}");
+        assert!(!stored.contains("secret"), "{stored}");
     }
 
     #[test]

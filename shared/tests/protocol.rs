@@ -266,3 +266,110 @@ fn prop_numbers_beyond_1e15_are_refused_and_those_within_encode_stably() {
         .contains("1e15"));
     assert!(check_custom("x", &prop(f64::INFINITY)).is_err());
 }
+
+#[test]
+fn friction_and_speed_events_round_trip() {
+    use stint_shared::protocol::{Element, Vitals};
+    let kinds = vec![
+        EventKind::Rage(Element {
+            el: "button#buy.primary".into(),
+            name: Some("buy".into()),
+        }),
+        EventKind::Dead(Element {
+            el: "div.card".into(),
+            name: None,
+        }),
+        EventKind::Error {
+            name: "TypeError".into(),
+            src: Some("https://demo.local/app.js".into()),
+            line: Some(12),
+        },
+        EventKind::Error {
+            name: "UnhandledRejection".into(),
+            src: None,
+            line: None,
+        },
+        EventKind::Form {
+            form: "signup".into(),
+            submit: false,
+        },
+        EventKind::Form {
+            form: "/subscribe".into(),
+            submit: true,
+        },
+        EventKind::Perf(Vitals {
+            ttfb: Some(120),
+            fcp: Some(340),
+            lcp: Some(900),
+            load: Some(1200),
+            inp: Some(48),
+            cls: Some(0.125),
+        }),
+        EventKind::Perf(Vitals {
+            inp: Some(200),
+            ..Vitals::default()
+        }),
+    ];
+    let batch = Batch {
+        site: "demo".into(),
+        sid: SID.into(),
+        seq: 1,
+        webdriver: false,
+        events: kinds
+            .into_iter()
+            .map(|kind| Event {
+                ts: 1_732_390_000_000,
+                page: 0,
+                kind,
+            })
+            .collect(),
+    };
+    assert_eq!(decode_batch(batch.to_json().as_bytes()).unwrap(), batch);
+}
+
+#[test]
+fn bad_friction_and_speed_fields_are_named() {
+    let ev = |json: &str| body(&format!("{PAGEVIEW},{json}"));
+    rejects(&ev(r#"{"type":"rage","ts":1,"page":0}"#), "events[1].el");
+    rejects(
+        &ev(r##"{"type":"dead","ts":1,"page":0,"el":"#x"}"##),
+        "events[1].el",
+    );
+    rejects(
+        &ev(&format!(
+            r#"{{"type":"dead","ts":1,"page":0,"el":"{}"}}"#,
+            "a".repeat(161)
+        )),
+        "events[1].el",
+    );
+    rejects(
+        &ev(r#"{"type":"rage","ts":1,"page":0,"el":"button","name":7}"#),
+        "events[1].name",
+    );
+    rejects(&ev(r#"{"type":"error","ts":1,"page":0}"#), "events[1].name");
+    rejects(
+        &ev(r#"{"type":"error","ts":1,"page":0,"name":"TypeError","line":-1}"#),
+        "events[1].line",
+    );
+    rejects(
+        &ev(r#"{"type":"form","ts":1,"page":0,"form":"f","phase":"typed"}"#),
+        "events[1].phase",
+    );
+    rejects(
+        &ev(r#"{"type":"form","ts":1,"page":0,"form":"","phase":"start"}"#),
+        "events[1].form",
+    );
+    rejects(&ev(r#"{"type":"perf","ts":1,"page":0}"#), "events[1]");
+    rejects(
+        &ev(r#"{"type":"perf","ts":1,"page":0,"lcp":600001}"#),
+        "events[1].lcp",
+    );
+    rejects(
+        &ev(r#"{"type":"perf","ts":1,"page":0,"cls":-0.1}"#),
+        "events[1].cls",
+    );
+    rejects(
+        &ev(r#"{"type":"perf","ts":1,"page":0,"inp":"40"}"#),
+        "events[1].inp",
+    );
+}
