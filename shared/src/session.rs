@@ -752,7 +752,7 @@ impl SessionState {
 pub fn error_label(name: &str, src: Option<&str>, line: Option<u32>) -> String {
     let mut label = name.to_string();
     if let Some(path) = src
-        .and_then(|s| crate::weburl::parse_http(s))
+        .and_then(crate::weburl::parse_http)
         .map(|u| u.path().to_string())
     {
         label.push_str(" at ");
