@@ -40,6 +40,7 @@ pub async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         (Method::Get, "/api/funnel") => read_api::funnel(&req, &env).await,
         (Method::Get, "/api/paths") => read_api::paths(&req, &env).await,
         (Method::Get, "/api/links") => read_api::links(&req, &env).await,
+        (Method::Get, "/api/friction") => read_api::friction(&req, &env).await,
         (Method::Get, "/api/live") => read_api::live(&req, &env).await,
         (Method::Get, "/api/export") => read_api::export(&req, &env).await,
         (Method::Get, "/api/settings") => read_api::get_settings(&req, &env).await,

@@ -13,6 +13,7 @@ use std::collections::BTreeSet;
 use stint_shared::auth::bearer_matches;
 use stint_shared::export::Format;
 use stint_shared::funnel::{compare_steps, FunnelSpec};
+use stint_shared::friction;
 use stint_shared::linkmap;
 use stint_shared::listing::{ListParams, PageBuilder, Position};
 use stint_shared::paths::{self, PathSpec};
@@ -548,6 +549,42 @@ pub async fn links(req: &Request, env: &Env) -> Result<Response, ApiError> {
         "links": to_json("links", &links)?,
         "other_clicks": other,
         "links_total": map.links.len(),
+    }))
+}
+
+/// `GET /api/friction[&sort=][&limit=]`: per page, rage and dead clicks, errors, forms
+/// started and abandoned, and page speed (median and p75), ranked by `sort`.
+pub async fn friction(req: &Request, env: &Env) -> Result<Response, ApiError> {
+    authorize(req, env)?;
+    let pairs = pairs(req)?;
+    let params = range_params(&pairs, &["sort", "limit"])?;
+    let sort = match param(&pairs, "sort") {
+        None => friction::Sort::Friction,
+        Some(name) => friction::Sort::parse(name).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "sort: must be one of {}",
+                friction::Sort::NAMES.join(", ")
+            ))
+        })?,
+    };
+    let limit = limit_param(&pairs, friction::DEFAULT_PAGES, friction::MAX_PAGES)?;
+    let reach = Reach::default();
+    let (folded, min) = fold_with_min(env, &params, None, &Want::Friction, &reach).await?;
+    let Partial::Friction(f) = folded.0 else {
+        return Err(ApiError::internal("friction", "another partial"));
+    };
+    let rows = f.finish(sort, limit, min);
+    let sum = |field: fn(&friction::FrictionCell) -> u64| f.pages.values().map(field).sum::<u64>();
+    reach.respond(json!({
+        "sort": sort.name(),
+        "sessions": f.sessions,
+        "frustrated_sessions": f.frustrated,
+        "rage_clicks": sum(|c| c.rage),
+        "dead_clicks": sum(|c| c.dead),
+        "errors": sum(|c| c.errors),
+        "forms_started": sum(|c| c.forms_started),
+        "forms_abandoned": sum(|c| c.forms_abandoned),
+        "pages": to_json("pages", &rows)?,
     }))
 }
 

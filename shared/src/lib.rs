@@ -42,6 +42,8 @@ pub mod classify;
 #[cfg(feature = "collector")]
 pub mod export;
 #[cfg(feature = "collector")]
+pub mod friction;
+#[cfg(feature = "collector")]
 pub mod funnel;
 #[cfg(feature = "collector")]
 pub mod generated;

@@ -5,6 +5,7 @@
 //! sessions (property test), and an index object may answer a closed day from its
 //! pre-aggregated tallies instead of its sessions.
 
+use crate::friction::Friction;
 use crate::funnel::{Funnel, FunnelSpec};
 use crate::journey::Journey;
 use crate::linkmap::LinkMap;
@@ -379,6 +380,8 @@ pub enum Want {
     Paths(PathSpec),
     /// The links clicked on a page (a path or pattern).
     Links(String),
+    /// Rage and dead clicks, errors, abandoned forms and page speed per page.
+    Friction,
 }
 
 /// An index object's part of an answer.
@@ -390,6 +393,7 @@ pub enum Partial {
     Funnel(Funnel),
     Paths(Paths),
     Links(LinkMap),
+    Friction(Friction),
 }
 
 impl Want {
@@ -397,7 +401,7 @@ impl Want {
     pub fn needs_journey(&self) -> bool {
         match self {
             Want::Breakdown { by, goal } => by.is_multi() || goal.is_some(),
-            Want::Funnel(_) | Want::Paths(_) | Want::Links(_) => true,
+            Want::Funnel(_) | Want::Paths(_) | Want::Links(_) | Want::Friction => true,
             Want::Stats | Want::Series(_) => false,
         }
     }
@@ -429,6 +433,7 @@ impl Want {
             Want::Funnel(spec) => journey(spec.steps.first().and_then(Step::journey_needle)),
             Want::Paths(spec) => journey(spec.anchor.journey_needle()),
             Want::Links(page) => journey(Step::Page(page.clone()).journey_needle()),
+            Want::Friction => journey(None),
             Want::Breakdown { by, .. } if by.is_multi() => Some(Lean {
                 needle: None,
                 figures: true,
@@ -457,6 +462,7 @@ impl Partial {
             Want::Funnel(spec) => Partial::Funnel(Funnel::new(spec.clone())),
             Want::Paths(spec) => Partial::Paths(Paths::new(spec.clone())),
             Want::Links(page) => Partial::Links(LinkMap::new(page.clone())),
+            Want::Friction => Partial::Friction(Friction::default()),
         }
     }
 
@@ -468,6 +474,7 @@ impl Partial {
             Partial::Funnel(f) => f.add(s, j),
             Partial::Paths(p) => p.add(j),
             Partial::Links(l) => l.add(j),
+            Partial::Friction(f) => f.add(j),
         }
     }
 
@@ -487,7 +494,11 @@ impl Partial {
             Partial::Series(series) => series
                 .point(day * crate::time::DAY_MS)
                 .add_tally(dim, value, n),
-            Partial::Breakdown(_) | Partial::Funnel(_) | Partial::Paths(_) | Partial::Links(_) => {}
+            Partial::Breakdown(_)
+            | Partial::Funnel(_)
+            | Partial::Paths(_)
+            | Partial::Links(_)
+            | Partial::Friction(_) => {}
         }
     }
 
@@ -500,6 +511,7 @@ impl Partial {
             (Partial::Funnel(a), Partial::Funnel(b)) => a.merge(b),
             (Partial::Paths(a), Partial::Paths(b)) => a.merge(b),
             (Partial::Links(a), Partial::Links(b)) => a.merge(b),
+            (Partial::Friction(a), Partial::Friction(b)) => a.merge(b),
             _ => {}
         }
     }

@@ -570,6 +570,63 @@ async function renderJourneys(token) {
   $("journey-columns").replaceChildren(...cols);
   await options;
 }
+// ---- Friction ------------------------------------------------------------------------------
+
+/** A speed figure's p75 as it reads: "2.3 s", "180 ms", "0.12". */
+function speed(s, unit = "ms") {
+  if (!s) return "—";
+  if (unit === "") return s.p75.toFixed(2);
+  return s.p75 >= 1000 ? `${(s.p75 / 1000).toFixed(1)} s` : `${Math.round(s.p75)} ms`;
+}
+const MARK = { rage: "Rage clicks on", dead: "Dead clicks on", error: "Error", form: "Form abandoned:" };
+
+async function renderFriction(token) {
+  $("friction-sort").value = current.fsort;
+  const params = state.apiParams(current);
+  params.set("sort", current.fsort);
+  params.set("limit", "50");
+  $("friction-status").textContent = "Loading…";
+  const body = await api.get("/api/friction", params);
+  if (token !== renderToken) return;
+  const share = body.sessions ? body.frustrated_sessions / body.sessions : 0;
+  $("friction-status").textContent = body.sessions === 0
+    ? "No sessions in this range yet."
+    : `${count(body.frustrated_sessions)} of ${count(body.sessions)} sessions (${percent(share, 1)}) met a rage click, a dead click, an error or left a form unsent. Speed is the 75th percentile of the page's views; choose a page to filter every view by it.`;
+  const kpi = (label, value) => h("div", { class: "kpi" }, h("span", { class: "kpi-label" }, label), h("b", {}, value));
+  $("friction-kpis").replaceChildren(
+    kpi("Frustrated sessions", percent(share, 1)),
+    kpi("Rage clicks", count(body.rage_clicks)),
+    kpi("Dead clicks", count(body.dead_clicks)),
+    kpi("Errors", count(body.errors)),
+    kpi("Forms abandoned", `${count(body.forms_abandoned)} of ${count(body.forms_started)}`));
+  const heads = ["Page", "Views", "Frustrated sessions", "Rage clicks", "Dead clicks", "Errors", "Forms abandoned", "LCP p75", "INP p75", "CLS p75"];
+  const rows = body.pages.flatMap((r) => {
+    const page = r.other
+      ? h("th", { scope: "row", class: "path" }, `${r.page} (pages with few sessions)`)
+      : h("th", { scope: "row", class: "path" }, h("button", { type: "button", class: "link mono", onclick: () => addFilter("page", r.page) }, r.page));
+    const row = h("tr", {}, page,
+      h("td", { class: "n" }, count(r.views)),
+      h("td", { class: "n" }, `${count(r.frustrated_sessions)} (${percent(r.sessions ? r.frustrated_sessions / r.sessions : 0)})`),
+      h("td", { class: "n" }, count(r.rage_clicks)),
+      h("td", { class: "n" }, count(r.dead_clicks)),
+      h("td", { class: "n" }, count(r.errors)),
+      h("td", { class: "n" }, r.forms_started ? `${count(r.forms_abandoned)} of ${count(r.forms_started)}` : "—"),
+      h("td", { class: "n" }, speed(r.lcp_ms)),
+      h("td", { class: "n" }, speed(r.inp_ms)),
+      h("td", { class: "n" }, speed(r.cls, "")));
+    if (!r.top.length) return [row];
+    const why = h("tr", { class: "why" }, h("td", { colspan: String(heads.length) },
+      h("ul", { class: "marks" }, r.top.map((m) => h("li", {},
+        `${MARK[m.kind] ?? m.kind} `, h("span", { class: "mono" }, m.label),
+        h("span", { class: "muted" }, ` · ${count(m.count)} in ${count(m.sessions)} session${m.sessions === 1 ? "" : "s"}`))))));
+    return [row, why];
+  });
+  $("friction-table").replaceChildren(
+    h("thead", {}, h("tr", {}, heads.map((c) => h("th", { scope: "col" }, c)))),
+    h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { colspan: String(heads.length), class: "muted" }, "No page views in this range."))));
+}
+$("friction-sort").addEventListener("change", () => go({ fsort: $("friction-sort").value }, { replace: true }));
+
 $("goal").addEventListener("change", () => renderDetails(renderToken));
 $("details-back").addEventListener("click", () => go({ view: "overview", report: null }));
 
@@ -642,6 +699,18 @@ $("find").addEventListener("submit", (e) => {
   $("find-id").value = "";
 });
 
+const FRICTION = { rage: 1, dead: 1, error: 1 };
+const element = (e) => e.name ? `${e.name} (${e.el})` : e.el;
+/** How the timeline states each kind of event. */
+const EVENT_TEXT = {
+  click: (e) => `click ${e.href}${e.outbound ? " (outbound)" : ""}`,
+  custom: (e) => `${e.name} ${JSON.stringify(e.props ?? {})}`,
+  rage: (e) => `rage click on ${element(e)}`,
+  dead: (e) => `dead click on ${element(e)}`,
+  error: (e) => `error ${e.name}${e.src ? ` at ${new URL(e.src).pathname}${e.line != null ? `:${e.line}` : ""}` : ""}`,
+  form: (e) => `form ${e.form} ${e.phase === "submit" ? "submitted" : "started"}`,
+};
+
 async function renderTimeline(token) {
   $("timeline-title").textContent = "Session";
   $("timeline-facts").replaceChildren();
@@ -657,6 +726,12 @@ async function renderTimeline(token) {
     ["Visitor", [country(s.country), s.device, versioned(s.os, s.os_version), versioned(s.browser, s.browser_version)].filter(Boolean).join(" · ") || "—"],
     ["Duration", `${duration(s.duration_ms)} (engaged ${duration(s.active_ms)})`],
     ["Bot", s.bot ? botLabel(s) : "no"],
+    ["Friction", [
+      s.rage_clicks && `${s.rage_clicks} rage click${s.rage_clicks === 1 ? "" : "s"}`,
+      s.dead_clicks && `${s.dead_clicks} dead click${s.dead_clicks === 1 ? "" : "s"}`,
+      s.errors && `${s.errors} error${s.errors === 1 ? "" : "s"}`,
+      s.forms_abandoned && `${s.forms_abandoned} form${s.forms_abandoned === 1 ? "" : "s"} abandoned`,
+    ].filter(Boolean).join(" · ") || "none"],
   ];
   $("timeline-facts").replaceChildren(...facts.flatMap(([k, v]) => [h("dt", {}, k), h("dd", { class: k === "Session ID" ? "mono" : null }, v)]));
   for (const p of t.pages) {
@@ -665,18 +740,21 @@ async function renderTimeline(token) {
     const wall = p.entered_at == null ? null : Math.max(0, (next ? next.entered_at : s.last_seen_at) - p.entered_at);
     const url = p.url ? new URL(p.url) : null;
     const engagedShare = wall ? Math.min(1, p.active_ms / Math.max(wall, 1)) : 0;
-    const events = t.events.filter((e) => e.page === p.index && (e.type === "click" || e.type === "custom"));
+    const events = t.events.filter((e) => e.page === p.index && e.type in EVENT_TEXT);
+    const v = p.vitals ?? {};
+    const speedText = [["TTFB", v.ttfb], ["FCP", v.fcp], ["LCP", v.lcp], ["load", v.load], ["INP", v.inp]]
+      .filter(([, ms]) => ms != null).map(([k, ms]) => `${k} ${ms} ms`).concat(v.cls != null ? [`CLS ${v.cls.toFixed(3)}`] : []).join(" · ");
     $("timeline-pages").append(h("li", { "data-index": p.index },
       h("span", { class: "offset mono" }, p.entered_at == null ? "" : offset(p.entered_at - s.started_at)),
       h("div", {},
         h("strong", {}, url ? url.pathname : "(page view not received)"),
         url?.search ? h("span", { class: "muted params" }, ` ${url.search}`) : null,
         h("div", { class: "muted meta" }, `${wall == null ? "" : `on page ${duration(wall)}, `}engaged ${duration(p.active_ms)} · scrolled ${p.max_scroll}% · ${p.clicks} click${p.clicks === 1 ? "" : "s"}`),
+        speedText ? h("div", { class: "muted meta speed" }, speedText) : null,
         h("span", { class: "track", role: "img", "aria-label": `engaged ${percent(engagedShare)} of the time on the page` },
           h("span", { class: "engaged", style: `width:${engagedShare * 100}%` })),
-        h("ul", { class: "events" }, events.map((e) => h("li", { class: e.outbound ? "outbound" : null },
-          h("span", { class: "mono" }, offset(e.ts - s.started_at)), " ",
-          e.type === "click" ? `click ${e.href}${e.outbound ? " (outbound)" : ""}` : `${e.name} ${JSON.stringify(e.props ?? {})}`))))));
+        h("ul", { class: "events" }, events.map((e) => h("li", { class: e.outbound ? "outbound" : (e.type in FRICTION ? "friction" : null), "data-type": e.type },
+          h("span", { class: "mono" }, offset(e.ts - s.started_at)), " ", EVENT_TEXT[e.type](e)))))));
   }
 }
 $("back").addEventListener("click", () => go({ open: null }));
@@ -721,7 +799,7 @@ setInterval(() => { if (!document.hidden) refreshLiveCount(); }, 10_000);
 // ---- Rendering ---------------------------------------------------------------------------
 
 function showError(err) {
-  const target = { overview: "overview-status", details: "details-status", sessions: "sessions-status", live: "live-status", funnels: "funnels-status", journeys: "journeys-status" }[current.view] ?? "overview-status";
+  const target = { overview: "overview-status", details: "details-status", sessions: "sessions-status", live: "live-status", funnels: "funnels-status", journeys: "journeys-status", friction: "friction-status" }[current.view] ?? "overview-status";
   $(target).textContent = err.message;
   $(target).classList.add("error");
 }
@@ -735,11 +813,11 @@ async function render() {
   $("live-count").hidden = !connected;
   $("site-label").textContent = connected ? `${api.connection().site}` : "";
   if (!connected) return renderConnect();
-  for (const id of ["overview-status", "details-status", "sessions-status", "live-status", "funnels-status", "journeys-status"]) $(id).classList.remove("error");
+  for (const id of ["overview-status", "details-status", "sessions-status", "live-status", "funnels-status", "journeys-status", "friction-status"]) $(id).classList.remove("error");
   const interval = renderToolbar();
   renderFilters();
   const view = current.open ? "timeline" : current.view;
-  for (const v of ["overview", "details", "sessions", "live", "timeline", "funnels", "journeys"]) $(v).hidden = v !== view;
+  for (const v of ["overview", "details", "sessions", "live", "timeline", "funnels", "journeys", "friction"]) $(v).hidden = v !== view;
   $("toolbar").hidden = view === "timeline";
   try {
     if (view === "overview") await renderOverview(interval, token);
@@ -747,6 +825,7 @@ async function render() {
     else if (view === "sessions") await renderSessions(token);
     else if (view === "funnels") await renderFunnels(token);
     else if (view === "journeys") await renderJourneys(token);
+    else if (view === "friction") await renderFriction(token);
     else if (view === "live") await refreshLiveCount();
     else if (view === "timeline") await renderTimeline(token);
   } catch (err) {

@@ -61,6 +61,8 @@ export function read(url = new URL(location.href)) {
     jvia: p.getAll("jvia"),
     // Details by page: the page whose link map is open.
     lpage: p.get("lpage"),
+    // Friction: how pages are ranked.
+    fsort: p.get("fsort") ?? "friction",
   };
 }
 
@@ -80,6 +82,7 @@ export function href(state) {
   if (state.jstart && state.jstart !== "/") p.set("jstart", state.jstart);
   if (state.jdir === "backward") p.set("jdir", "backward");
   for (const page of state.jvia ?? []) p.append("jvia", page);
+  if (state.fsort && state.fsort !== "friction") p.set("fsort", state.fsort);
   const q = p.toString();
   return `${location.pathname}${q ? `?${q}` : ""}`;
 }
