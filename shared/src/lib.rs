@@ -28,6 +28,7 @@ pub mod url;
 pub mod engagement;
 pub mod links;
 pub mod scroll;
+pub mod signals;
 
 // Collector side (feature `collector`): classification, the reducer and stored state, the
 // stats contributions, listing, sharding, limits, refusals, retention, sites, auth.

@@ -18,7 +18,10 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 // ---- codes shared with the module: written by `cargo xtask codes` from tracker-wasm/src/boundary.rs; do not edit ----
 // `Signal` (tracker.rs): wasm.on(code).
-const VISIBILITY = 0, FOCUS = 1, BLUR = 2, HIDE = 3, RESTORE = 4, SCROLL_FRAME = 5, NAVIGATION = 6, TICK = 7, FLUSH = 8, GRANT = 9;
+const VISIBILITY = 0, FOCUS = 1, BLUR = 2, HIDE = 3, RESTORE = 4, SCROLL_FRAME = 5, NAVIGATION = 6, TICK = 7, FLUSH = 8, GRANT = 9, CHANGE = 10, SETTLE = 11;
+// `signals::Vital`: wasm.vital(code, value, extra); when SETTLE follows a click.
+const TTFB = 0, FCP = 1, LCP = 2, LOAD = 3, SHIFT = 4, INTERACTION = 5;
+const DEAD_AFTER_MS = 1000;
 // `host::Num` and `host::Text`: what env.num(code) and env.text(code) read.
 const numbers = [() => performance.now(), () => Date.now(), () => innerWidth, () => scrollY, () => innerHeight, () => document.documentElement.scrollHeight, () => document.visibilityState == "visible", () => document.hasFocus(), () => !!navigator.webdriver];
 const texts = [() => location.href, () => location.pathname, () => location.hash, () => document.referrer, () => document.title];
@@ -35,6 +38,8 @@ const STARTED = 0, NOT_TRACKING = 1, BAD_OPTION = 2;
 // ---- end of the shared codes ----
 // Input is passed on at most this often; see `input` below.
 const INPUT_EVERY_MS = 200;
+// SPEC's button-like elements, whose clicks may be dead.
+const BUTTON_LIKE = "button,[role=button],input[type=button],input[type=submit],a:not([href])";
 
 let wasm; // the module's exports, once instantiated
 let loading;
@@ -49,6 +54,10 @@ let inputSent = -Infinity;
 let inputHeld = null;
 // Calls made before init() finished, replayed in order once it has.
 const early = [];
+// Watches the DOM while a click on a button-like element waits to be judged (`armed` of
+// them); the first change is all the module needs to know.
+let armed = 0;
+const changes = typeof MutationObserver == "function" ? new MutationObserver(() => { changes.disconnect(); on(CHANGE); }) : null;
 
 const view = (ptr, len) => new Uint8Array(wasm.memory.buffer, ptr, len);
 const read = (ptr, len) => decoder.decode(view(ptr, len));
@@ -167,6 +176,20 @@ function watch(spa, hashRouting, flushIntervalMs) {
   listen(document, "click auxclick", (e) => {
     const link = (e.type == "click" || e.button == 1) && e.target.closest?.("a[href],area[href]");
     if (typeof link?.href == "string") { settle(); wasm.click(put(link.href)); }
+    // Every click is named to the module by tag, id, first class and data-stint-name (never
+    // its text), for rage clicks; a button-like one is watched for a DOM change for a
+    // second, for dead clicks.
+    const button = e.target.closest?.(BUTTON_LIKE);
+    const el = button ?? e.target;
+    if (e.type == "click" && el.localName) {
+      settle();
+      wasm.press(put([el.localName, el.id, el.classList[0], el.getAttribute("data-stint-name")].join("\n")), !!button);
+      if (button) {
+        armed++;
+        changes.observe(document.documentElement, { subtree: true, childList: true, attributes: true, characterData: true });
+        setTimeout(() => { if (!--armed) changes.disconnect(); on(SETTLE); }, DEAD_AFTER_MS);
+      }
+    }
     // A tagged element is a custom event without code: data-stint-event="NAME" and
     // data-stint-prop-KEY="VALUE" (string props; the module checks the limits as for track()).
     const tagged = e.type == "click" && e.target.closest?.("[data-stint-event]");
@@ -192,6 +215,25 @@ function watch(spa, hashRouting, flushIntervalMs) {
   }
   if (hashRouting) listen(window, "hashchange", signal(NAVIGATION));
   setInterval(signal(TICK), flushIntervalMs);
+  // Errors: the type and where, never the message.
+  const failed = (name, src, line) => { settle(); wasm.error(put(`${name}`), put(src), line); };
+  listen(window, "error", (e) => failed(e.error?.name ?? "Error", e.filename, e.lineno));
+  listen(window, "unhandledrejection", (e) => failed(e.reason?.name ?? "UnhandledRejection", "", 0));
+  // Forms by id, name or action path; never a field's value.
+  const formName = (f) => f.getAttribute("id") || f.getAttribute("name") || new URL(f.getAttribute("action") ?? "", location.href).pathname;
+  listen(document, "input", (e) => { const f = e.target.form; if (f) { settle(); wasm.form(put(formName(f)), 0); } }, true);
+  listen(document, "submit", (e) => { settle(); wasm.form(put(formName(e.target)), 1); }, true);
+  // Page speed: the module keeps what each entry means (LCP's last candidate, CLS windows, INP).
+  const observe = (type, each, options) => {
+    try {
+      new PerformanceObserver((list) => { settle(); list.getEntries().forEach(each); }).observe({ type, buffered: true, ...options });
+    } catch { /* an entry type this browser does not have */ }
+  };
+  observe("navigation", (e) => { wasm.vital(TTFB, e.responseStart, 0); wasm.vital(LOAD, e.loadEventEnd, 0); });
+  observe("paint", (e) => e.name == "first-contentful-paint" && wasm.vital(FCP, e.startTime, 0));
+  observe("largest-contentful-paint", (e) => wasm.vital(LCP, e.startTime, 0));
+  observe("layout-shift", (e) => e.hadRecentInput || wasm.vital(SHIFT, e.value, e.startTime));
+  observe("event", (e) => e.interactionId && wasm.vital(INTERACTION, e.duration, e.interactionId), { durationThreshold: 16 });
 }
 
 function call(fn) {

@@ -8,9 +8,10 @@
 use crate::config::{flags, StorageKind};
 use crate::host::{Area, Key, Num, Text};
 use crate::tracker::Signal;
+use stint_shared::signals::{Vital, DEAD_AFTER_MS};
 
 /// Signals, by code, with the JS constant naming each.
-pub const SIGNALS: [(Signal, &str); 10] = [
+pub const SIGNALS: [(Signal, &str); 12] = [
     (Signal::Visibility, "VISIBILITY"),
     (Signal::Focus, "FOCUS"),
     (Signal::Blur, "BLUR"),
@@ -21,6 +22,18 @@ pub const SIGNALS: [(Signal, &str); 10] = [
     (Signal::Tick, "TICK"),
     (Signal::Flush, "FLUSH"),
     (Signal::Grant, "GRANT"),
+    (Signal::Change, "CHANGE"),
+    (Signal::Settle, "SETTLE"),
+];
+
+/// `vital` codes: what a PerformanceObserver entry is, with the JS constant naming each.
+pub const VITALS: [(Vital, &str); 6] = [
+    (Vital::Ttfb, "TTFB"),
+    (Vital::Fcp, "FCP"),
+    (Vital::Lcp, "LCP"),
+    (Vital::Load, "LOAD"),
+    (Vital::Shift, "SHIFT"),
+    (Vital::Interaction, "INTERACTION"),
 ];
 
 /// Numbers, by code, with the JS expression that reads each.
@@ -108,6 +121,9 @@ pub fn js() -> String {
     out.push('\n');
     out.push_str("// `Signal` (tracker.rs): wasm.on(code).\n");
     out.push_str(&constants(&SIGNALS, |s| *s as u32));
+    out.push_str("// `signals::Vital`: wasm.vital(code, value, extra); when SETTLE follows a click.\n");
+    out.push_str(&constants(&VITALS, |v| *v as u32));
+    out.push_str(&format!("const DEAD_AFTER_MS = {DEAD_AFTER_MS};\n"));
     out.push_str("// `host::Num` and `host::Text`: what env.num(code) and env.text(code) read.\n");
     out.push_str(&format!(
         "const numbers = {};\n",
@@ -150,7 +166,7 @@ mod tests {
 
     /// Fails to compile when a variant is added and not listed above (the lists' lengths
     /// follow these counts).
-    fn counts() -> [usize; 5] {
+    fn counts() -> [usize; 6] {
         let signal = |s: Signal| match s {
             Signal::Visibility
             | Signal::Focus
@@ -161,7 +177,17 @@ mod tests {
             | Signal::Navigation
             | Signal::Tick
             | Signal::Flush
-            | Signal::Grant => 10,
+            | Signal::Grant
+            | Signal::Change
+            | Signal::Settle => 12,
+        };
+        let vital = |v: Vital| match v {
+            Vital::Ttfb
+            | Vital::Fcp
+            | Vital::Lcp
+            | Vital::Load
+            | Vital::Shift
+            | Vital::Interaction => 6,
         };
         let num = |n: Num| match n {
             Num::Mono
@@ -189,6 +215,7 @@ mod tests {
             text(Text::Href),
             key(Key::Session),
             storage(StorageKind::Memory),
+            vital(Vital::Shift),
         ]
     }
 
@@ -201,9 +228,13 @@ mod tests {
                 NUMS.len(),
                 TEXTS.len(),
                 KEYS.len(),
-                STORAGE.len()
+                STORAGE.len(),
+                VITALS.len()
             ]
         );
+        for (i, (v, _)) in VITALS.iter().enumerate() {
+            assert_eq!(Vital::from_code(i as u32), Some(*v));
+        }
         for (i, (s, _)) in SIGNALS.iter().enumerate() {
             assert_eq!(Signal::from_code(i as u32), Some(*s));
         }

@@ -449,16 +449,24 @@ enum Step {
     Click(bool),
     Navigate(u8),
     Scroll(u16),
+    Press(bool, u8),
+    Error(u8),
+    Form(bool, u8),
+    Vital(u8, u16),
 }
 
 fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
         (0u16..5000).prop_map(Step::Wait),
         Just(Step::Input),
-        (0u8..9).prop_map(Step::Signal),
+        (0u8..12).prop_map(Step::Signal),
         any::<bool>().prop_map(Step::Click),
         (0u8..3).prop_map(Step::Navigate),
         (0u16..4000).prop_map(Step::Scroll),
+        (any::<bool>(), 0u8..3).prop_map(|(b, n)| Step::Press(b, n)),
+        (0u8..3).prop_map(Step::Error),
+        (any::<bool>(), 0u8..3).prop_map(|(b, n)| Step::Form(b, n)),
+        (0u8..6, 0u16..5000).prop_map(|(c, v)| Step::Vital(c, v)),
     ]
 }
 
@@ -502,6 +510,10 @@ proptest! {
                     host.0.borrow_mut().scroll_y = f64::from(y);
                     t.on(Signal::ScrollFrame);
                 }
+                Step::Press(button, n) => t.press(&format!("button\nb{n}\n\n"), button),
+                Step::Error(n) => t.error(&format!("E{n}"), "https://shop.example/app.js?x=1", 3),
+                Step::Form(submit, n) => t.form(&format!("f{n}"), submit),
+                Step::Vital(code, v) => t.vital(u32::from(code), f64::from(v) / 7.0, f64::from(v % 5)),
             }
         }
         t.on(Signal::Hide);
@@ -515,4 +527,158 @@ proptest! {
             }
         }
     }
+}
+
+/// Presses, as the JS entry passes them: tag, id, class, name.
+const BUY: &str = "button\nbuy\nprimary\ncheckout-pay";
+
+fn kinds(host: &Scripted) -> Vec<EventKind> {
+    host.batches()
+        .into_iter()
+        .flat_map(|b| b.events)
+        .map(|e| e.kind)
+        .filter(|k| !matches!(k, EventKind::Pageview { .. } | EventKind::Engage { .. }))
+        .collect()
+}
+
+#[test]
+fn a_burst_of_clicks_is_one_rage_click_and_a_click_without_change_is_dead() {
+    use stint_shared::protocol::Element;
+    let host = page(&Storage::default());
+    let mut t = start(&host);
+    for _ in 0..5 {
+        t.press(BUY, true);
+        host.advance(150.0);
+    }
+    // The last press waits a second: nothing changed, so it is dead (once).
+    host.advance(1_000.0);
+    t.on(Signal::Settle);
+    t.on(Signal::Settle);
+    // A press whose click changed the DOM is not.
+    t.press("button\nopen\n\n", true);
+    t.on(Signal::Change);
+    host.advance(1_000.0);
+    t.on(Signal::Settle);
+    // Nor one followed by a navigation; a press on a plain element is never dead.
+    t.press("button\nnext\n\n", true);
+    {
+        let mut p = host.0.borrow_mut();
+        p.href = "https://shop.example/next".into();
+        p.path = "/next".into();
+    }
+    t.on(Signal::Navigation);
+    t.press("div\n\ncard\n", false);
+    host.advance(1_000.0);
+    t.on(Signal::Settle);
+    t.on(Signal::Flush);
+    let buy = Element {
+        el: "button#buy.primary".into(),
+        name: Some("checkout-pay".into()),
+    };
+    assert_eq!(kinds(&host), vec![EventKind::Rage(buy.clone()), EventKind::Dead(buy)]);
+}
+
+#[test]
+fn errors_keep_type_script_and_line_only_ten_a_page() {
+    let host = page(&Storage::default());
+    let mut t = start(&host);
+    t.error("TypeError", "https://shop.example/app.js?build=secret#x", 42);
+    t.error("card 4242 was declined", "", 0);
+    for _ in 0..12 {
+        t.error("RangeError", "https://shop.example/app.js", 7);
+    }
+    t.on(Signal::Flush);
+    let errors = kinds(&host);
+    assert_eq!(errors.len(), 10);
+    assert_eq!(
+        errors[0],
+        EventKind::Error {
+            name: "TypeError".into(),
+            src: Some("https://shop.example/app.js".into()),
+            line: Some(42),
+        }
+    );
+    assert_eq!(
+        errors[1],
+        EventKind::Error {
+            name: "Error".into(),
+            src: None,
+            line: None,
+        }
+    );
+}
+
+#[test]
+fn a_form_is_started_once_a_page_and_its_submit_is_sent_at_once() {
+    let host = page(&Storage::default());
+    let mut t = start(&host);
+    for _ in 0..20 {
+        t.form("signup", false);
+    }
+    let sent_before = host.batches().len();
+    t.form("signup", true);
+    assert_eq!(host.batches().len(), sent_before + 1, "a submit flushes");
+    t.form("", false);
+    t.on(Signal::Flush);
+    let form = |form: &str, submit| EventKind::Form {
+        form: form.into(),
+        submit,
+    };
+    assert_eq!(
+        kinds(&host),
+        vec![form("signup", false), form("signup", true), form("form", false)]
+    );
+}
+
+#[test]
+fn page_speed_goes_with_the_page_and_only_when_it_changed() {
+    use stint_shared::protocol::Vitals;
+    use stint_shared::signals::Vital;
+    let host = page(&Storage::default());
+    let mut t = start(&host);
+    t.vital(Vital::Ttfb as u32, 88.6, 0.0);
+    t.vital(Vital::Lcp as u32, 1_234.0, 0.0);
+    t.vital(Vital::Shift as u32, 0.25, 500.0);
+    t.on(Signal::Flush);
+    t.on(Signal::Flush);
+    // A SPA page: no load figures of its own, INP from its interactions.
+    {
+        let mut p = host.0.borrow_mut();
+        p.href = "https://shop.example/next".into();
+        p.path = "/next".into();
+    }
+    t.on(Signal::Navigation);
+    t.vital(Vital::Lcp as u32, 3_000.0, 0.0);
+    t.vital(Vital::Interaction as u32, 96.0, 12.0);
+    t.on(Signal::Hide);
+    let perf: Vec<(u32, Vitals)> = host
+        .batches()
+        .into_iter()
+        .flat_map(|b| b.events)
+        .filter_map(|e| match e.kind {
+            EventKind::Perf(v) => Some((e.page, v)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        perf,
+        vec![
+            (
+                0,
+                Vitals {
+                    ttfb: Some(89),
+                    lcp: Some(1_234),
+                    cls: Some(0.25),
+                    ..Vitals::default()
+                }
+            ),
+            (
+                1,
+                Vitals {
+                    inp: Some(96),
+                    ..Vitals::default()
+                }
+            ),
+        ]
+    );
 }

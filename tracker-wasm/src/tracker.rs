@@ -8,8 +8,12 @@ use crate::session::{Session, Store};
 use crate::transport;
 use stint_shared::engagement::EngagementClock;
 use stint_shared::links::classify_link;
-use stint_shared::protocol::{check_custom, Batch, Event, EventKind, PropValue, MAX_TITLE_CHARS};
+use stint_shared::protocol::{
+    check_custom, Batch, Event, EventKind, PropValue, MAX_ERRORS_PER_PAGE, MAX_SIGNAL_NAME_CHARS,
+    MAX_TITLE_CHARS,
+};
 use stint_shared::scroll::scroll_percent;
+use stint_shared::signals::{self, DeadClicks, PageSpeed, RageClicks, Vital};
 use stint_shared::text::truncate_chars;
 use stint_shared::url::scrub_url;
 
@@ -39,6 +43,10 @@ pub enum Signal {
     Flush,
     /// `grant()`.
     Grant,
+    /// The DOM changed after a click on a button-like element (a MutationObserver).
+    Change,
+    /// `signals::DEAD_AFTER_MS` after a click on a button-like element.
+    Settle,
 }
 
 impl Signal {
@@ -55,6 +63,8 @@ impl Signal {
             Tick,
             Flush,
             Grant,
+            Change,
+            Settle,
         ]
         .get(code as usize)
         .copied()
@@ -80,6 +90,12 @@ pub struct Tracker<H: Host> {
     granted: bool,
     /// Batches the `fetch` fallback is delivering.
     inflight: transport::Inflight,
+    rage: RageClicks,
+    dead: DeadClicks,
+    /// Errors sent for this page (at most `MAX_ERRORS_PER_PAGE`), forms started on it.
+    errors: u32,
+    forms: Vec<String>,
+    speed: PageSpeed,
 }
 
 fn store_for(kind: StorageKind) -> Store {
@@ -122,6 +138,11 @@ impl<H: Host> Tracker<H> {
             queue: Vec::new(),
             granted,
             inflight: transport::Inflight::default(),
+            rage: RageClicks::default(),
+            dead: DeadClicks::default(),
+            errors: 0,
+            forms: Vec::new(),
+            speed: PageSpeed::default(),
         };
         if t.granted {
             transport::resend_pending(&t.host, t.store, &mut t.inflight);
@@ -144,7 +165,11 @@ impl<H: Host> Tracker<H> {
             }
             Signal::Focus => self.clock.set_focused(now, true),
             Signal::Blur => self.clock.set_focused(now, false),
-            Signal::Hide | Signal::Flush => self.flush(),
+            Signal::Hide => {
+                self.dead.changed();
+                self.flush();
+            }
+            Signal::Flush => self.flush(),
             Signal::Restore => {
                 self.clock.set_visible(now, flag(&self.host, Num::Visible));
                 self.rotate_if_expired();
@@ -159,6 +184,76 @@ impl<H: Host> Tracker<H> {
                 }
             }
             Signal::Grant => self.grant(),
+            Signal::Change => self.dead.changed(),
+            Signal::Settle => {
+                if let Some(element) = self.dead.settle(now) {
+                    self.record(EventKind::Dead(element));
+                }
+            }
+        }
+    }
+
+    /// A click on an element, named by `parts`: its tag, `id`, first class and
+    /// `data-stint-name`, one per line. `button_like` when it is a button, `[role=button]`,
+    /// an input of type button or submit, or an `a` without `href`: then the JS entry watches
+    /// the DOM for a change and signals [`Signal::Settle`] a second later.
+    pub fn press(&mut self, parts: &str, button_like: bool) {
+        let mut part = parts.split('\n');
+        let mut next = || part.next().unwrap_or("");
+        let element = signals::element(next(), next(), next(), next());
+        let now = self.mono();
+        let rage = self.rage.click(parts, now);
+        if button_like {
+            self.dead.click(element.clone(), now);
+        }
+        if rage {
+            self.rotate_if_expired();
+            self.record(EventKind::Rage(element));
+        }
+    }
+
+    /// An uncaught error or unhandled rejection: its type's name, the script's URL and the
+    /// line (0: unknown). Never its message.
+    pub fn error(&mut self, name: &str, src: &str, line: u32) {
+        if self.errors >= MAX_ERRORS_PER_PAGE {
+            return;
+        }
+        self.errors += 1;
+        self.record(EventKind::Error {
+            name: signals::error_name(name).to_string(),
+            src: scrub_url(src, &self.config.keep_params),
+            line: (line > 0).then_some(line),
+        });
+    }
+
+    /// Input into a form (`submit` false; sent once per form and page) or its submission
+    /// (sent now: the page may be about to unload). `form` is its id, name or action path.
+    pub fn form(&mut self, form: &str, submit: bool) {
+        let form = match stint_shared::text::truncate_chars(form, MAX_SIGNAL_NAME_CHARS) {
+            "" => "form",
+            name => name,
+        };
+        if !submit {
+            if self.forms.iter().any(|f| f == form) {
+                return;
+            }
+            self.forms.push(form.to_string());
+        }
+        self.rotate_if_expired();
+        self.record(EventKind::Form {
+            form: form.to_string(),
+            submit,
+        });
+        if submit {
+            self.dead.changed();
+            self.flush();
+        }
+    }
+
+    /// A PerformanceObserver entry, by [`Vital`] code; sent with the page's next batch.
+    pub fn vital(&mut self, code: u32, value: f64, extra: f64) {
+        if let Some(vital) = Vital::from_code(code) {
+            self.speed.note(vital, value, extra);
         }
     }
 
@@ -270,6 +365,10 @@ impl<H: Host> Tracker<H> {
         self.route = self.route_key();
         self.scroll = self.scroll_depth();
         self.scroll_sent = 0;
+        self.dead.changed();
+        self.errors = 0;
+        self.forms.clear();
+        self.speed = PageSpeed::new(first_load);
         let referrer = if first_load {
             scrub_url(&self.host.text(Text::Referrer), &[])
         } else {
@@ -298,6 +397,9 @@ impl<H: Host> Tracker<H> {
                 scroll: self.scroll,
             });
             self.scroll_sent = self.scroll;
+        }
+        if let Some(vitals) = self.speed.take_changed() {
+            self.enqueue(EventKind::Perf(vitals));
         }
     }
 
@@ -351,6 +453,7 @@ impl<H: Host> Tracker<H> {
     }
 
     fn on_navigation(&mut self) {
+        self.dead.changed();
         if self.route_key() == self.route {
             return;
         }

@@ -122,7 +122,7 @@ fn with_tracker(f: impl FnOnce(&mut Tracker<Page>)) {
     }
 }
 
-fn error(code: u32, message: &str) -> u32 {
+fn fail_with(code: u32, message: &str) -> u32 {
     // SAFETY: JS copies the message before returning.
     unsafe { fail(message.as_ptr(), message.len()) };
     code
@@ -144,7 +144,7 @@ pub extern "C" fn start(
     let site = take(site).unwrap_or_default();
     let keep = take(keep).unwrap_or_default();
     if !is_valid_site_id(&site) {
-        return error(
+        return fail_with(
             BAD_OPTION,
             "stint: option `site` must be a site id like \"example.com\"",
         );
@@ -189,6 +189,35 @@ pub extern "C" fn click(href: *mut u8) {
     with_tracker(|t| t.click(&href));
 }
 
+/// A click on an element; `parts` (a buffer from [`alloc`]) holds its tag, id, first class
+/// and `data-stint-name`, one per line (see [`Tracker::press`]).
+#[no_mangle]
+pub extern "C" fn press(parts: *mut u8, button_like: u32) {
+    let parts = take(parts).unwrap_or_default();
+    with_tracker(|t| t.press(&parts, button_like != 0));
+}
+
+/// An uncaught error: its type's name and script URL (buffers from [`alloc`]), its line.
+#[no_mangle]
+pub extern "C" fn error(name: *mut u8, src: *mut u8, line: f64) {
+    let name = take(name).unwrap_or_default();
+    let src = take(src).unwrap_or_default();
+    with_tracker(|t| t.error(&name, &src, line as u32));
+}
+
+/// Input into a form (`submit` 0) or its submission; `form` is a buffer from [`alloc`].
+#[no_mangle]
+pub extern "C" fn form(form: *mut u8, submit: u32) {
+    let form = take(form).unwrap_or_default();
+    with_tracker(|t| t.form(&form, submit != 0));
+}
+
+/// A PerformanceObserver entry: `code` numbers a `signals::Vital`.
+#[no_mangle]
+pub extern "C" fn vital(code: u32, value: f64, extra: f64) {
+    with_tracker(|t| t.vital(code, value, extra));
+}
+
 /// Adds a prop to the custom event being built: `kind` [`PROP_STRING`] (`text`),
 /// [`PROP_NUMBER`] (`value`), [`PROP_BOOL`] (`value` ≠ 0). Both buffers are from [`alloc`].
 #[no_mangle]
@@ -227,7 +256,7 @@ pub extern "C" fn track(name: *mut u8) -> u32 {
         Err(problem) => {
             let mut message = String::from("stint: track() ");
             message.push_str(problem);
-            error(1, &message)
+            fail_with(1, &message)
         }
     }
 }
