@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 pub const MAX_PAGES: usize = 500;
 pub const DEFAULT_PAGES: usize = 50;
 /// Elements, errors and forms listed per page.
-pub const TOP_MARKS: usize = 5;
+pub const TOP_MARKS: usize = 8;
 
 /// What a distribution keeps of a time: 10 ms steps below a second, 100 ms below ten,
 /// whole seconds beyond (the answer's medians and p75s are these steps' lower bounds).

@@ -313,7 +313,10 @@ mod tests {
     #[test]
     fn elements_are_named_by_tag_id_class_and_name_only() {
         let e = element("button", "buy", "btn", "checkout-pay");
-        assert_eq!((e.el.as_str(), e.label()), ("button#buy.btn", "checkout-pay"));
+        assert_eq!(
+            (e.el.as_str(), e.label()),
+            ("button#buy.btn", "checkout-pay")
+        );
         assert_eq!(element("div", "", "card", "").el, "div.card");
         assert_eq!(element("a", "", "", "").label(), "a");
         let long = element("div", &"i".repeat(200), &"c".repeat(200), "");

@@ -121,7 +121,9 @@ pub fn js() -> String {
     out.push('\n');
     out.push_str("// `Signal` (tracker.rs): wasm.on(code).\n");
     out.push_str(&constants(&SIGNALS, |s| *s as u32));
-    out.push_str("// `signals::Vital`: wasm.vital(code, value, extra); when SETTLE follows a click.\n");
+    out.push_str(
+        "// `signals::Vital`: wasm.vital(code, value, extra); when SETTLE follows a click.\n",
+    );
     out.push_str(&constants(&VITALS, |v| *v as u32));
     out.push_str(&format!("const DEAD_AFTER_MS = {DEAD_AFTER_MS};\n"));
     out.push_str("// `host::Num` and `host::Text`: what env.num(code) and env.text(code) read.\n");

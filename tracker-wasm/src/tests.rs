@@ -575,14 +575,21 @@ fn a_burst_of_clicks_is_one_rage_click_and_a_click_without_change_is_dead() {
         el: "button#buy.primary".into(),
         name: Some("checkout-pay".into()),
     };
-    assert_eq!(kinds(&host), vec![EventKind::Rage(buy.clone()), EventKind::Dead(buy)]);
+    assert_eq!(
+        kinds(&host),
+        vec![EventKind::Rage(buy.clone()), EventKind::Dead(buy)]
+    );
 }
 
 #[test]
 fn errors_keep_type_script_and_line_only_ten_a_page() {
     let host = page(&Storage::default());
     let mut t = start(&host);
-    t.error("TypeError", "https://shop.example/app.js?build=secret#x", 42);
+    t.error(
+        "TypeError",
+        "https://shop.example/app.js?build=secret#x",
+        42,
+    );
     t.error("card 4242 was declined", "", 0);
     for _ in 0..12 {
         t.error("RangeError", "https://shop.example/app.js", 7);
@@ -626,7 +633,11 @@ fn a_form_is_started_once_a_page_and_its_submit_is_sent_at_once() {
     };
     assert_eq!(
         kinds(&host),
-        vec![form("signup", false), form("signup", true), form("form", false)]
+        vec![
+            form("signup", false),
+            form("signup", true),
+            form("form", false)
+        ]
     );
 }
 
