@@ -9,7 +9,7 @@ import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { eventually, ROOT, startCollector, TOKEN } from "./support/collector.mjs";
 import { launch } from "./support/browser.mjs";
-import { countBy, DAY_MS, makeDataset, sendDataset, within } from "./support/dataset.mjs";
+import { countBy, DAY_MS, FRICTION, makeDataset, sendDataset, within } from "./support/dataset.mjs";
 
 const SHOTS = join(ROOT, "test-output/dashboard");
 let collector;
@@ -375,7 +375,7 @@ test("export downloads the range's sessions as CSV", async () => {
 });
 
 test("dark scheme and phone width: readable, no sideways scroll, no axe violations", async () => {
-  for (const query of ["?range=30d", "?range=30d&view=details&report=page&lpage=%2Fdocs%2Finstall", "?view=sessions&range=30d", "?view=live", "?view=funnels&range=30d&fstep=%2F&fstep=%2Fpricing&fstep=event%3Asignup", "?view=journeys&range=30d&jvia=%2Fpricing"]) {
+  for (const query of ["?range=30d", "?range=30d&view=details&report=page&lpage=%2Fdocs%2Finstall", "?view=sessions&range=30d", "?view=live", "?view=funnels&range=30d&fstep=%2F&fstep=%2Fpricing&fstep=event%3Asignup", "?view=journeys&range=30d&jvia=%2Fpricing", "?view=friction&range=30d"]) {
     const page = await open(query, { width: 390, height: 844, scheme: "dark" });
     await page.locator("#app:not([hidden])").waitFor();
     await page.waitForFunction(() => ![...document.querySelectorAll('[role="status"]')].some((e) => e.textContent === "Loading…" && e.offsetParent));
@@ -417,4 +417,60 @@ test("a session driven by a browser under automation is a bot, shown only on req
   await page.getByText("No sessions in this range yet.").waitFor();
   await page.getByLabel("Include bots").check();
   await page.locator("#session-body tr .bot").filter({ hasText: "bot: headless" }).waitFor();
+});
+
+/** The p75 of `values` by nearest rank, as the collector states it. */
+function p75(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.max(1, Math.ceil(0.75 * sorted.length)) - 1];
+}
+const speedText = (ms) => (ms >= 1000 ? `${(ms / 1000).toFixed(1)} s` : `${ms} ms`);
+
+test("friction: pages ranked by friction with the elements behind it, LCP p75, and errors in the timeline", async () => {
+  const page = await open("?view=friction&range=30d");
+  const all = last30();
+  const views = (path) => all.flatMap((s) => s.pages.filter((p) => p.path === path));
+  const hits = (path) => views(path).filter((p) => p.friction).length;
+  await page.locator("#friction-table tbody tr").first().waitFor();
+  const table = async () => page.locator("#friction-table tbody tr:not(.why)").evaluateAll((rows) => rows.map((r) => [...r.children].map((c) => c.textContent)));
+  const rows = await table();
+  const row = (path) => rows.find((r) => r[0] === path);
+  // Columns: page, views, frustrated, rage, dead, errors, forms abandoned, LCP, INP, CLS.
+  assert.equal(row("/pricing")[3], String(hits("/pricing")));
+  assert.equal(row("/docs")[4], String(hits("/docs")));
+  assert.equal(row("/docs/api")[5], String(hits("/docs/api")));
+  const signups = all.filter((s) => s.form);
+  assert.equal(row("/signup")[6], `${signups.filter((s) => !s.form.submitted).length} of ${signups.length}`);
+  for (const path of ["/", "/pricing", "/docs/api"]) {
+    assert.equal(row(path)[1], views(path).length.toLocaleString("en"), `${path} views`);
+    assert.equal(row(path)[7], speedText(p75(views(path).map((p) => p.vitals.lcp))), `${path} LCP p75`);
+  }
+  // Ranked by all friction: the page with the most comes first.
+  const friction = (path) => hits(path) + (path === "/signup" ? signups.filter((s) => !s.form.submitted).length : 0);
+  const most = Object.keys(FRICTION).concat("/signup")
+    .sort((a, b) => friction(b) - friction(a) || views(b).length - views(a).length || a.localeCompare(b))[0];
+  assert.equal(rows[0][0], most);
+  // The element behind the rage clicks, with its sessions.
+  const why = await page.evaluate(() => {
+    const th = [...document.querySelectorAll("#friction-table tbody th")].find((c) => c.textContent === "/pricing");
+    const next = th.parentElement.nextElementSibling;
+    return next?.classList.contains("why") ? next.textContent : null;
+  });
+  // A session that viewed /pricing twice may have raged on both views: clicks and sessions differ.
+  const raging = all.filter((s) => s.pages.some((p) => p.path === "/pricing" && p.friction)).length;
+  assert.match(why, new RegExp(`Rage clicks on buy · ${hits("/pricing")} in ${raging} sessions`));
+  await page.getByRole("heading", { name: "Friction" }).waitFor();
+  assert.equal(await kpi(page, "Rage clicks").textContent(), String(all.reduce((n, s) => n + s.pages.filter((p) => p.friction?.kind === "rage").length, 0)));
+  assert.deepEqual(await axe(page), []);
+  await page.screenshot({ path: join(SHOTS, "friction.png"), fullPage: true });
+  // Ranked by LCP: /docs/api is the slow page.
+  await page.getByLabel("Rank pages by").selectOption("lcp");
+  await page.waitForURL(/fsort=lcp/);
+  await page.waitForFunction(() => document.querySelector("#friction-table tbody th")?.textContent === "/docs/api");
+  // A session that met the error shows it in place in its timeline.
+  const failed = all.find((s) => s.pages.some((p) => p.friction?.kind === "error"));
+  const timeline = await open(`?open=${failed.sid}`);
+  const line = timeline.locator(".events li[data-type=error]").first();
+  assert.match(await line.textContent(), /error TypeError at \/assets\/app\.js:212/);
+  assert.match(await timeline.locator("#timeline-facts").textContent(), /1 error/);
 });

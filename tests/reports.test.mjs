@@ -259,6 +259,7 @@ test("every answer has the fields edge-worker/openapi.yaml describes", async () 
     ["/api/funnel", [...Object.entries(range), ["step", "/"], ["step", "/pricing"], ["step", "event:signup"], ["compare", "previous"]]],
     ["/api/paths", { ...range, start: "/", via: "/pricing" }],
     ["/api/links", { ...range, page: "/docs/install" }],
+    ["/api/friction", { ...range, sort: "lcp" }],
     ["/api/live", {}],
     ["/api/sessions", range],
     ["/api/settings", {}],

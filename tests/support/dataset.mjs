@@ -65,6 +65,8 @@ export function makeDataset({ now = Date.now(), days = 35, seed = 7, live = 3 } 
   const r = rng(seed);
   // Clicks draw from their own stream, so adding them left the rest of the data set as it was.
   const rc = rng(seed + 1_000);
+  // So do friction and page speed.
+  const rf = rng(seed + 2_000);
   const today = Math.floor(now / DAY_MS);
   const sessions = [];
   for (let d = days - 1; d >= 0; d--) {
@@ -76,12 +78,12 @@ export function makeDataset({ now = Date.now(), days = 35, seed = 7, live = 3 } 
       const hour = pick(r, [[8, 2], [9, 4], [10, 5], [11, 5], [13, 4], [14, 5], [15, 5], [16, 4], [19, 3], [20, 3], [21, 2], [23, 1], [2, 1]]);
       const startedAt = day * DAY_MS + hour * 3_600_000 + Math.floor(r() * 3_500_000);
       if (startedAt > now - 30 * 60_000) continue; // only finished sessions in the past
-      sessions.push(makeSession(r, rc, startedAt));
+      sessions.push(makeSession(r, rc, rf, startedAt));
     }
   }
   for (let i = 0; i < live; i++) {
     // Still going: its last event a little before now.
-    const s = makeSession(r, rc, 0, { minPages: 2 });
+    const s = makeSession(r, rc, rf, 0, { minPages: 2 });
     s.startedAt = now - s.span - 20_000 - i * 15_000;
     s.live = true;
     sessions.push(s);
@@ -96,7 +98,32 @@ const EXTRA_LINKS = {
   "/blog/launch": [["https://news.example/stint-launch", 0.15]],
 };
 
-function makeSession(r, rc, startedAt, { minPages = 1 } = {}) {
+/** Friction on the site's pages: who meets it where, and how often (a share of views). */
+export const FRICTION = {
+  "/pricing": { kind: "rage", el: "button#buy.cta", name: "buy", chance: 0.15 },
+  "/docs": { kind: "dead", el: "div.copy-box", chance: 0.12 },
+  "/docs/api": { kind: "error", name: "TypeError", src: "https://demo.local/assets/app.js?v=3", line: 212, chance: 0.2 },
+};
+
+/** A page view's friction and speed: every view is a full load, so each has all figures. */
+function frictionOf(rf, path) {
+  const f = FRICTION[path];
+  const hit = f && rf() < f.chance ? f : null;
+  const lcp = 800 + Math.floor(rf() * 32) * 100;
+  return {
+    friction: hit,
+    vitals: {
+      ttfb: 50 + Math.floor(rf() * 40) * 10,
+      fcp: 400 + Math.floor(rf() * 4) * 100,
+      lcp: path === "/docs/api" ? lcp + 2_000 : lcp,
+      load: lcp + 300,
+      ...(rf() < 0.5 ? { inp: 40 + Math.floor(rf() * 30) * 10 } : {}),
+      cls: Math.floor(rf() * 30) / 100,
+    },
+  };
+}
+
+function makeSession(r, rc, rf, startedAt, { minPages = 1 } = {}) {
   const browser = pick(r, BROWSERS.map((b) => [b, b.device === "mobile" ? 3 : 2]));
   const source = pick(r, SOURCES.map((s) => [s, s.w]));
   const country = pick(r, COUNTRIES);
@@ -130,8 +157,12 @@ function makeSession(r, rc, startedAt, { minPages = 1 } = {}) {
       if (rc() < chance) p.clicks.push({ href, at: p.at + 1_500, outbound: !href.startsWith("https://demo.local"), download: href.endsWith(".pdf") });
     }
   });
+  // Friction and speed per page; the signup form is started on /signup and sent by those
+  // who sign up.
+  for (const p of pages) Object.assign(p, frictionOf(rf, p.path));
+  const form = signup >= 0 ? { page: signup, submitted: events.some((e) => e.name === "signup") } : null;
   return {
-    sid, startedAt, browser, source, country, pages, events,
+    sid, startedAt, browser, source, country, pages, events, form,
     get span() { return Math.max(...this.pages.map((p) => p.at + p.engagedMs), ...this.events.map((e) => e.at)); },
     get lastAt() { return this.startedAt + this.span; },
     get pageviews() { return this.pages.length; },
@@ -162,6 +193,18 @@ export function batchOf(s, site = "demo") {
       events.push({ type: "click", ts: s.startedAt + c.at, page: i, href: c.href, outbound: Boolean(c.outbound), ...(c.download ? { download: true } : {}) });
     }
   });
+  s.pages.forEach((p, i) => {
+    const at = s.startedAt + p.at + 1_000;
+    const f = p.friction;
+    if (f?.kind === "error") events.push({ type: "error", ts: at, page: i, name: f.name, src: f.src, line: f.line });
+    else if (f) events.push({ type: f.kind, ts: at, page: i, el: f.el, ...(f.name ? { name: f.name } : {}) });
+    if (p.vitals) events.push({ type: "perf", ts: at, page: i, ...p.vitals });
+  });
+  if (s.form) {
+    const at = s.startedAt + s.pages[s.form.page].at + 2_000;
+    events.push({ type: "form", ts: at, page: s.form.page, form: "signup", phase: "start" });
+    if (s.form.submitted) events.push({ type: "form", ts: at + 1_000, page: s.form.page, form: "signup", phase: "submit" });
+  }
   events.sort((a, b) => a.ts - b.ts);
   return batch({ sid: s.sid, site, events });
 }
