@@ -61,6 +61,21 @@ async function metrics(cdp) {
 
 const diff = (a, b) => ({ script: b.script - a.script, task: b.task - a.task });
 
+/** The scripted interaction every run does: 200 wheel-scroll steps, then 50 link clicks. */
+async function interact(page) {
+  await page.mouse.move(640, 400);
+  for (let i = 0; i < 200; i++) {
+    await page.mouse.wheel(0, i < 100 ? 60 : -60);
+    if (i % 10 === 9) await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => r())));
+  }
+  const links = await page.$$eval("nav a", (as) => as.map((a) => { const r = a.getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; }));
+  for (let i = 0; i < 50; i++) {
+    const [x, y] = links[i % links.length];
+    await page.mouse.click(x, y);
+  }
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 50))));
+}
+
 /** One page load and interaction; the four figures of one run, in ms. */
 async function oneRun(browser, url) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
@@ -77,17 +92,7 @@ async function oneRun(browser, url) {
   // the interaction window measures the listeners.
   await page.waitForTimeout(300);
   const before = await metrics(cdp);
-  await page.mouse.move(640, 400);
-  for (let i = 0; i < 200; i++) {
-    await page.mouse.wheel(0, i < 100 ? 60 : -60);
-    if (i % 10 === 9) await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => r())));
-  }
-  const links = await page.$$eval("nav a", (as) => as.map((a) => { const r = a.getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; }));
-  for (let i = 0; i < 50; i++) {
-    const [x, y] = links[i % links.length];
-    await page.mouse.click(x, y);
-  }
-  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 50))));
+  await interact(page);
   const after = await metrics(cdp);
   await context.close();
   const load = diff(start, ready);
@@ -131,4 +136,80 @@ export async function mainThreadBench({ pageOrigin, stintCollector, runs = 10, l
 
 function urlFor(origin, tracker, collector) {
   return `${origin}/page.html?tracker=${tracker}&collector=${encodeURIComponent(collector)}`;
+}
+
+/** What a CPU profile's frame is: Stint's JS entry, its module, the engine, or the rest. */
+function partOf(frame) {
+  if (frame.url.startsWith("wasm://")) return "stint.wasm";
+  if (frame.url.includes("/tracker/")) return "stint.js";
+  if (/^\((garbage collector|program|idle|root)\)$/.test(frame.functionName)) return frame.functionName;
+  return frame.url ? "page and harness" : "browser (native)";
+}
+
+/**
+ * Where Stint's main-thread time goes: the V8 sampling profiler (CDP `Profiler`, 50 µs)
+ * over `runs` loads and interactions of the Stint page, self time by part and by function;
+ * and every long task (> 50 ms, the page's own `longtask` observer) on the Stint page and
+ * on the page without a tracker, so a long task the tracker causes shows as a difference.
+ */
+export async function profileBench({ pageOrigin, stintCollector, runs = 3, log = console.log }) {
+  const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ARGS });
+  const parts = {};
+  const functions = {};
+  const longTasks = { stint: [], none: [] };
+  let sampledMs = 0;
+  try {
+    for (let round = 0; round < runs; round++) {
+      for (const tracker of ["stint", "none"]) {
+        const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+        await context.addInitScript(() => {
+          window.__long = [];
+          try {
+            new PerformanceObserver((l) => { for (const e of l.getEntries()) window.__long.push(e.duration); })
+              .observe({ type: "longtask", buffered: true });
+          } catch { /* no long task timing */ }
+        });
+        const page = await context.newPage();
+        const cdp = await context.newCDPSession(page);
+        const profiling = tracker === "stint";
+        if (profiling) {
+          await cdp.send("Profiler.enable");
+          await cdp.send("Profiler.setSamplingInterval", { interval: 50 });
+          await cdp.send("Profiler.start");
+        }
+        await page.goto(urlFor(pageOrigin, tracker, stintCollector), { waitUntil: "load" });
+        await page.waitForFunction(() => window.benchReady !== undefined);
+        await interact(page);
+        longTasks[tracker].push(...(await page.evaluate(() => window.__long)));
+        if (profiling) {
+          const { profile } = await cdp.send("Profiler.stop");
+          const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+          profile.samples.forEach((id, i) => {
+            const ms = (profile.timeDeltas[i] ?? 0) / 1000;
+            const frame = byId.get(id).callFrame;
+            const part = partOf(frame);
+            sampledMs += ms;
+            parts[part] = (parts[part] ?? 0) + ms;
+            if (part === "stint.js" || part === "stint.wasm") {
+              const name = `${part}: ${frame.functionName || "(anonymous)"}${part === "stint.js" ? `:${frame.lineNumber + 1}` : ""}`;
+              functions[name] = (functions[name] ?? 0) + ms;
+            }
+          });
+        }
+        await context.close();
+      }
+      log(`  profile: round ${round + 1}/${runs} done`);
+    }
+  } finally {
+    await browser.close();
+  }
+  const per = (ms) => Math.round((ms / runs) * 100) / 100;
+  const top = Object.entries(functions).sort((a, b) => b[1] - a[1]).slice(0, 15).map(([name, ms]) => ({ name, ms: per(ms) }));
+  return {
+    runs,
+    sampledMs: per(sampledMs),
+    parts: Object.fromEntries(Object.entries(parts).sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, per(v)])),
+    functions: top,
+    longTasks: Object.fromEntries(Object.entries(longTasks).map(([t, d]) => [t, { count: d.filter((x) => x > 50).length, maxMs: Math.round(Math.max(0, ...d)) }])),
+  };
 }

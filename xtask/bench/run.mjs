@@ -17,7 +17,7 @@ import { readFile, writeFile, mkdir } from "node:fs/promises";
 import { gzipSync, brotliCompressSync, constants } from "node:zlib";
 import { join, resolve } from "node:path";
 import { startCollector } from "./collector.mjs";
-import { mainThreadBench, startPageServer } from "./browser.mjs";
+import { mainThreadBench, profileBench, startPageServer } from "./browser.mjs";
 import { SessionPool, runLoad, percentile } from "./load.mjs";
 import { JOURNEY_READS, journeySessions } from "./journeys.mjs";
 
@@ -385,6 +385,11 @@ async function main() {
         for (const [t, m] of Object.entries(results.browser.trackers)) {
           log(`  ${t.padEnd(10)} ready ${round1(m.readyMs)} ms, load script ${round1(m.loadScriptMs)} ms, interaction script ${round1(m.interactScriptMs)} ms`);
         }
+        step("where Stint's main-thread time goes (V8 sampling profiler, 3 runs; long tasks)");
+        results.profile = await profileBench({ pageOrigin: page.origin, stintCollector: collector.origin, log });
+        log(`  by part (ms a run): ${Object.entries(results.profile.parts).map(([k, v]) => `${k} ${v}`).join(", ")}`);
+        for (const f of results.profile.functions.slice(0, 8)) log(`  ${f.ms} ms  ${f.name}`);
+        log(`  long tasks > 50 ms: ${JSON.stringify(results.profile.longTasks)}`);
       }
       if (STEPS.includes("ingest") || STEPS.includes("read")) {
         const window = dayWindow(Date.now());

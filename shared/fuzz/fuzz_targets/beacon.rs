@@ -6,8 +6,9 @@
 use libfuzzer_sys::fuzz_target;
 use stint_shared::protocol::{
     decode_batch, is_uuid_v4, is_valid_site_id, DecodeError, EventKind, PropValue, MAX_BODY_BYTES,
-    MAX_CUSTOM_NAME_CHARS, MAX_EVENTS_PER_BATCH, MAX_PAGEVIEWS_PER_SESSION, MAX_PROPS,
-    MAX_PROP_NUMBER, MAX_TITLE_CHARS, MAX_URL_CHARS,
+    MAX_CLS, MAX_CUSTOM_NAME_CHARS, MAX_ELEMENT_CHARS, MAX_EVENTS_PER_BATCH,
+    MAX_PAGEVIEWS_PER_SESSION, MAX_PERF_MS, MAX_PROPS, MAX_PROP_NUMBER, MAX_SIGNAL_NAME_CHARS,
+    MAX_TITLE_CHARS, MAX_URL_CHARS,
 };
 use stint_shared::weburl::parse_http;
 
@@ -50,6 +51,30 @@ fuzz_target!(|body: &[u8]| {
                         assert!(n.abs() <= MAX_PROP_NUMBER);
                     }
                 }
+            }
+            EventKind::Rage(e) | EventKind::Dead(e) => {
+                assert!(!e.el.is_empty() && e.el.chars().count() <= MAX_ELEMENT_CHARS);
+                assert!(e
+                    .name
+                    .as_ref()
+                    .is_none_or(|n| !n.is_empty() && n.chars().count() <= MAX_SIGNAL_NAME_CHARS));
+            }
+            EventKind::Error { name, src, .. } => {
+                assert!(!name.is_empty() && name.chars().count() <= MAX_SIGNAL_NAME_CHARS);
+                assert!(src
+                    .as_ref()
+                    .is_none_or(|s| s.chars().count() <= MAX_URL_CHARS));
+            }
+            EventKind::Form { form, .. } => {
+                assert!(!form.is_empty() && form.chars().count() <= MAX_SIGNAL_NAME_CHARS)
+            }
+            EventKind::Perf(v) => {
+                assert!(!v.is_empty());
+                assert!(v.cls.is_none_or(|c| (0.0..=MAX_CLS).contains(&c)));
+                assert!(v
+                    .times()
+                    .iter()
+                    .all(|(_, t)| t.is_none_or(|t| i64::from(t) <= MAX_PERF_MS)));
             }
         }
     }
