@@ -32,6 +32,8 @@ struct Page {
     /// The batch number each was sent with.
     numbers: Vec<u32>,
     random: u8,
+    /// How often the document's height (a layout read) was asked for.
+    height_reads: std::cell::Cell<u32>,
 }
 
 #[derive(Clone)]
@@ -46,7 +48,10 @@ impl Host for Scripted {
             Num::Width => 1280.0,
             Num::ScrollY => p.scroll_y,
             Num::ViewportHeight => 1000.0,
-            Num::DocumentHeight => 4000.0,
+            Num::DocumentHeight => {
+                p.height_reads.set(p.height_reads.get() + 1);
+                4000.0
+            }
             Num::Visible => f64::from(u8::from(p.visible)),
             Num::Focused => f64::from(u8::from(p.focused)),
             Num::Webdriver => 0.0,
@@ -252,13 +257,19 @@ fn a_spa_navigation_closes_the_old_page_first() {
 }
 
 #[test]
-fn outbound_clicks_are_sent_at_once_and_other_schemes_ignored() {
+fn clicks_wait_for_the_next_flush_and_other_schemes_are_ignored() {
     let host = page(&Storage::default());
     let mut t = start(&host);
     t.click("mailto:someone@example.org");
     t.click("https://shop.example/cart?session=abc");
-    assert_eq!(host.batches().len(), 1, "internal clicks wait for a flush");
     t.click("https://partner.example/offer?utm_medium=link&email=a@b.c#x");
+    assert_eq!(
+        host.batches().len(),
+        1,
+        "clicks, outbound too, wait for a flush"
+    );
+    // Leaving the page (the outbound link's navigation) flushes.
+    t.on(Signal::Hide);
     let batches = host.batches();
     assert_eq!(batches.len(), 2);
     let clicks: Vec<_> = batches[1]
@@ -362,6 +373,7 @@ fn the_pending_list_is_bounded() {
     let mut t = start(&host);
     for _ in 0..MAX_PENDING + 10 {
         t.click("https://partner.example/");
+        t.on(Signal::Flush);
     }
     assert_eq!(host.pending().unwrap().lines().count(), MAX_PENDING);
 }
@@ -425,7 +437,9 @@ fn tabs_sharing_a_session_never_reuse_a_seq_or_page() {
     let mut tb = start(&b);
     for _ in 0..3 {
         ta.click("https://partner.example/");
+        ta.on(Signal::Flush);
         tb.click("https://partner.example/");
+        tb.on(Signal::Flush);
     }
     let all: Vec<Batch> = a.batches().into_iter().chain(b.batches()).collect();
     assert!(all.iter().all(|x| x.sid == all[0].sid), "one session");
@@ -692,4 +706,43 @@ fn page_speed_goes_with_the_page_and_only_when_it_changed() {
             ),
         ]
     );
+}
+
+#[test]
+fn scroll_depth_reads_the_document_height_only_past_the_deepest_point() {
+    let host = page(&Storage::default());
+    let mut t = start(&host);
+    // 4000 px document, 1000 px viewport: at 1000 the bottom is at 2000 = 50%.
+    let reads = || host.0.borrow().height_reads.get();
+    let at_start = reads();
+    host.0.borrow_mut().scroll_y = 1000.0;
+    t.on(Signal::ScrollFrame);
+    assert_eq!(reads(), at_start + 1);
+    // Back up: no layout read, the depth stays.
+    host.0.borrow_mut().scroll_y = 200.0;
+    t.on(Signal::ScrollFrame);
+    host.0.borrow_mut().scroll_y = 900.0;
+    t.on(Signal::ScrollFrame);
+    assert_eq!(reads(), at_start + 1);
+    host.0.borrow_mut().scroll_y = 2000.0;
+    t.on(Signal::ScrollFrame);
+    assert_eq!(reads(), at_start + 2);
+    // Read to the end: no read at all any more.
+    host.0.borrow_mut().scroll_y = 3000.0;
+    t.on(Signal::ScrollFrame);
+    host.0.borrow_mut().scroll_y = 3500.0;
+    t.on(Signal::ScrollFrame);
+    assert_eq!(reads(), at_start + 3);
+    t.on(Signal::Flush);
+    let scroll: Vec<u8> = host
+        .batches()
+        .iter()
+        .flat_map(|b| &b.events)
+        .filter_map(|e| match e.kind {
+            EventKind::Engage { scroll, .. } => Some(scroll),
+            _ => None,
+        })
+        .collect();
+    // The page view's first reading (25%), then the deepest (100%).
+    assert_eq!(scroll, [25, 100]);
 }
