@@ -65,8 +65,11 @@ pub fn error_name(name: &str) -> &str {
 #[derive(Debug, Default)]
 pub struct RageClicks {
     element: String,
-    /// The burst's click times, the latest [`RAGE_CLICKS`].
-    times: Vec<i64>,
+    /// The latest [`RAGE_CLICKS`] click times, oldest first; `clicks` in the burst so far.
+    /// (Fixed arrays, not `Vec`s, here and in [`PageSpeed`]: every byte of code counts in
+    /// the tracker.)
+    times: [i64; RAGE_CLICKS],
+    clicks: usize,
     reported: bool,
 }
 
@@ -74,23 +77,19 @@ impl RageClicks {
     /// A click on `element` (its identifying text) at `at` ms; true when this click makes
     /// the burst a rage click.
     pub fn click(&mut self, element: &str, at: i64) -> bool {
-        let goes_on = self.element == element
-            && self
-                .times
-                .last()
-                .is_some_and(|last| at - last <= RAGE_WINDOW_MS);
+        let last = self.times[RAGE_CLICKS - 1];
+        let goes_on = self.clicks > 0 && self.element == element && at - last <= RAGE_WINDOW_MS;
         if !goes_on {
-            self.element = element.to_string();
-            self.times.clear();
+            self.element.clear();
+            self.element.push_str(element);
+            self.clicks = 0;
             self.reported = false;
         }
-        self.times.push(at);
-        if self.times.len() > RAGE_CLICKS {
-            self.times.remove(0);
-        }
-        let rage = !self.reported
-            && self.times.len() == RAGE_CLICKS
-            && at - self.times[0] <= RAGE_WINDOW_MS;
+        self.times.copy_within(1.., 0);
+        self.times[RAGE_CLICKS - 1] = at;
+        self.clicks += 1;
+        let rage =
+            !self.reported && self.clicks >= RAGE_CLICKS && at - self.times[0] <= RAGE_WINDOW_MS;
         self.reported |= rage;
         rage
     }
@@ -170,8 +169,9 @@ pub struct PageSpeed {
     cls: Option<f64>,
     interactions: u32,
     last_interaction: u64,
-    /// The longest interactions, longest first: (duration, interactionId).
-    longest: Vec<(u32, u64)>,
+    /// The longest interactions, longest first: (duration, interactionId), `kept` of them.
+    longest: [(u32, u64); KEPT_INTERACTIONS],
+    kept: usize,
     /// What was last sent, so only a change is sent again.
     sent: Vitals,
 }
@@ -226,22 +226,28 @@ impl PageSpeed {
             self.interactions += 1;
             self.last_interaction = id;
         }
-        let duration = match self.longest.iter().position(|(_, i)| *i == id) {
-            Some(at) => self.longest.remove(at).0.max(duration),
-            None => duration,
-        };
-        // Longest first (an insertion: a sort would weigh more in the tracker than this).
-        let at = self.longest.partition_point(|(d, _)| *d >= duration);
-        self.longest.insert(at, (duration, id));
-        self.longest.truncate(KEPT_INTERACTIONS);
+        let mut duration = duration;
+        let kept = &mut self.longest[..self.kept];
+        if let Some(at) = kept.iter().position(|(_, i)| *i == id) {
+            duration = duration.max(kept[at].0);
+            kept.copy_within(at + 1.., at);
+            self.kept -= 1;
+        }
+        // Longest first: an insertion, the shortest falling off the end.
+        let at = self.longest[..self.kept].partition_point(|(d, _)| *d >= duration);
+        if at < KEPT_INTERACTIONS {
+            let end = (self.kept + 1).min(KEPT_INTERACTIONS);
+            self.longest.copy_within(at..end - 1, at + 1);
+            self.longest[at] = (duration, id);
+            self.kept = end;
+        }
     }
 
     /// The figures so far.
     pub fn vitals(&self) -> Vitals {
         let step = (self.interactions / INTERACTIONS_PER_STEP) as usize;
-        let inp = self
-            .longest
-            .get(step.min(self.longest.len().saturating_sub(1)))
+        let inp = self.longest[..self.kept]
+            .get(step.min(self.kept.saturating_sub(1)))
             .map(|(d, _)| *d);
         Vitals {
             ttfb: self.ttfb,
@@ -365,6 +371,31 @@ mod tests {
         let mut s = PageSpeed::new(false);
         s.note(Vital::Interaction, 500.0, 0.0);
         assert_eq!(s.vitals().inp, None);
+    }
+
+    proptest::proptest! {
+        /// INP from the ten kept interactions equals INP from all of them (fewer than 500).
+        #[test]
+        fn kept_interactions_give_the_inp_of_all(
+            entries in proptest::collection::vec((0u32..600, 1u64..40), 0..200),
+        ) {
+            let mut s = PageSpeed::new(false);
+            let mut all = std::collections::BTreeMap::new();
+            for (d, id) in &entries {
+                s.note(Vital::Interaction, f64::from(*d), *id as f64);
+                let e = all.entry(*id).or_insert(0u32);
+                *e = (*e).max(*d);
+            }
+            let mut durations: Vec<u32> = all.values().copied().collect();
+            durations.sort_unstable_by(|a, b| b.cmp(a));
+            let counted = entries.iter().scan(0u64, |top, (_, id)| {
+                let new = *id > *top;
+                if new { *top = *id; }
+                Some(new)
+            }).filter(|n| *n).count();
+            let step = (counted / 50).min(durations.len().saturating_sub(1));
+            proptest::prop_assert_eq!(s.vitals().inp, durations.get(step).copied());
+        }
     }
 
     #[test]

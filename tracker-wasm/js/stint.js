@@ -157,18 +157,20 @@ function listen(target, types, handler, capture) {
 
 /** Registers what the module needs to hear about; every listener is passive. */
 function watch(spa, hashRouting, flushIntervalMs) {
-  const signal = (code) => () => on(code);
   let frame = 0;
+  // The depth is read once per animation frame, never per event: when the page scrolls,
+  // and once after each new page (then the browser has laid it out for its frame anyway,
+  // so reading its height forces no layout of its own).
+  const depth = () => { frame ||= requestAnimationFrame(() => { frame = 0; on(SCROLL_FRAME); }); };
+  const signal = (code) => () => { on(code); if (code == NAVIGATION) depth(); };
   listen(document, "visibilitychange", signal(VISIBILITY));
   listen(window, "focus", signal(FOCUS));
   listen(window, "blur", signal(BLUR));
   listen(window, "pagehide", signal(HIDE));
-  listen(window, "pageshow", (e) => e.persisted && on(RESTORE));
-  // Scrolling is input; the depth is read once per animation frame, never per event.
-  listen(window, "scroll", () => {
-    input();
-    frame ||= requestAnimationFrame(() => { frame = 0; on(SCROLL_FRAME); });
-  });
+  listen(window, "pageshow", (e) => { if (e.persisted) { on(RESTORE); depth(); } });
+  depth();
+  // Scrolling is input.
+  listen(window, "scroll", () => { input(); depth(); });
   listen(document, "pointerdown pointermove keydown wheel touchstart", input, true);
   // `click` covers mouse and keyboard activation; `auxclick` the middle button (a right
   // click opens a menu, not the link). `href` is resolved against the document's base URL;
@@ -207,7 +209,7 @@ function watch(spa, hashRouting, flushIntervalMs) {
       const original = history[name];
       history[name] = function (...args) {
         const result = original.apply(this, args);
-        on(NAVIGATION);
+        signal(NAVIGATION)();
         return result;
       };
     }

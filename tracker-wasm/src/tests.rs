@@ -164,15 +164,8 @@ fn the_first_page_view_is_sent_at_once_with_scrubbed_urls() {
     let batches = host.batches();
     assert_eq!(batches.len(), 1);
     let b = &batches[0];
-    assert_eq!((b.site.as_str(), b.seq, b.events.len()), ("shop", 0, 2));
-    // With the page's first scroll reading: 1000 px of a 4000 px page seen.
-    assert_eq!(
-        b.events[1].kind,
-        EventKind::Engage {
-            active_ms: 0,
-            scroll: 25
-        }
-    );
+    // The page view alone: the depth is read at the page's first frame.
+    assert_eq!((b.site.as_str(), b.seq, b.events.len()), ("shop", 0, 1));
     let EventKind::Pageview {
         url,
         referrer,
@@ -235,13 +228,7 @@ fn a_spa_navigation_closes_the_old_page_first() {
         .collect();
     assert_eq!(
         kinds,
-        [
-            (0, "pageview"),
-            (0, "engage"),
-            (0, "engage"),
-            (1, "pageview"),
-            (1, "engage")
-        ],
+        [(0, "pageview"), (0, "engage"), (1, "pageview"),],
         "{batches:?}"
     );
     let EventKind::Engage { active_ms, scroll } = batches[1].events[0].kind else {
@@ -397,8 +384,8 @@ fn nothing_is_sent_or_stored_before_consent() {
         .iter()
         .map(|e| e.kind.type_name())
         .collect();
-    // The page view with its first scroll reading, the click, then the engaged time.
-    assert_eq!(types, ["pageview", "engage", "click", "engage"]);
+    // The page view, the click, then the engaged time (the depth is read at the first frame).
+    assert_eq!(types, ["pageview", "click", "engage"]);
     assert!(host.load(Area::Local, Key::Session).is_some());
 }
 
@@ -714,7 +701,11 @@ fn scroll_depth_reads_the_document_height_only_past_the_deepest_point() {
     let mut t = start(&host);
     // 4000 px document, 1000 px viewport: at 1000 the bottom is at 2000 = 50%.
     let reads = || host.0.borrow().height_reads.get();
+    assert_eq!(reads(), 0, "no layout read while starting");
+    // The page's first frame: 25%.
+    t.on(Signal::ScrollFrame);
     let at_start = reads();
+    assert_eq!(at_start, 1);
     host.0.borrow_mut().scroll_y = 1000.0;
     t.on(Signal::ScrollFrame);
     assert_eq!(reads(), at_start + 1);
@@ -743,6 +734,6 @@ fn scroll_depth_reads_the_document_height_only_past_the_deepest_point() {
             _ => None,
         })
         .collect();
-    // The page view's first reading (25%), then the deepest (100%).
-    assert_eq!(scroll, [25, 100]);
+    // The deepest reading is what goes (25% at the first frame, 100% in the end).
+    assert_eq!(scroll, [100]);
 }

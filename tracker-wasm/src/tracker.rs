@@ -201,17 +201,20 @@ impl<H: Host> Tracker<H> {
     /// an input of type button or submit, or an `a` without `href`: then the JS entry watches
     /// the DOM for a change and signals [`Signal::Settle`] a second later.
     pub fn press(&mut self, parts: &str, button_like: bool) {
+        let now = self.mono();
+        let rage = self.rage.click(parts, now);
+        if !(rage || button_like) {
+            return;
+        }
         let mut part = parts.split('\n');
         let mut next = || part.next().unwrap_or("");
         let element = signals::element(next(), next(), next(), next());
-        let now = self.mono();
-        let rage = self.rage.click(parts, now);
-        if button_like {
-            self.dead.click(element.clone(), now);
-        }
         if rage {
             self.rotate_if_expired();
-            self.record(EventKind::Rage(element));
+            self.record(EventKind::Rage(element.clone()));
+        }
+        if button_like {
+            self.dead.click(element, now);
         }
     }
 
@@ -373,7 +376,7 @@ impl<H: Host> Tracker<H> {
         }
     }
 
-    /// Opens a new page: next page index, its URL and route, its first scroll reading, and
+    /// Opens a new page: next page index, its URL and route, and
     /// sends its page view. The referrer is only sent for the first page of a load (a SPA
     /// navigation's referrer is the previous page of the same site).
     fn begin_page(&mut self, first_load: bool) {
@@ -381,9 +384,11 @@ impl<H: Host> Tracker<H> {
         self.page = self.session.alloc_page(&self.host, self.store);
         self.page_url = scrub_url(&href, &self.config.keep_params).unwrap_or(href);
         self.route = self.route_key();
-        self.scroll = self.scroll_depth();
+        // The first depth reading comes with the page's first animation frame (the JS entry
+        // asks for one): reading the height now would force a layout inside this task.
+        self.scroll = 0;
         self.scroll_sent = 0;
-        self.deepest = self.host.num(Num::ScrollY) + self.host.num(Num::ViewportHeight);
+        self.deepest = 0.0;
         self.dead.changed();
         self.errors = 0;
         self.forms.clear();
