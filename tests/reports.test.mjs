@@ -152,6 +152,33 @@ describe("breakdowns, goals and filters", () => {
     }
   });
 
+  test("breakdowns carry friction: by page on the page's views, by browser and channel for the sessions", async () => {
+    const all = within(data, from35, now + 1);
+    const kinds = (pages, kind) => pages.filter((p) => p.friction?.kind === kind).length;
+    const page = await get(q("/api/breakdown", { ...range(), by: "page" }));
+    const row = (rows, value) => rows.find((r) => r.value === value);
+    for (const path of ["/pricing", "/docs", "/docs/api", "/"]) {
+      const views = all.flatMap((s) => s.pages.filter((p) => p.path === path));
+      const r = row(page.body.rows, path);
+      assert.deepEqual([r.rage_clicks, r.dead_clicks, r.errors], [kinds(views, "rage"), kinds(views, "dead"), kinds(views, "error")], path);
+    }
+    const abandoned = (s) => (s.form && !s.form.submitted ? 1 : 0);
+    assert.equal(row(page.body.rows, "/signup").forms_abandoned, all.reduce((n, s) => n + abandoned(s), 0));
+    for (const [by, key] of [["browser", (s) => s.browser.browser], ["channel", (s) => s.source.channel]]) {
+      const r = await get(q("/api/breakdown", { ...range(), by }));
+      for (const value of new Set(all.map(key))) {
+        const mine = all.filter((s) => key(s) === value);
+        const got = row(r.body.rows, value);
+        assert.deepEqual(
+          [got.errors, got.rage_clicks, got.dead_clicks, got.forms_abandoned],
+          [mine.reduce((n, s) => n + kinds(s.pages, "error"), 0), mine.reduce((n, s) => n + kinds(s.pages, "rage"), 0),
+            mine.reduce((n, s) => n + kinds(s.pages, "dead"), 0), mine.reduce((n, s) => n + abandoned(s), 0)],
+          `${by} ${value}`,
+        );
+      }
+    }
+  });
+
   test("filters: a page viewed, a goal reached or not, is not, contains — the same as counting by hand", async () => {
     const all = within(data, from35, now + 1);
     const cases = [

@@ -35,27 +35,21 @@ async function stored(sid, ready = () => true, what = "stored session") {
   }
 }
 
-async function allSessionIds() {
-  const r = await collector.read("/api/sessions?site=demo&limit=200&bots=include");
-  return r.body.sessions.map((s) => s.id);
+/**
+ * A fixture page on Playwright's clock (Date, performance.now, timers), paused before the
+ * page loads: no time passes but what the test moves on, so durations are exact.
+ */
+async function onClock(options) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const t0 = Date.now();
+  await context.clock.install({ time: t0 });
+  await context.clock.pauseAt(t0 + 1_000);
+  const { page } = await openFixture(browser, collector, { options, context });
+  return { page, context };
 }
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const inPage = (page, fn) => page.evaluate(fn);
 
 describe("engaged time", () => {
-  /**
-   * A fixture page on Playwright's clock (Date, performance.now, timers), paused before the
-   * page loads: no time passes but what the test moves on, so durations are exact.
-   */
-  async function onClock(options) {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    const t0 = Date.now();
-    await context.clock.install({ time: t0 });
-    await context.clock.pauseAt(t0 + 1_000);
-    const { page } = await openFixture(browser, collector, { options, context });
-    return { page, context };
-  }
-  const inPage = (page, fn) => page.evaluate(fn);
 
   test("input 3 s, hidden 2 s, idle 3 s with idleTimeoutMs 1000 → exactly 4 s", async () => {
     const { page, context } = await onClock({ idleTimeoutMs: 1000, flushIntervalMs: 60_000 });
@@ -193,17 +187,19 @@ describe("link clicks", () => {
 
 describe("page views", () => {
   test("a pushState navigation makes page 1 and moves engagement to it", async () => {
-    const { page, context } = await openFixture(browser, collector, { options: { idleTimeoutMs: 60_000, flushIntervalMs: 60_000 } });
+    const { page, context } = await onClock({ idleTimeoutMs: 60_000, flushIntervalMs: 60_000 });
     const sid = await sessionId(page);
-    await sleep(300);
+    await inPage(page, () => document.dispatchEvent(new PointerEvent("pointermove")));
+    await page.clock.runFor(300);
     await page.click("#spa");
-    await sleep(700);
+    await page.clock.runFor(700);
     await page.evaluate(() => { window.stint.track("scenario-end"); window.stint.flush(); });
     const t = await stored(sid, (t) => t.session.events === 1, "SPA page");
     assert.equal(t.session.pageviews, 2);
     assert.deepEqual(t.pages.map((p) => new URL(p.url).pathname), ["/fixtures/page", "/fixtures/spa-route"]);
-    assert.ok(t.pages[0].active_ms >= 250 && t.pages[0].active_ms < 700, `page 0 engaged ${t.pages[0].active_ms}`);
-    assert.ok(t.pages[1].active_ms >= 600, `page 1 engaged ${t.pages[1].active_ms}`);
+    // On the clock: exactly the time before and after the navigation.
+    assert.equal(t.pages[0].active_ms, 300);
+    assert.equal(t.pages[1].active_ms, 700);
     assert.equal(t.session.exit_page, "/fixtures/spa-route");
     await context.close();
   });
@@ -460,9 +456,10 @@ describe("sessions", () => {
   });
 
   test("a new session starts after sessionTimeoutMin without activity", async () => {
-    const { page, context } = await openFixture(browser, collector, { options: { sessionTimeoutMin: 0.02 } });
+    // 0.02 min = 1.2 s, passed on the clock.
+    const { page, context } = await onClock({ sessionTimeoutMin: 0.02 });
     const first = await sessionId(page);
-    await sleep(1500);
+    await page.clock.runFor(1_500);
     await page.evaluate(() => window.stint.track("after-timeout"));
     await page.evaluate(() => window.stint.flush());
     const second = await sessionId(page);
@@ -473,6 +470,16 @@ describe("sessions", () => {
   });
 });
 
+/** The fixture, with every request it makes to /collect counted (in order, as sent). */
+async function counted(context, { options, before }) {
+  const sent = [];
+  context.on("request", (r) => { if (new URL(r.url()).pathname === "/collect") sent.push(r.method()); });
+  const { page } = await openFixture(browser, collector, { options, before, context });
+  return { page, sent };
+}
+/** A request after everything the page sent before it: once it is seen, so are they. */
+const marker = (page) => page.evaluate(() => fetch("/fixtures/page").then((r) => r.text()));
+
 describe("privacy", () => {
   const refusals = [
     ["Global Privacy Control", {}, () => Object.defineProperty(Navigator.prototype, "globalPrivacyControl", { get: () => true })],
@@ -481,16 +488,27 @@ describe("privacy", () => {
   ];
   for (const [name, options, before] of refusals) {
     test(`${name} on → nothing stored, nothing sent`, async () => {
-      const known = new Set(await allSessionIds());
-      const { page, context } = await openFixture(browser, collector, { options, before });
+      const context = await browser.newContext();
+      const { page, sent } = await counted(context, { options, before });
       await page.evaluate(() => { window.stint.track("should-not-send"); window.stint.flush(); });
-      await page.close({ runBeforeUnload: true });
-      await sleep(500);
-      const now = await allSessionIds();
-      assert.deepEqual(now.filter((id) => !known.has(id)), []);
+      await marker(page);
+      assert.deepEqual(sent, [], "requests to /collect");
+      assert.equal(await page.evaluate(() => localStorage.getItem("stint.sid")), null, "stint.sid");
+      // Not tracking, the page registers no listener at all: closing it sends nothing either.
+      assert.equal(await page.evaluate(() => window.stint.sessionId()), null);
       await context.close();
     });
   }
+
+  test("the request count above sees the tracker's beacons where it tracks", async () => {
+    const context = await browser.newContext();
+    const { page, sent } = await counted(context, {});
+    await page.evaluate(() => { window.stint.track("sent"); window.stint.flush(); });
+    await marker(page);
+    // The page view at once, the event with the flush.
+    assert.deepEqual(sent, ["POST", "POST"]);
+    await context.close();
+  });
 
   test("GPC can be overridden by the site with respectGpc: false", async () => {
     const { page, context } = await openFixture(browser, collector, {

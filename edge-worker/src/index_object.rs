@@ -50,7 +50,7 @@ use worker::{
 /// last-seen times and rollups (`sessions.journey` / `last_seen_at` / `shard`, tallies per
 /// UTC day in `tallies` instead of `day_tallies`, `meta`, `deliveries`). An object that meets
 /// an older version migrates when it starts (see [`migrate`]).
-pub(crate) const SCHEMA_VERSION: i64 = 4;
+pub(crate) const SCHEMA_VERSION: i64 = 5;
 
 const SCHEMA: [&str; 12] = [
     crate::db::SCHEMA_TABLE,
@@ -62,7 +62,9 @@ const SCHEMA: [&str; 12] = [
      bot INTEGER NOT NULL, channel TEXT, country TEXT, device TEXT, browser TEXT, os TEXT, \
      entry_page TEXT, referrer_host TEXT, active_ms INTEGER NOT NULL, \
      pageviews INTEGER NOT NULL, bounce INTEGER NOT NULL, browser_version TEXT, os_version TEXT, \
-     exit_page TEXT, utm_source TEXT, utm_medium TEXT, utm_campaign TEXT)",
+     exit_page TEXT, utm_source TEXT, utm_medium TEXT, utm_campaign TEXT, \
+     rage_clicks INTEGER NOT NULL DEFAULT 0, dead_clicks INTEGER NOT NULL DEFAULT 0, \
+     errors INTEGER NOT NULL DEFAULT 0, forms_abandoned INTEGER NOT NULL DEFAULT 0)",
     "CREATE TABLE IF NOT EXISTS tallies (day INTEGER NOT NULL, bot INTEGER NOT NULL, \
      dim TEXT NOT NULL, value TEXT NOT NULL, n INTEGER NOT NULL, \
      PRIMARY KEY (day, bot, dim, value)) WITHOUT ROWID",
@@ -118,21 +120,25 @@ const UPDATE_SUMMARY: &str = "UPDATE sessions SET version = ?1, summary = ?2, jo
 /// serde reads tuples of at most 16).
 const STATS_JSON: &str = "json_array(json_array(started_at, bot, active_ms, pageviews, bounce, \
      entry_page, referrer_host, channel, country, device, browser, os, browser_version, \
-     os_version), json_array(exit_page, utm_source, utm_medium, utm_campaign))";
+     os_version), json_array(exit_page, utm_source, utm_medium, utm_campaign, rage_clicks, \
+     dead_clicks, errors, forms_abandoned))";
 
 const INSERT_STATS: &str = "INSERT OR REPLACE INTO session_stats (id, started_at, bot, active_ms, \
      pageviews, bounce, entry_page, referrer_host, channel, country, device, browser, os, \
-     browser_version, os_version, exit_page, utm_source, utm_medium, utm_campaign) \
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+     browser_version, os_version, exit_page, utm_source, utm_medium, utm_campaign, rage_clicks, \
+     dead_clicks, errors, forms_abandoned) \
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 /// [`INSERT_STATS`] for many rows at once, from a JSON array of rows in its column order.
 pub(crate) const INSERT_STATS_JSON: &str = "INSERT OR REPLACE INTO session_stats (id, started_at, \
      bot, active_ms, pageviews, bounce, entry_page, referrer_host, channel, country, device, \
-     browser, os, browser_version, os_version, exit_page, utm_source, utm_medium, utm_campaign) \
+     browser, os, browser_version, os_version, exit_page, utm_source, utm_medium, utm_campaign, \
+     rage_clicks, dead_clicks, errors, forms_abandoned) \
      SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, \
      value ->> 6, value ->> 7, value ->> 8, value ->> 9, value ->> 10, value ->> 11, value ->> 12, \
-     value ->> 13, value ->> 14, value ->> 15, value ->> 16, value ->> 17, value ->> 18 \
-     FROM json_each(?)";
+     value ->> 13, value ->> 14, value ->> 15, value ->> 16, value ->> 17, value ->> 18, \
+     coalesce(value ->> 19, 0), coalesce(value ->> 20, 0), coalesce(value ->> 21, 0), \
+     coalesce(value ->> 22, 0) FROM json_each(?)";
 
 /// Adds tallies `[day, bot, dim, value, n]` from a JSON array.
 pub(crate) const ADD_TALLIES_JSON: &str = "INSERT INTO tallies (day, bot, dim, value, n) \
@@ -156,8 +162,8 @@ pub(crate) fn run_json_rows(
 }
 
 /// The figures that change as a session goes on; no index covers them.
-const UPDATE_STATS_FIGURES: &str =
-    "UPDATE session_stats SET active_ms = ?, pageviews = ?, bounce = ? WHERE id = ?";
+const UPDATE_STATS_FIGURES: &str = "UPDATE session_stats SET active_ms = ?, pageviews = ?, \
+     bounce = ?, rage_clicks = ?, dead_clicks = ?, errors = ?, forms_abandoned = ? WHERE id = ?";
 
 const MOVE_TALLY: &str = "INSERT INTO tallies (day, bot, dim, value, n) VALUES (?, ?, ?, ?, ?) \
      ON CONFLICT (day, bot, dim, value) DO UPDATE SET n = n + excluded.n RETURNING n";
@@ -188,7 +194,7 @@ const PAGE_MIN_ROWS: i64 = 25;
 const FOLD_STATS_PAGE: &str = "SELECT json_group_array(json_array(id, json_array(started_at, \
      bot, active_ms, pageviews, bounce, entry_page, referrer_host, channel, country, device, \
      browser, os, browser_version, os_version), json_array(exit_page, utm_source, utm_medium, \
-     utm_campaign), CASE WHEN ?5 THEN (SELECT json(s.journey) FROM sessions s WHERE s.id = t.id) END)) AS rows, \
+     utm_campaign, rage_clicks, dead_clicks, errors, forms_abandoned), CASE WHEN ?5 THEN (SELECT json(s.journey) FROM sessions s WHERE s.id = t.id) END)) AS rows, \
      MAX(r) AS last, COUNT(*) AS n FROM (SELECT rowid AS r, * FROM session_stats NOT INDEXED \
      WHERE rowid > ?1 AND started_at >= ?2 AND started_at < ?3 AND (bot = 0 OR ?4){narrow} \
      ORDER BY rowid LIMIT ?6) t";
@@ -274,13 +280,22 @@ type StatsBase = (
     Option<String>,
 );
 
-/// The columns filters and breakdowns read besides: exit page and UTM source, medium, campaign.
+/// The columns filters and breakdowns read besides: exit page, UTM source, medium, campaign,
+/// and the friction counts.
 type StatsExtra = (
     Option<String>,
     Option<String>,
     Option<String>,
     Option<String>,
+    i64,
+    i64,
+    i64,
+    i64,
 );
+
+fn count(n: i64) -> u32 {
+    n.clamp(0, i64::from(u32::MAX)) as u32
+}
 
 fn row_of((t, x): StatsTuple) -> StatsRow {
     StatsRow {
@@ -302,6 +317,10 @@ fn row_of((t, x): StatsTuple) -> StatsRow {
         utm_source: x.1,
         utm_medium: x.2,
         utm_campaign: x.3,
+        rage_clicks: count(x.4),
+        dead_clicks: count(x.5),
+        errors: count(x.6),
+        forms_abandoned: count(x.7),
     }
 }
 
@@ -326,6 +345,10 @@ pub(crate) fn stats_json(id: &str, row: &StatsRow) -> serde_json::Value {
         row.utm_source,
         row.utm_medium,
         row.utm_campaign,
+        row.rage_clicks,
+        row.dead_clicks,
+        row.errors,
+        row.forms_abandoned,
     ])
 }
 
@@ -350,6 +373,10 @@ fn stats_bindings(id: &str, r: &StatsRow) -> Vec<SqlStorageValue> {
         r.utm_source.clone().into(),
         r.utm_medium.clone().into(),
         r.utm_campaign.clone().into(),
+        i64::from(r.rage_clicks).into(),
+        i64::from(r.dead_clicks).into(),
+        i64::from(r.errors).into(),
+        i64::from(r.forms_abandoned).into(),
     ]
 }
 
@@ -474,6 +501,23 @@ fn migrate(db: &Db) -> std::result::Result<(), ApiError> {
         worker::console_log!("index: tables of version {newer}, newer than this release");
         return Ok(());
     }
+    // Version 4 (issue 15's): the friction columns are new; sessions it stored had no
+    // friction signals, so their 0 default is right.
+    let friction = [
+        ("session_stats", "rage_clicks INTEGER NOT NULL DEFAULT 0"),
+        ("session_stats", "dead_clicks INTEGER NOT NULL DEFAULT 0"),
+        ("session_stats", "errors INTEGER NOT NULL DEFAULT 0"),
+        (
+            "session_stats",
+            "forms_abandoned INTEGER NOT NULL DEFAULT 0",
+        ),
+    ];
+    if version == Some(4) {
+        for (table, column) in friction {
+            add_column(db, table, column)?;
+        }
+        return set_version(db);
+    }
     // Versions 1 to 3 (or none: a new object, or one from before the tallies). A table
     // created by an older release lacks the later columns; each is added on its own, so a
     // start that added one and stopped adds the others.
@@ -491,7 +535,10 @@ fn migrate(db: &Db) -> std::result::Result<(), ApiError> {
         ("held_rows", "shard INTEGER"),
         ("held", "meta TEXT"),
         ("held", "deliveries TEXT"),
-    ] {
+    ]
+    .into_iter()
+    .chain(friction)
+    {
         add_column(db, table, column)?;
     }
     upgrade_summaries(db)?;
@@ -631,6 +678,10 @@ pub(crate) fn apply_upsert(
                 (new.active_ms.min(i64::MAX as u64) as i64).into(),
                 i64::from(new.pageviews).into(),
                 i64::from(new.bounce).into(),
+                i64::from(new.rage_clicks).into(),
+                i64::from(new.dead_clicks).into(),
+                i64::from(new.errors).into(),
+                i64::from(new.forms_abandoned).into(),
                 s.id.clone().into(),
             ],
         )?,

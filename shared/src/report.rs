@@ -213,6 +213,34 @@ pub struct BreakdownCell {
     pub view_active_ms: BTreeMap<u64, u64>,
     pub view_scroll: BTreeMap<u64, u64>,
     pub exits: u64,
+    /// Friction of the sessions with the value (by page: on that page's views).
+    #[serde(default)]
+    pub friction: FrictionSums,
+}
+
+/// Rage and dead clicks, errors, abandoned forms, added up.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct FrictionSums {
+    pub rage_clicks: u64,
+    pub dead_clicks: u64,
+    pub errors: u64,
+    pub forms_abandoned: u64,
+}
+
+impl FrictionSums {
+    fn add(&mut self, rage: u32, dead: u32, errors: u32, abandoned: u32) {
+        self.rage_clicks += u64::from(rage);
+        self.dead_clicks += u64::from(dead);
+        self.errors += u64::from(errors);
+        self.forms_abandoned += u64::from(abandoned);
+    }
+
+    fn merge(&mut self, o: FrictionSums) {
+        self.rage_clicks += o.rage_clicks;
+        self.dead_clicks += o.dead_clicks;
+        self.errors += o.errors;
+        self.forms_abandoned += o.forms_abandoned;
+    }
 }
 
 /// Sessions by the values of a dimension, with conversions for a goal.
@@ -247,6 +275,10 @@ pub struct BreakdownRow {
     pub median_scroll: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exit_rate: Option<f64>,
+    /// Rage and dead clicks, errors and abandoned forms of the row's sessions (by page: on
+    /// the page).
+    #[serde(flatten)]
+    pub friction: FrictionSums,
     /// The row adds up the values below the site's `min_sessions`.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub other: bool,
@@ -268,6 +300,7 @@ impl Breakdown {
         self.total.add(s);
         self.total_conversions += u64::from(converted);
         let cells = &mut self.cells;
+        let page = self.by == By::Page;
         self.by.each_value(s, j, |value| {
             let cell = match cells.get_mut(value) {
                 Some(cell) => cell,
@@ -275,6 +308,10 @@ impl Breakdown {
             };
             cell.figures.add(s);
             cell.conversions += u64::from(converted);
+            if !page {
+                cell.friction
+                    .add(s.rage_clicks, s.dead_clicks, s.errors, s.forms_abandoned);
+            }
         });
         if self.by == By::Page {
             for p in &j.pages {
@@ -285,6 +322,10 @@ impl Breakdown {
                         .entry(active_ms_bucket(p.active_ms))
                         .or_default() += 1;
                     *cell.view_scroll.entry(u64::from(p.scroll)).or_default() += 1;
+                    if let Some(f) = &p.signals {
+                        cell.friction
+                            .add(f.rage, f.dead, f.errors, f.forms_abandoned);
+                    }
                 }
             }
             if let Some(cell) = j.pages.last().and_then(|p| self.cells.get_mut(&p.path)) {
@@ -341,6 +382,7 @@ impl Breakdown {
                     median_view_active_ms: page.then(|| median(&c.view_active_ms)),
                     median_scroll: page.then(|| median(&c.view_scroll)),
                     exit_rate: page.then(|| ratio(c.exits, c.views)),
+                    friction: c.friction,
                     other: false,
                     figures,
                 }
@@ -364,6 +406,7 @@ impl BreakdownCell {
         add_to(&mut self.view_active_ms, theirs.view_active_ms);
         add_to(&mut self.view_scroll, theirs.view_scroll);
         self.exits += theirs.exits;
+        self.friction.merge(theirs.friction);
     }
 }
 

@@ -211,6 +211,16 @@ pub struct StatsRow {
     pub utm_source: Option<String>,
     pub utm_medium: Option<String>,
     pub utm_campaign: Option<String>,
+    /// Not tallied either: the session's friction, for the breakdowns' friction columns
+    /// (0 in rows an older release wrote).
+    #[serde(default)]
+    pub rage_clicks: u32,
+    #[serde(default)]
+    pub dead_clicks: u32,
+    #[serde(default)]
+    pub errors: u32,
+    #[serde(default)]
+    pub forms_abandoned: u32,
 }
 
 /// `Chrome` and `126` → `Chrome 126`: a version's label names its family.
@@ -254,6 +264,10 @@ impl StatsRow {
             utm_source: s.utm.source.clone(),
             utm_medium: s.utm.medium.clone(),
             utm_campaign: s.utm.campaign.clone(),
+            rage_clicks: s.rage_clicks,
+            dead_clicks: s.dead_clicks,
+            errors: s.errors,
+            forms_abandoned: s.forms_abandoned,
         }
     }
 
@@ -290,17 +304,26 @@ impl StatsRow {
             browser: self.browser.clone(),
             os: self.os.clone(),
             bot: self.bot.then(|| "bot".to_string()),
+            rage_clicks: self.rage_clicks,
+            dead_clicks: self.dead_clicks,
+            errors: self.errors,
+            forms_abandoned: self.forms_abandoned,
             ..Default::default()
         }
     }
 
     /// Whether the row differs from `other` only in the figures that change as a session
-    /// goes on (engaged time, page views, bounce): then an index shard updates just those.
+    /// goes on (engaged time, page views, bounce, friction): then an index shard updates
+    /// just those.
     pub fn same_labels(&self, other: &StatsRow) -> bool {
         StatsRow {
             active_ms: other.active_ms,
             pageviews: other.pageviews,
             bounce: other.bounce,
+            rage_clicks: other.rage_clicks,
+            dead_clicks: other.dead_clicks,
+            errors: other.errors,
+            forms_abandoned: other.forms_abandoned,
             ..self.clone()
         } == *other
     }

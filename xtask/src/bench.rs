@@ -1125,12 +1125,16 @@ fn analysis(r: &Value, bundle: Option<(f64, f64)>) -> String {
          There are no generated bindings: the JS entry registers the listeners, reads the page \
          and sends, through seven imports and a few numeric exports, and the module makes every \
          decision. What is left is our own code (README, \"Size\", lists it per function): the \
-         tracker's state machine and batch encoder, URL splitting and scrubbing, the session \
-         record and pending list, the custom-event checks, and allocator and `Vec`/`String` \
-         growth. What would move it to the 6 KB goal: moving the JSON encoding or URL work into \
-         JavaScript, against the rule that decisions live in natively tested Rust, or fewer \
-         features. The worker bundle ({} KB gzip: the worker's wasm and its JS shim) is within \
-         its budget.\n\n",
+         tracker's state machine and batch encoder (with the five friction and speed event \
+         kinds), the friction and speed rules (rage bursts, dead clicks, CLS windows, INP), \
+         URL splitting and scrubbing, the session record and pending list, the custom-event \
+         checks, and allocator and `Vec`/`String` growth. The ≤ 8 KB target of issue 16 is \
+         missed by about half: the signals added ~4 KB to the 12.5 KB the tracker had; what \
+         would reach it is moving the byte work the browser does for free into the JS entry — \
+         the batch's JSON text (`JSON.stringify`), URL parsing and scrubbing (`URL`), the \
+         session ID (`crypto.randomUUID`) — with the rules (what a URL keeps, when to send, \
+         what counts) staying in Rust behind numbers and short strings. The worker bundle ({} \
+         KB gzip: the worker's wasm and its JS shim) is over its 400 KB budget.\n\n",
         f1(n("/sizes/stint/gzip").map(|x| x / 1000.0)),
         f1(n("/sizes/stint_wasm/gzip").map(|x| x / 1000.0)),
         f1(n("/sizes/stint_js/gzip").map(|x| x / 1000.0)),
@@ -1151,13 +1155,16 @@ fn analysis(r: &Value, bundle: Option<(f64, f64)>) -> String {
          `performance.now()` in JavaScript, and at most one call into the module per 200 ms \
          passes it on (the latest held input is handed over before any other call, exact by \
          the property test in `shared/src/engagement.rs`); the scroll depth is read once per \
-         animation frame, and a click on a link is one call. Not profiled further; the likely \
-         rest is each outbound or download click's immediate send (a `localStorage` read and \
-         write for the `seq` counter that tabs share, the batch's JSON, `sendBeacon`; about two \
-         thirds of the 50 clicks) and the browser's dispatch to more listener types than \
-         Plausible's. What would move it: a per-tab `seq` range so a send touches no storage, \
-         and fewer event types (dropping `pointermove` would count a reader who only moves the \
-         mouse as idle). \
+         animation frame (the document's height only when the viewport passes its deepest \
+         point), and a click is one call (two on a link). The profile (§2b) found, before \
+         issue 16's changes, a third of Stint's main-thread time in `sendBeacon` — every \
+         outbound or download click was sent at once, with a `localStorage` read and write for \
+         the `seq` counter — and a forced layout in the start task (the first depth reading); \
+         clicks now go with the next batch (leaving or hiding the page flushes) and the first \
+         reading waits for the page's first frame, which took the interaction part from ~80 \
+         ms to ~40 ms. What is left is the JS entry's listeners (`input`, the layout reads of \
+         the depth, the click handler) and the browser's dispatch to more listener types than \
+         Plausible's. \
          Medians over interleaved runs; single runs on this shared machine vary by \
          tens of percent, so the ratios are the figure to read.\n\n",
         f1(b("stint", "loadScriptMs")),
