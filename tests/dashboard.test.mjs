@@ -467,6 +467,18 @@ test("friction: pages ranked by friction with the elements behind it, LCP p75, a
   await page.getByLabel("Rank pages by").selectOption("lcp");
   await page.waitForURL(/fsort=lcp/);
   await page.waitForFunction(() => document.querySelector("#friction-table tbody th")?.textContent === "/docs/api");
+  // The details of any report carry the friction of its rows: errors by browser.
+  const details = await open("?view=details&report=browser&range=30d");
+  await details.locator("#details-table tbody tr").first().waitFor();
+  const byBrowser = await details.locator("#details-table").evaluate((t) => {
+    const heads = [...t.querySelectorAll("thead th")].map((c) => c.textContent);
+    const at = heads.indexOf("Errors");
+    return [...t.querySelectorAll("tbody tr")].map((r) => [r.children[0].textContent, r.children[at]?.textContent]);
+  });
+  for (const [browser, errors] of byBrowser) {
+    const mine = all.filter((s) => s.browser.browser === browser);
+    assert.equal(errors, String(mine.reduce((n, s) => n + s.pages.filter((p) => p.friction?.kind === "error").length, 0)), browser);
+  }
   // A session that met the error shows it in place in its timeline.
   const failed = all.find((s) => s.pages.some((p) => p.friction?.kind === "error"));
   const timeline = await open(`?open=${failed.sid}`);

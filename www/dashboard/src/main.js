@@ -312,6 +312,9 @@ const COLUMNS = {
   exit_rate: ["Exit rate", (r) => r.exit_rate, (r) => percent(r.exit_rate)],
   conversions: ["Conversions", (r) => r.conversions, (r) => count(r.conversions)],
   conversion_rate: ["Conversion rate", (r) => r.conversion_rate, (r) => percent(r.conversion_rate, 1)],
+  rage_clicks: ["Rage clicks", (r) => r.rage_clicks, (r) => count(r.rage_clicks)],
+  dead_clicks: ["Dead clicks", (r) => r.dead_clicks, (r) => count(r.dead_clicks)],
+  errors: ["Errors", (r) => r.errors, (r) => count(r.errors)],
   change: ["Change", (r) => r.change ?? -Infinity, (r) => change(r.change) ?? "—"],
 };
 let detailSort = { key: "sessions", down: true };
@@ -338,6 +341,8 @@ async function renderDetails(token) {
     ? ["pageviews", "median_view_active_ms", "median_scroll", "exit_rate"]
     : ["pageviews", "bounce_rate", "median_active_ms"]),
   ...(goal ? ["conversions", "conversion_rate"] : []), ...(current.compare ? ["change"] : []),
+  // Friction columns where the range has any (errors by browser, rage clicks by page).
+  ...["rage_clicks", "dead_clicks", "errors"].filter((k) => body.rows.some((r) => r[k] > 0)),
   ...(by === "page" ? ["links"] : [])];
   const [, sortValue] = COLUMNS[detailSort.key] ?? COLUMNS.sessions;
   const rows = [...body.rows].sort((a, b) => {
