@@ -64,6 +64,7 @@ function movingFigures(summaries) {
     median_active_ms: median,
     mean_active_ms: n === 0 ? 0 : Math.floor(total / n),
     bounce_rate: n === 0 ? 0 : summaries.filter((s) => s.bounce).length / n,
+    pages_per_session: n === 0 ? 0 : summaries.reduce((sum, s) => sum + s.pageviews, 0) / n,
   };
 }
 
@@ -88,6 +89,8 @@ function asUpgraded(answer) {
       .slice(0, 10);
   };
   const summary = (s) => {
+    // A release of wave 2 stored them apart already.
+    if (Object.hasOwn(s, "browser_version")) return s;
     const [browser, browser_version] = split(s.browser);
     const [os, os_version] = split(s.os);
     return { ...s, browser, browser_version, os, os_version, entry_page: path(s.entry_page), exit_page: path(s.exit_page) };
@@ -223,11 +226,14 @@ for (const release of releases) {
         const counted = summaries.filter((s) => !humansOnly || s.bot === null);
         const old = asUpgraded(fixture.answers[path]);
         const oldCounted = fixture.sessions.map((s) => fixture.answers[timelinePath(s)].session).filter((s) => !humansOnly || s.bot === null);
+        // The figures the release stated (pages_per_session came with wave 2).
+        const keys = Object.keys(movingFigures([])).filter((k) => Object.hasOwn(old, k));
+        const stated = (figures) => Object.fromEntries(keys.map((k) => [k, figures[k]]));
         // The oracle agrees with the release's own figures before the batches…
-        assert.deepEqual(movingFigures(oldCounted), Object.fromEntries(Object.keys(movingFigures([])).map((k) => [k, old[k]])), `oracle vs ${path}`);
+        assert.deepEqual(stated(movingFigures(oldCounted)), stated(old), `oracle vs ${path}`);
         assert.equal(movingFigures(counted).pageviews, movingFigures(oldCounted).pageviews + counted.length);
         // …and gives the figures after them.
-        assertKeeps((await collector.read(path)).body, { ...old, ...movingFigures(counted) }, `GET ${path} `);
+        assertKeeps((await collector.read(path)).body, { ...old, ...stated(movingFigures(counted)) }, `GET ${path} `);
       }
       assert.deepEqual(collector.stats.failures, []);
     });
