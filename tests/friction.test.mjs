@@ -9,8 +9,8 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { eventually, startCollector } from "./support/collector.mjs";
-import { launch, openFixture, sessionId } from "./support/browser.mjs";
+import { eventually, startCollector, storedSession } from "./support/collector.mjs";
+import { launch, openFixture, openOnClock, sessionId } from "./support/browser.mjs";
 
 let collector;
 let browser;
@@ -29,28 +29,11 @@ after(async () => {
 const PLANTED = ["planted-visitor@example.org", "StintTypedName", "StintButtonText", "StintHeroText",
   "StintErrorMessage", "card 4242", "StintRejectMessage", "StintScriptQuery", "StintFormQuery"];
 
-/** Polls the stored timeline of `sid` until `ready(timeline)` holds. */
-async function stored(sid, ready, what) {
-  let last;
-  try {
-    return await eventually(async () => {
-      const r = await collector.read(`/api/sessions/${sid}?site=demo`);
-      last = r.body;
-      return r.status === 200 && ready(r.body) && r.body;
-    }, { what: `${what} (${sid})` });
-  } catch (err) {
-    err.message += `\nstored: ${JSON.stringify(last)}`;
-    throw err;
-  }
-}
+const stored = (sid, ready, what) => storedSession(collector, sid, ready, what);
 
 /** The friction fixture on Playwright's clock, paused before the page loads. */
 async function onClock() {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  const t0 = Date.now();
-  await context.clock.install({ time: t0 });
-  await context.clock.pauseAt(t0 + 1_000);
-  const { page } = await openFixture(browser, collector, { path: "/fixtures/friction", context, options: { flushIntervalMs: 600_000 } });
+  const { page, context } = await openOnClock(browser, collector, { path: "/fixtures/friction", options: { flushIntervalMs: 600_000 } });
   return { page, context, sid: await sessionId(page) };
 }
 const click = (page, id) => page.evaluate((id) => document.getElementById(id).click(), id);
@@ -104,7 +87,6 @@ describe("friction signals", () => {
     })();
     await click(page, "throw");
     await click(page, "reject");
-    await page.waitForFunction(() => true);
     // The page saw both (Playwright's pageerror), with their messages.
     await eventually(() => errors.length >= 2, { what: "the page's own errors" });
     assert.match(errors.map((e) => e.message).join(" "), /StintErrorMessage/);
@@ -175,7 +157,7 @@ describe("page speed", () => {
     await context.close();
   });
 
-  test("a SPA page has INP of its own and no load figures", async () => {
+  test("a SPA page has no load figures of its own", async () => {
     const { page, context, sid } = await onClock();
     await page.evaluate(() => history.pushState({}, "", "/fixtures/spa-page"));
     await page.evaluate(() => { window.stint.track("end"); window.stint.flush(); });

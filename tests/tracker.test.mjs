@@ -3,8 +3,8 @@
 // tracker's memory.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { eventually, startCollector } from "./support/collector.mjs";
-import { launch, openFixture, sessionId } from "./support/browser.mjs";
+import { eventually, startCollector, storedSession } from "./support/collector.mjs";
+import { launch, openFixture, openOnClock, sessionId } from "./support/browser.mjs";
 
 let collector;
 let browser;
@@ -17,36 +17,9 @@ after(async () => {
   await collector?.stop();
 });
 
-/** Polls the stored timeline of `sid` until `ready(timeline)` holds. */
-async function stored(sid, ready = () => true, what = "stored session") {
-  let last;
-  try {
-    return await eventually(async () => {
-      const r = await collector.read(`/api/sessions/${sid}?site=demo`);
-      last = r;
-      return r.status === 200 && ready(r.body) && r.body;
-    }, { what: `${what} (${sid})` });
-  } catch (err) {
-    // Say what was stored, so a failure explains itself.
-    const answers = collector.logs.join("").split("\n").filter((l) => l.trim() && !/202 Accepted|GET \/|getaddrinfo|GetAddrInfo|Request.cf/.test(l)).slice(-8);
-    err.message += `\nstored: ${JSON.stringify(last?.body)}\ncollector answers other than 202: ${answers.join(" | ")}` +
-      `\nproxy retries: ${collector.stats.proxyRetries}; 5xx passed on: ${collector.stats.failures.join(" | ")}`;
-    throw err;
-  }
-}
+const stored = (sid, ready, what) => storedSession(collector, sid, ready, what);
 
-/**
- * A fixture page on Playwright's clock (Date, performance.now, timers), paused before the
- * page loads: no time passes but what the test moves on, so durations are exact.
- */
-async function onClock(options) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  const t0 = Date.now();
-  await context.clock.install({ time: t0 });
-  await context.clock.pauseAt(t0 + 1_000);
-  const { page } = await openFixture(browser, collector, { options, context });
-  return { page, context };
-}
+const onClock = (options) => openOnClock(browser, collector, { options });
 const inPage = (page, fn) => page.evaluate(fn);
 
 describe("engaged time", () => {

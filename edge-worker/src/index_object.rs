@@ -302,7 +302,7 @@ fn row_of((t, x): StatsTuple) -> StatsRow {
         started_at: t.0,
         bot: t.1 != 0,
         active_ms: t.2.max(0) as u64,
-        pageviews: t.3.clamp(0, i64::from(u32::MAX)) as u32,
+        pageviews: count(t.3),
         bounce: t.4 != 0,
         entry_page: t.5,
         referrer_host: t.6,

@@ -573,19 +573,10 @@ pub async fn friction(req: &Request, env: &Env) -> Result<Response, ApiError> {
     let Partial::Friction(f) = folded.0 else {
         return Err(ApiError::internal("friction", "another partial"));
     };
-    let rows = f.finish(sort, limit, min);
-    let sum = |field: fn(&friction::FrictionCell) -> u64| f.pages.values().map(field).sum::<u64>();
-    reach.respond(json!({
-        "sort": sort.name(),
-        "sessions": f.sessions,
-        "frustrated_sessions": f.frustrated,
-        "rage_clicks": sum(|c| c.rage),
-        "dead_clicks": sum(|c| c.dead),
-        "errors": sum(|c| c.errors),
-        "forms_started": sum(|c| c.forms_started),
-        "forms_abandoned": sum(|c| c.forms_abandoned),
-        "pages": to_json("pages", &rows)?,
-    }))
+    let mut answer = to_json("totals", &f.totals())?;
+    answer["sort"] = json!(sort.name());
+    answer["pages"] = to_json("pages", &f.finish(sort, limit, min))?;
+    reach.respond(answer)
 }
 
 /// Lists sessions newest first across the range: each month rollup, then the shards of the

@@ -231,7 +231,35 @@ impl FrictionRow {
     }
 }
 
+/// The report's totals over every page.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Totals {
+    pub sessions: u64,
+    pub frustrated_sessions: u64,
+    pub rage_clicks: u64,
+    pub dead_clicks: u64,
+    pub errors: u64,
+    pub forms_started: u64,
+    pub forms_abandoned: u64,
+}
+
 impl Friction {
+    pub fn totals(&self) -> Totals {
+        let mut t = Totals {
+            sessions: self.sessions,
+            frustrated_sessions: self.frustrated,
+            ..Totals::default()
+        };
+        for c in self.pages.values() {
+            t.rage_clicks += c.rage;
+            t.dead_clicks += c.dead;
+            t.errors += c.errors;
+            t.forms_started += c.forms_started;
+            t.forms_abandoned += c.forms_abandoned;
+        }
+        t
+    }
+
     pub fn add(&mut self, j: &Journey) {
         self.sessions += 1;
         let mut seen = BTreeSet::new();
@@ -405,6 +433,8 @@ mod tests {
             f.add(&j);
         }
         assert_eq!((f.sessions, f.frustrated), (7, 6));
+        let t = f.totals();
+        assert_eq!((t.rage_clicks, t.dead_clicks, t.errors), (12, 2, 2));
         let rows = f.finish(Sort::Friction, 10, 1);
         let pages: Vec<&str> = rows.iter().map(|r| r.page.as_str()).collect();
         assert_eq!(pages, vec!["/checkout", "/docs", "/"]);

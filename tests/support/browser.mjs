@@ -43,6 +43,19 @@ export async function openFixture(browser, collector, { options = {}, before, pa
   return { context, page, errors };
 }
 
+/**
+ * A fixture page on Playwright's clock (Date, performance.now, timers), paused before the
+ * page loads: no time passes but what the test moves on, so durations are exact.
+ */
+export async function openOnClock(browser, collector, { options, path } = {}) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const t0 = Date.now();
+  await context.clock.install({ time: t0 });
+  await context.clock.pauseAt(t0 + 1_000);
+  const { page } = await openFixture(browser, collector, { options, path, context });
+  return { page, context };
+}
+
 /** The session ID the page stored (storage: "local"). */
 export async function sessionId(page) {
   const raw = await page.evaluate(() => localStorage.getItem("stint.sid"));

@@ -194,3 +194,23 @@ export async function eventually(check, { ms = 10_000, what = "condition" } = {}
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/**
+ * Polls `collector`'s stored timeline of `sid` until `ready(timeline)` holds; on a timeout
+ * the error says what was stored and what the collector answered, so it explains itself.
+ */
+export async function storedSession(collector, sid, ready = () => true, what = "stored session") {
+  let last;
+  try {
+    return await eventually(async () => {
+      const r = await collector.read(`/api/sessions/${sid}?site=demo`);
+      last = r;
+      return r.status === 200 && ready(r.body) && r.body;
+    }, { what: `${what} (${sid})` });
+  } catch (err) {
+    const answers = collector.logs.join("").split("\n").filter((l) => l.trim() && !/202 Accepted|GET \/|getaddrinfo|GetAddrInfo|Request.cf/.test(l)).slice(-8);
+    err.message += `\nstored: ${JSON.stringify(last?.body)}\ncollector answers other than 202: ${answers.join(" | ")}` +
+      `\nproxy retries: ${collector.stats.proxyRetries}; 5xx passed on: ${collector.stats.failures.join(" | ")}`;
+    throw err;
+  }
+}

@@ -1157,7 +1157,7 @@ fn analysis(r: &Value, bundle: Option<(f64, f64)>) -> String {
          the property test in `shared/src/engagement.rs`); the scroll depth is read once per \
          animation frame (the document's height only when the viewport passes its deepest \
          point), and a click is one call (two on a link). The profile (§2b) found, before \
-         issue 16's changes, a third of Stint's main-thread time in `sendBeacon` — every \
+         issue 16's changes, two fifths of Stint's main-thread time in `sendBeacon` — every \
          outbound or download click was sent at once, with a `localStorage` read and write for \
          the `seq` counter — and a forced layout in the start task (the first depth reading); \
          clicks now go with the next batch (leaving or hiding the page flushes) and the first \
