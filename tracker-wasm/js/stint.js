@@ -24,7 +24,7 @@ const TTFB = 0, FCP = 1, LCP = 2, LOAD = 3, SHIFT = 4, INTERACTION = 5;
 const DEAD_AFTER_MS = 1000;
 // `host::Num` and `host::Text`: what env.num(code) and env.text(code) read.
 const numbers = [() => performance.now(), () => Date.now(), () => innerWidth, () => scrollY, () => innerHeight, () => document.documentElement.scrollHeight, () => document.visibilityState == "visible", () => document.hasFocus(), () => !!navigator.webdriver];
-const texts = [() => location.href, () => location.pathname, () => location.hash, () => document.referrer, () => document.title];
+const texts = [() => location.href, () => location.pathname, () => location.hash, () => document.referrer, () => document.title, () => body];
 // `host::Key` and `host::Area`: storage keys and areas by code.
 const KEYS = ["stint.sid", "stint.queue"];
 const areas = [() => localStorage, () => sessionStorage];
@@ -32,7 +32,11 @@ const areas = [() => localStorage, () => sessionStorage];
 const STORAGE = ["local", "session", "memory"];
 // `config::flags`: bits of start()'s flags.
 const CONSENT_PENDING = 1, HASH_ROUTING = 2, RESPECT_DNT = 4, RESPECT_GPC = 8, DNT = 16, GPC = 32, OPTED_OUT = 64;
-// prop() kinds, and what start() answers.
+// `emit.rs`: the wire's version, event types and field names by code.
+const VERSION = 1;
+const TYPES = ["pageview", "engage", "click", "custom", "rage", "dead", "error", "form", "perf"];
+const FIELDS = ["url", "ref", "title", "w", "active_ms", "scroll", "href", "outbound", "download", "name", "el", "src", "line", "form", "phase", "ttfb", "fcp", "lcp", "load", "inp", "cls"];
+// prop() and field() value kinds, and what start() answers.
 const PROP_STRING = 0, PROP_NUMBER = 1, PROP_BOOL = 2;
 const STARTED = 0, NOT_TRACKING = 1, BAD_OPTION = 2;
 // ---- end of the shared codes ----
@@ -42,6 +46,11 @@ const INPUT_EVERY_MS = 200;
 const BUTTON_LIKE = "button,[role=button],input[type=button],input[type=submit],a:not([href])";
 
 let wasm; // the module's exports, once instantiated
+// Events of the batch being gathered (the module says when to send it), the one being
+// filled in, and the body of the batch composed last.
+let queue = [];
+let event;
+let body = "";
 let loading;
 let started = false;
 // Whether an init() is running or has succeeded (a second one is refused), and why the
@@ -74,7 +83,20 @@ function area(code) {
   try { return areas[code](); } catch { /* no storage */ }
 }
 
+/** A field's value: a string at `ptr`, a number, or a flag (emit.rs's `Value`). */
+const value_of = (kind, value, ptr, len) => kind == PROP_STRING ? read(ptr, len) : kind == PROP_NUMBER ? value : !!value;
+
 function imports(collectUrl) {
+  // A string body goes as text/plain: a "simple" request, no CORS preflight.
+  const deliver = (body, number) => {
+    try { if (navigator.sendBeacon(collectUrl, body)) return 1; } catch { /* fall back */ }
+    // `keepalive` lets the request outlive the page, like a beacon. The module decides
+    // from the status whether batch `number` stays pending for the next page load.
+    fetch(collectUrl, { method: "POST", body, keepalive: true })
+      .then((r) => r.status, () => 0)
+      .then((status) => wasm.answered(number, status));
+    return 0;
+  };
   return {
     env: {
       num: (what) => +numbers[what](),
@@ -90,17 +112,18 @@ function imports(collectUrl) {
         } catch { /* full or refused: storage is best effort */ }
       },
       random: (ptr) => crypto.getRandomValues(view(ptr, 16)),
-      send(ptr, len, number) {
-        // A string body goes as text/plain: a "simple" request, no CORS preflight.
-        const body = read(ptr, len);
-        try { if (navigator.sendBeacon(collectUrl, body)) return 1; } catch { /* fall back */ }
-        // `keepalive` lets the request outlive the page, like a beacon. The module decides
-        // from the status whether batch `number` stays pending for the next page load.
-        fetch(collectUrl, { method: "POST", body, keepalive: true })
-          .then((r) => r.status, () => 0)
-          .then((status) => wasm.answered(number, status));
-        return 0;
+      // The module hands over each event as it happens, field by field (emit.rs), and says
+      // when to send: the batch's JSON is the browser's work.
+      event(kind, ts, page) { queue.push(event = { type: TYPES[kind], ts, page }); },
+      field(code, kind, value, ptr, len) { event[FIELDS[code]] = value_of(kind, value, ptr, len); },
+      emit_prop(key, keyLen, kind, value, ptr, len) { (event.props ??= {})[read(key, keyLen)] = value_of(kind, value, ptr, len); },
+      drop_oldest() { queue.shift(); },
+      send_queued(site, siteLen, sid, sidLen, seq, wd, number) {
+        body = JSON.stringify({ v: VERSION, site: read(site, siteLen), sid: read(sid, sidLen), seq, ...(wd && { wd: true }), events: queue });
+        queue = [];
+        return deliver(body, number);
       },
+      send: (ptr, len, number) => deliver(read(ptr, len), number),
       fail: (ptr, len) => { message = read(ptr, len); },
     },
   };

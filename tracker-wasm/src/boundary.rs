@@ -1,13 +1,16 @@
 //! Every number the JS entry (`js/stint.js`) and the module share, defined once: signal
 //! codes, what each number and string code reads from the page, storage keys and areas,
 //! the `storage` option's values, the bits of `start`'s flags, `prop` kinds and `start`'s
-//! answers. [`js`] writes them as the JS constants between the markers in `js/stint.js`
+//! answers, and the wire's event types and field names (`emit.rs`). [`js`] writes them as
+//! the JS constants between the markers in `js/stint.js`
 //! (`cargo xtask codes`); the test `js_entry_has_the_current_codes` fails when that block
 //! is stale, so a code changed on one side only cannot ship.
 
 use crate::config::{flags, StorageKind};
+use crate::emit::{FIELDS, TYPES};
 use crate::host::{Area, Key, Num, Text};
 use crate::tracker::Signal;
+use stint_shared::protocol::PROTOCOL_VERSION;
 use stint_shared::signals::{Vital, DEAD_AFTER_MS};
 
 /// Signals, by code, with the JS constant naming each.
@@ -50,12 +53,13 @@ pub const NUMS: [(Num, &str); 9] = [
 ];
 
 /// Strings, by code, with the JS expression that reads each.
-pub const TEXTS: [(Text, &str); 5] = [
+pub const TEXTS: [(Text, &str); 6] = [
     (Text::Href, "location.href"),
     (Text::Path, "location.pathname"),
     (Text::Hash, "location.hash"),
     (Text::Referrer, "document.referrer"),
     (Text::Title, "document.title"),
+    (Text::Batch, "body"),
 ];
 
 /// Storage keys, by code, with the key each is stored under.
@@ -151,7 +155,17 @@ pub fn js() -> String {
     ));
     out.push_str("// `config::flags`: bits of start()'s flags.\n");
     out.push_str(&constants(&FLAGS, |bit| *bit));
-    out.push_str("// prop() kinds, and what start() answers.\n");
+    out.push_str("// `emit.rs`: the wire's version, event types and field names by code.\n");
+    out.push_str(&format!("const VERSION = {PROTOCOL_VERSION};\n"));
+    out.push_str(&format!(
+        "const TYPES = {};\n",
+        array(TYPES.iter().map(|t| format!("\"{t}\"")))
+    ));
+    out.push_str(&format!(
+        "const FIELDS = {};\n",
+        array(FIELDS.iter().map(|(_, name)| format!("\"{name}\"")))
+    ));
+    out.push_str("// prop() and field() value kinds, and what start() answers.\n");
     out.push_str(&format!(
         "const PROP_STRING = {PROP_STRING}, PROP_NUMBER = {PROP_NUMBER}, PROP_BOOL = {PROP_BOOL};\n"
     ));
@@ -203,7 +217,7 @@ mod tests {
             | Num::Webdriver => 9,
         };
         let text = |t: Text| match t {
-            Text::Href | Text::Path | Text::Hash | Text::Referrer | Text::Title => 5,
+            Text::Href | Text::Path | Text::Hash | Text::Referrer | Text::Title | Text::Batch => 6,
         };
         let key = |k: Key| match k {
             Key::Session | Key::Pending => 2,
@@ -246,6 +260,9 @@ mod tests {
         }
         for (i, (t, _)) in TEXTS.iter().enumerate() {
             assert_eq!(*t as usize, i);
+        }
+        for (i, (f, _)) in FIELDS.iter().enumerate() {
+            assert_eq!(*f as usize, i);
         }
         for (i, (k, _)) in KEYS.iter().enumerate() {
             assert_eq!(*k as usize, i);

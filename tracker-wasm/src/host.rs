@@ -6,6 +6,8 @@
 //! implements it with a handful of imported JS functions: no bindings generator, no glue
 //! beyond what `js/stint.js` spells out.
 
+use stint_shared::protocol::EventKind;
+
 /// A number read from the page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u32)]
@@ -44,6 +46,8 @@ pub enum Text {
     Referrer = 3,
     /// `document.title`.
     Title = 4,
+    /// The body of the batch the JS entry composed last ([`Host::send_queued`]).
+    Batch = 5,
 }
 
 /// Web Storage areas.
@@ -77,9 +81,18 @@ pub trait Host {
     fn store(&self, area: Area, key: Key, value: &str);
     /// 16 bytes from `crypto.getRandomValues`.
     fn random(&self) -> [u8; 16];
-    /// Hands one batch to `sendBeacon`; `true` when the browser queued it. On `false` the
-    /// host sends it with `fetch(…, {keepalive: true})` and reports the answer, with the
-    /// batch's `number`, through [`crate::tracker::Tracker::answered`].
+    /// Hands over one event of the current batch: the JS entry queues it as an object
+    /// (see `emit.rs`), so the module keeps no copy.
+    fn event(&self, ts: i64, page: u32, kind: &EventKind);
+    /// Drops the oldest event handed over and not sent yet.
+    fn drop_oldest(&self);
+    /// Composes the batch of the events handed over since the last one (with `site`, the
+    /// session `sid` and `seq`, and `wd` when `webdriver`) and hands it to `sendBeacon`;
+    /// `true` when the browser queued it. On `false` the host sends it with
+    /// `fetch(…, {keepalive: true})` and reports the answer, with the batch's `number`,
+    /// through [`crate::tracker::Tracker::answered`]; its body is then [`Text::Batch`].
+    fn send_queued(&self, site: &str, sid: &str, seq: u32, webdriver: bool, number: u32) -> bool;
+    /// Sends a batch body kept from an earlier page, as [`Host::send_queued`] does.
     fn send(&self, body: &str, number: u32) -> bool;
 }
 

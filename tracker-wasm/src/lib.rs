@@ -11,6 +11,7 @@
 
 pub mod boundary;
 pub mod config;
+pub mod emit;
 pub mod host;
 pub mod session;
 pub mod tracker;

@@ -2,6 +2,7 @@
 //! decoded with the collector's own decoder, so these tests read what the collector would.
 
 use crate::config::{Config, StorageKind};
+use crate::emit::{fields, kind_code, Value, FIELDS, TYPES};
 use crate::host::{Area, Host, Key, Num, Text};
 use crate::tracker::{Signal, Tracker, FLUSH_AT_EVENTS};
 use crate::transport::MAX_PENDING;
@@ -9,7 +10,17 @@ use proptest::prelude::*;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
-use stint_shared::protocol::{decode_batch, Batch, EventKind, PropValue};
+use stint_shared::protocol::{decode_batch, Batch, EventKind, PropValue, PROTOCOL_VERSION};
+
+/// A value as `JSON.stringify` writes it: whole numbers without a fraction.
+fn as_js(v: Value) -> serde_json::Value {
+    match v {
+        Value::Str(s) => s.into(),
+        Value::Bool(b) => b.into(),
+        Value::Num(n) if n.fract() == 0.0 && n.abs() < 9e15 => (n as i64).into(),
+        Value::Num(n) => n.into(),
+    }
+}
 
 type Storage = Rc<RefCell<HashMap<(u32, u32), String>>>;
 
@@ -29,6 +40,10 @@ struct Page {
     /// False: `sendBeacon` refuses, as on a page that is unloading under some browsers.
     beacon_ok: bool,
     sent: Vec<String>,
+    /// Events handed over for the next batch, as the JS entry queues them, and the body
+    /// composed last.
+    queue: Vec<serde_json::Value>,
+    body: String,
     /// The batch number each was sent with.
     numbers: Vec<u32>,
     random: u8,
@@ -66,6 +81,7 @@ impl Host for Scripted {
             Text::Hash => String::new(),
             Text::Referrer => p.referrer.clone(),
             Text::Title => "Pricing".into(),
+            Text::Batch => p.body.clone(),
         }
     }
 
@@ -89,6 +105,48 @@ impl Host for Scripted {
         let mut p = self.0.borrow_mut();
         p.random = p.random.wrapping_add(1);
         [p.random; 16]
+    }
+
+    fn event(&self, ts: i64, page: u32, kind: &EventKind) {
+        let mut event = serde_json::json!({
+            "type": TYPES[kind_code(kind) as usize],
+            "ts": ts,
+            "page": page,
+        });
+        let mut props = None;
+        fields(
+            kind,
+            |f, v| event[FIELDS[f as usize].1] = as_js(v),
+            |key, v| {
+                props
+                    .get_or_insert_with(serde_json::Map::new)
+                    .insert(key.to_string(), as_js(v));
+            },
+        );
+        if let Some(props) = props {
+            event["props"] = props.into();
+        }
+        self.0.borrow_mut().queue.push(event);
+    }
+
+    fn drop_oldest(&self) {
+        self.0.borrow_mut().queue.remove(0);
+    }
+
+    /// Composes the body as `js/stint.js` does: `JSON.stringify` of the same object, keys
+    /// in the same order (the pending list names a batch by its text up to the events).
+    fn send_queued(&self, site: &str, sid: &str, seq: u32, webdriver: bool, number: u32) -> bool {
+        let events = std::mem::take(&mut self.0.borrow_mut().queue);
+        let text = |s: &str| serde_json::Value::from(s).to_string();
+        let body = format!(
+            "{{\"v\":{PROTOCOL_VERSION},\"site\":{},\"sid\":{},\"seq\":{seq}{},\"events\":{}}}",
+            text(site),
+            text(sid),
+            if webdriver { ",\"wd\":true" } else { "" },
+            serde_json::Value::from(events),
+        );
+        self.0.borrow_mut().body = body.clone();
+        self.send(&body, number)
     }
 
     fn send(&self, body: &str, number: u32) -> bool {

@@ -9,8 +9,7 @@ use crate::transport;
 use stint_shared::engagement::EngagementClock;
 use stint_shared::links::classify_link;
 use stint_shared::protocol::{
-    check_custom, Batch, Event, EventKind, PropValue, MAX_ERRORS_PER_PAGE, MAX_SIGNAL_NAME_CHARS,
-    MAX_TITLE_CHARS,
+    check_custom, EventKind, PropValue, MAX_ERRORS_PER_PAGE, MAX_SIGNAL_NAME_CHARS, MAX_TITLE_CHARS,
 };
 use stint_shared::scroll::scroll_percent;
 use stint_shared::signals::{self, DeadClicks, PageSpeed, RageClicks, Vital};
@@ -87,7 +86,8 @@ pub struct Tracker<H: Host> {
     scroll_sent: u8,
     /// The deepest the viewport's bottom (scrollY + innerHeight) has been on this page.
     deepest: f64,
-    queue: Vec<Event>,
+    /// Events handed to the host since the last batch (the host holds them).
+    queued: usize,
     /// False while `consent: "pending"` and `grant()` has not been called.
     granted: bool,
     /// Batches the `fetch` fallback is delivering.
@@ -138,7 +138,7 @@ impl<H: Host> Tracker<H> {
             scroll: 0,
             scroll_sent: 0,
             deepest: 0.0,
-            queue: Vec::new(),
+            queued: 0,
             granted,
             inflight: transport::Inflight::default(),
             rage: RageClicks::default(),
@@ -181,8 +181,7 @@ impl<H: Host> Tracker<H> {
             Signal::ScrollFrame => self.on_scroll_frame(),
             Signal::Navigation => self.on_navigation(),
             Signal::Tick => {
-                if self.clock.is_engaged(now) || self.clock.pending() > 0 || !self.queue.is_empty()
-                {
+                if self.clock.is_engaged(now) || self.clock.pending() > 0 || self.queued > 0 {
                     self.flush();
                 }
             }
@@ -360,19 +359,17 @@ impl<H: Host> Tracker<H> {
     /// Queues an event for the current page; sends when [`FLUSH_AT_EVENTS`] are queued.
     fn record(&mut self, kind: EventKind) {
         self.enqueue(kind);
-        if self.queue.len() >= FLUSH_AT_EVENTS {
+        if self.queued >= FLUSH_AT_EVENTS {
             self.flush();
         }
     }
 
     fn enqueue(&mut self, kind: EventKind) {
-        self.queue.push(Event {
-            ts: self.wall(),
-            page: self.page,
-            kind,
-        });
-        if !self.granted && self.queue.len() > MAX_EVENTS_BEFORE_CONSENT {
-            self.queue.remove(0);
+        self.host.event(self.wall(), self.page, &kind);
+        self.queued += 1;
+        if !self.granted && self.queued > MAX_EVENTS_BEFORE_CONSENT {
+            self.host.drop_oldest();
+            self.queued -= 1;
         }
     }
 
@@ -430,20 +427,20 @@ impl<H: Host> Tracker<H> {
     /// Sends everything queued as one batch (after noting engagement).
     fn flush(&mut self) {
         self.note_engagement();
-        if !self.granted || self.queue.is_empty() {
+        if !self.granted || self.queued == 0 {
             return;
         }
-        let events = std::mem::take(&mut self.queue);
+        self.queued = 0;
         let now = self.wall();
         let seq = self.session.alloc_seq(&self.host, self.store, now);
-        let batch = Batch {
-            site: self.config.site.clone(),
-            sid: self.session.id.clone(),
+        let webdriver = flag(&self.host, Num::Webdriver);
+        let batch = (
+            self.config.site.as_str(),
+            self.session.id.as_str(),
             seq,
-            webdriver: flag(&self.host, Num::Webdriver),
-            events,
-        };
-        transport::send(&self.host, self.store, &mut self.inflight, &batch.to_json());
+            webdriver,
+        );
+        transport::send_queued(&self.host, self.store, &mut self.inflight, batch);
     }
 
     /// After `sessionTimeoutMin` without activity, the next activity starts a new session

@@ -1,13 +1,14 @@
 //! Delivering batches so that none is lost to a closing tab or a flaky network.
 //!
-//! Each batch goes to `sendBeacon` first; once the browser has queued it, it is the browser's
+//! The JS entry composes each batch from the events the module handed over (`emit.rs`)
+//! and gives it to `sendBeacon` first; once the browser has queued it, it is the browser's
 //! to deliver, even after the page is gone. When `sendBeacon` refuses (a body over its quota,
 //! a browser without it), the batch is written to the pending list (`stint.queue`) and sent
 //! with `fetch(…, {keepalive})`, and removed once an answer settles it. Whatever is still
 //! pending is sent again on the next page load; `(sid, seq)` makes a resent batch count
 //! once. The common path touches no storage.
 
-use crate::host::{Host, Key};
+use crate::host::{Host, Key, Text};
 use crate::session::{load, save, Store};
 use stint_shared::text::{find, pieces};
 
@@ -25,6 +26,13 @@ pub struct Inflight {
 }
 
 impl Inflight {
+    /// The number the next batch goes out with.
+    pub fn next_number(&mut self) -> u32 {
+        let number = self.next;
+        self.next = self.next.wrapping_add(1);
+        number
+    }
+
     /// The key of an answered batch, if it was waiting.
     pub fn take(&mut self, number: u32) -> Option<String> {
         let slot = &mut self.slots[number as usize % MAX_PENDING];
@@ -65,14 +73,9 @@ fn without(pending: &str, key: &str) -> String {
     left
 }
 
-/// Sends one batch body; keeps it pending, waiting for its answer, if the browser does not
-/// take it at once.
-pub fn send(host: &impl Host, store: Store, inflight: &mut Inflight, body: &str) {
-    let number = inflight.next;
-    inflight.next = inflight.next.wrapping_add(1);
-    if host.send(body, number) {
-        return;
-    }
+/// Keeps batch `number` (its `body`), which the browser did not take at once, pending and
+/// waiting for its answer.
+pub fn keep(host: &impl Host, store: Store, inflight: &mut Inflight, number: u32, body: &str) {
     inflight.slots[number as usize % MAX_PENDING] = Some((number, key_of(body).to_string()));
     let mut pending = without(&read(host, store), "");
     // Past the bound the oldest batches go: the list only grows while the collector is
@@ -85,6 +88,21 @@ pub fn send(host: &impl Host, store: Store, inflight: &mut Inflight, body: &str)
     }
     pending.push_str(body);
     save(host, store, Key::Pending, &pending);
+}
+
+/// Sends the batch the host composed from the events handed over since the last one;
+/// keeps it pending if the browser does not take it at once. Only then does its body come
+/// into the module.
+pub fn send_queued(
+    host: &impl Host,
+    store: Store,
+    inflight: &mut Inflight,
+    (site, sid, seq, webdriver): (&str, &str, u32, bool),
+) {
+    let number = inflight.next_number();
+    if !host.send_queued(site, sid, seq, webdriver, number) {
+        keep(host, store, inflight, number, &host.text(Text::Batch));
+    }
 }
 
 /// Removes a settled batch (by its key) from the pending list.
@@ -105,6 +123,9 @@ pub fn resend_pending(host: &impl Host, store: Store, inflight: &mut Inflight) {
     let pending = read(host, store);
     save(host, store, Key::Pending, "");
     for body in pieces(&pending, b'\n').filter(|b| !b.is_empty()) {
-        send(host, store, inflight, body);
+        let number = inflight.next_number();
+        if !host.send(body, number) {
+            keep(host, store, inflight, number, body);
+        }
     }
 }

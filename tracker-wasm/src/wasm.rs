@@ -3,12 +3,13 @@
 //! written into a buffer the JS side gets from [`alloc`] and passed as that buffer's
 //! pointer; a string to JS is passed as pointer and length into this module's memory.
 
-use crate::boundary::{BAD_OPTION, NOT_TRACKING, PROP_NUMBER, PROP_STRING, STARTED};
+use crate::boundary::{BAD_OPTION, NOT_TRACKING, PROP_BOOL, PROP_NUMBER, PROP_STRING, STARTED};
 use crate::config::{tracking_refused, Config, StorageKind};
+use crate::emit::{self, Value};
 use crate::host::{Area, Host, Key, Num, Text};
 use crate::tracker::{Signal, Tracker};
 use std::cell::RefCell;
-use stint_shared::protocol::{check_custom, is_valid_site_id, PropValue};
+use stint_shared::protocol::{check_custom, is_valid_site_id, EventKind, PropValue};
 
 // SAFETY: the tracker runs on the page's one thread; WebAssembly here has no threads.
 #[global_allocator]
@@ -23,7 +24,26 @@ extern "C" {
     fn load(area: u32, key: u32) -> *mut u8;
     fn store(area: u32, key: u32, ptr: *const u8, len: usize);
     fn random(ptr: *mut u8);
-    /// `number` names the batch in the answer a `fetch` fallback gives ([`answered`]).
+    /// Starts the next queued event (see `emit.rs`); `field` and `emit_prop` fill it in.
+    fn event(kind: u32, ts: f64, page: u32);
+    /// A field of the event being queued: `kind` [`PROP_STRING`] (`ptr`, `len`),
+    /// [`PROP_NUMBER`] (`value`) or [`PROP_BOOL`] (`value` ≠ 0).
+    fn field(code: u32, kind: u32, value: f64, ptr: *const u8, len: usize);
+    /// A prop of the custom event being queued, keyed by the string at `key`.
+    fn emit_prop(key: *const u8, key_len: usize, kind: u32, value: f64, ptr: *const u8, len: usize);
+    fn drop_oldest();
+    /// Composes the batch of the queued events and sends it; `number` names the batch in
+    /// the answer a `fetch` fallback gives ([`answered`]).
+    fn send_queued(
+        site: *const u8,
+        site_len: usize,
+        sid: *const u8,
+        sid_len: usize,
+        seq: u32,
+        webdriver: u32,
+        number: u32,
+    ) -> u32;
+    /// Sends a kept batch body, as `send_queued` does.
     fn send(ptr: *const u8, len: usize, number: u32) -> u32;
     /// Sets the message the JS entry throws when an export returns an error code.
     fn fail(ptr: *const u8, len: usize);
@@ -91,6 +111,49 @@ impl Host for Page {
         // SAFETY: JS writes exactly 16 bytes at the pointer.
         unsafe { random(bytes.as_mut_ptr()) };
         bytes
+    }
+
+    fn event(&self, ts: i64, page: u32, kind: &EventKind) {
+        // SAFETY: JS copies every string before the call returns.
+        unsafe { event(emit::kind_code(kind), ts as f64, page) };
+        let parts = |v: Value| match v {
+            Value::Str(s) => (PROP_STRING, 0.0, s.as_ptr(), s.len()),
+            Value::Num(n) => (PROP_NUMBER, n, std::ptr::null(), 0),
+            Value::Bool(b) => (PROP_BOOL, f64::from(u8::from(b)), std::ptr::null(), 0),
+        };
+        emit::fields(
+            kind,
+            |f, v| {
+                let (k, n, p, l) = parts(v);
+                // SAFETY: as above.
+                unsafe { field(f as u32, k, n, p, l) }
+            },
+            |key, v| {
+                let (k, n, p, l) = parts(v);
+                // SAFETY: as above.
+                unsafe { emit_prop(key.as_ptr(), key.len(), k, n, p, l) }
+            },
+        );
+    }
+
+    fn drop_oldest(&self) {
+        // SAFETY: takes nothing.
+        unsafe { drop_oldest() }
+    }
+
+    fn send_queued(&self, site: &str, sid: &str, seq: u32, webdriver: bool, number: u32) -> bool {
+        // SAFETY: JS reads both strings before returning.
+        unsafe {
+            send_queued(
+                site.as_ptr(),
+                site.len(),
+                sid.as_ptr(),
+                sid.len(),
+                seq,
+                u32::from(webdriver),
+                number,
+            ) != 0
+        }
     }
 
     fn send(&self, body: &str, number: u32) -> bool {
