@@ -83,9 +83,6 @@ function area(code) {
   try { return areas[code](); } catch { /* no storage */ }
 }
 
-/** A field's value: a string at `ptr`, a number, or a flag (emit.rs's `Value`). */
-const value_of = (kind, value, ptr, len) => kind == PROP_STRING ? read(ptr, len) : kind == PROP_NUMBER ? value : !!value;
-
 function imports(collectUrl) {
   // A string body goes as text/plain: a "simple" request, no CORS preflight.
   const deliver = (body, number) => {
@@ -115,8 +112,11 @@ function imports(collectUrl) {
       // The module hands over each event as it happens, field by field (emit.rs), and says
       // when to send: the batch's JSON is the browser's work.
       event(kind, ts, page) { queue.push(event = { type: TYPES[kind], ts, page }); },
-      field(code, kind, value, ptr, len) { event[FIELDS[code]] = value_of(kind, value, ptr, len); },
-      emit_prop(key, keyLen, kind, value, ptr, len) { (event.props ??= {})[read(key, keyLen)] = value_of(kind, value, ptr, len); },
+      field(code, key, keyLen, kind, value, ptr, len) {
+        const v = kind == PROP_STRING ? read(ptr, len) : kind == PROP_NUMBER ? value : !!value;
+        if (code < FIELDS.length) event[FIELDS[code]] = v;
+        else (event.props ??= {})[read(key, keyLen)] = v;
+      },
       drop_oldest() { queue.shift(); },
       send_queued(site, siteLen, sid, sidLen, seq, wd, number) {
         body = JSON.stringify({ v: VERSION, site: read(site, siteLen), sid: read(sid, sidLen), seq, ...(wd && { wd: true }), events: queue });

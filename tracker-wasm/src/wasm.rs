@@ -26,11 +26,19 @@ extern "C" {
     fn random(ptr: *mut u8);
     /// Starts the next queued event (see `emit.rs`); `field` and `emit_prop` fill it in.
     fn event(kind: u32, ts: f64, page: u32);
-    /// A field of the event being queued: `kind` [`PROP_STRING`] (`ptr`, `len`),
-    /// [`PROP_NUMBER`] (`value`) or [`PROP_BOOL`] (`value` ≠ 0).
-    fn field(code: u32, kind: u32, value: f64, ptr: *const u8, len: usize);
-    /// A prop of the custom event being queued, keyed by the string at `key`.
-    fn emit_prop(key: *const u8, key_len: usize, kind: u32, value: f64, ptr: *const u8, len: usize);
+    /// A field of the event being queued, by `emit::Field` code, or (code [`PROP`]) a prop
+    /// of the custom event being queued, named by the string at `key`. `kind`
+    /// [`PROP_STRING`] (the string at `ptr`), [`PROP_NUMBER`] (`value`) or [`PROP_BOOL`]
+    /// (`value` ≠ 0).
+    fn field(
+        code: u32,
+        key: *const u8,
+        key_len: usize,
+        kind: u32,
+        value: f64,
+        ptr: *const u8,
+        len: usize,
+    );
     fn drop_oldest();
     /// Composes the batch of the queued events and sends it; `number` names the batch in
     /// the answer a `fetch` fallback gives ([`answered`]).
@@ -114,25 +122,12 @@ impl Host for Page {
     }
 
     fn event(&self, ts: i64, page: u32, kind: &EventKind) {
-        // SAFETY: JS copies every string before the call returns.
+        // SAFETY: takes numbers.
         unsafe { event(emit::kind_code(kind), ts as f64, page) };
-        let parts = |v: Value| match v {
-            Value::Str(s) => (PROP_STRING, 0.0, s.as_ptr(), s.len()),
-            Value::Num(n) => (PROP_NUMBER, n, std::ptr::null(), 0),
-            Value::Bool(b) => (PROP_BOOL, f64::from(u8::from(b)), std::ptr::null(), 0),
-        };
         emit::fields(
             kind,
-            |f, v| {
-                let (k, n, p, l) = parts(v);
-                // SAFETY: as above.
-                unsafe { field(f as u32, k, n, p, l) }
-            },
-            |key, v| {
-                let (k, n, p, l) = parts(v);
-                // SAFETY: as above.
-                unsafe { emit_prop(key.as_ptr(), key.len(), k, n, p, l) }
-            },
+            |f, v| put(f as u32, "", v),
+            |key, v| put(PROP, key, v),
         );
     }
 
@@ -159,6 +154,32 @@ impl Host for Page {
     fn send(&self, body: &str, number: u32) -> bool {
         // SAFETY: JS reads `body.len()` bytes at the pointer before returning.
         unsafe { send(body.as_ptr(), body.len(), number) != 0 }
+    }
+}
+
+/// What `field` is called with for a custom event's prop (keyed by `key`): the first code
+/// past the fields (JS reads an i32 argument as signed, so no `u32::MAX`).
+const PROP: u32 = emit::FIELDS.len() as u32;
+
+/// Hands one field (or prop) of the event being queued to JS; one call site for all.
+#[inline(never)]
+fn put(code: u32, key: &str, value: Value) {
+    let (kind, n, text) = match value {
+        Value::Str(s) => (PROP_STRING, 0.0, s),
+        Value::Num(n) => (PROP_NUMBER, n, ""),
+        Value::Bool(b) => (PROP_BOOL, f64::from(u8::from(b)), ""),
+    };
+    // SAFETY: JS copies both strings before returning.
+    unsafe {
+        field(
+            code,
+            key.as_ptr(),
+            key.len(),
+            kind,
+            n,
+            text.as_ptr(),
+            text.len(),
+        )
     }
 }
 

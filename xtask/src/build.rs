@@ -79,6 +79,10 @@ pub fn tracker(root: &Path) -> Result<()> {
     run_cmd(
         Command::new(root.join("node_modules/.bin/wasm-opt"))
             .arg("-Oz")
+            // Run the passes until the module stops shrinking; memory starts zeroed (the
+            // module makes its own) and rustc's output leaves the first 1 KB unused.
+            // 0.27 KB less gzip together, measured on the tracker (2026-12-06).
+            .args(["--converge", "--zero-filled-memory", "--low-memory-unused"])
             .args(WASM_FEATURES)
             .arg("--strip-debug")
             .arg("--strip-producers")
