@@ -34,6 +34,14 @@ const DEV_SERVER_DROPPED = "restarted mid-request";
 const MAX_RESENDS = 3;
 
 /**
+ * A GET or HEAD whose answer has not begun after this long met the race and will get none
+ * (seen in a full test run: a read of `/api/sessions/<sid>` unanswered until the client's
+ * own 300 s limit): it is sent again, as it may be. The slowest read the bench makes answers
+ * in about 2 s.
+ */
+const NO_ANSWER_MS = 20_000;
+
+/**
  * Pause before a resend. A page load leaves several inner connections idle for the same
  * time; an immediate resend could take the next one as it closes too.
  */
@@ -55,12 +63,13 @@ const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "upg
  * `onResend({method, url, resends, status})`: called once per request that was sent again,
  * with how many times and the status finally passed on. `onServerError({method, url,
  * status, body})`: every 5xx answer from upstream that is passed on (after any resends),
- * its body decoded.
+ * its body decoded. `noAnswerMs`: how long a read may wait for an answer to begin before it
+ * is sent again.
  */
-export async function startResendProxy({ upstreamPort, host = "127.0.0.1", port = 0, onResend = () => {}, onServerError = () => {} }) {
+export async function startResendProxy({ upstreamPort, host = "127.0.0.1", port = 0, onResend = () => {}, onServerError = () => {}, noAnswerMs = NO_ANSWER_MS }) {
   const upstream = { host: "127.0.0.1", port: upstreamPort };
   const server = http.createServer((req, res) => {
-    relay(upstream, req, res, { onResend, onServerError }).catch((err) => {
+    relay(upstream, req, res, { onResend, onServerError, noAnswerMs }).catch((err) => {
       // wrangler gone or the client gone: answer if there is still someone to answer.
       if (!res.headersSent && !res.destroyed) {
         res.writeHead(502, { "content-type": "text/plain" });
@@ -80,10 +89,22 @@ export async function startResendProxy({ upstreamPort, host = "127.0.0.1", port 
   return server;
 }
 
-async function relay(upstream, req, res, { onResend, onServerError }) {
+async function relay(upstream, req, res, { onResend, onServerError, noAnswerMs }) {
   const body = await readUpTo(req, KEEP_LIMIT);
-  let answer = await send(upstream, req, body);
   let resends = 0;
+  // Reads only: a POST may have reached the worker whatever wrangler answered (or not).
+  const waitAtMost = ["GET", "HEAD"].includes(req.method) && body.complete ? noAnswerMs : 0;
+  const answered = async () => {
+    for (;;) {
+      try {
+        return await send(upstream, req, body, waitAtMost);
+      } catch (err) {
+        if (!err.noAnswer || resends === MAX_RESENDS) throw err;
+        resends++;
+      }
+    }
+  };
+  let answer = await answered();
   while (answer.statusCode >= 500) {
     const text = await readAll(answer);
     const plain = decoded(text, answer.headers["content-encoding"]);
@@ -97,7 +118,7 @@ async function relay(upstream, req, res, { onResend, onServerError }) {
     }
     resends++;
     await new Promise((ok) => setTimeout(ok, RESEND_PAUSE_MS));
-    answer = await send(upstream, req, body);
+    answer = await answered();
   }
   if (resends > 0) onResend({ method: req.method, url: req.url, resends, status: answer.statusCode });
   res.writeHead(answer.statusCode, answer.statusMessage, messageHeaders(answer.rawHeaders, { answer: true }));
@@ -133,13 +154,26 @@ function readUpTo(req, limit) {
   });
 }
 
-/** One request to wrangler, on a connection of its own; resolves to the answer's head. */
-function send(upstream, req, body) {
+/**
+ * One request to wrangler, on a connection of its own; resolves to the answer's head.
+ * With `waitAtMost` (ms), rejects with `noAnswer` set if no answer has begun by then.
+ */
+function send(upstream, req, body, waitAtMost = 0) {
   return new Promise((ok, fail) => {
     const out = http.request(
       { ...upstream, method: req.method, path: req.url, headers: messageHeaders(req.rawHeaders), agent: false },
-      ok,
+      (answer) => {
+        out.setTimeout(0);
+        ok(answer);
+      },
     );
+    if (waitAtMost) {
+      out.setTimeout(waitAtMost, () => {
+        const err = new Error(`wrangler dev did not answer ${req.method} ${req.url} in ${waitAtMost} ms`);
+        err.noAnswer = true;
+        out.destroy(err);
+      });
+    }
     // After the answer arrived an error is the answer's (handled where it is read).
     out.on("error", fail);
     for (const chunk of body.chunks) out.write(chunk);
