@@ -405,6 +405,36 @@ describe("delivery", () => {
     assert.deepEqual(t.pages.map((p) => p.index), [0, 1]);
     await context.close();
   });
+  test("a batch refused for good (422) is dropped, one asked for later (429) is kept and resent; the list keeps the newest 30", async () => {
+    const beaconRefuses = () => { if (!sessionStorage.getItem("second")) Navigator.prototype.sendBeacon = () => false; };
+    const queued = (page) => page.evaluate(() => (localStorage.getItem("stint.queue") ?? "").split("\n").filter(Boolean));
+    for (const [status, kept] of [[422, false], [429, true]]) {
+      const context = await browser.newContext();
+      await context.route("**/collect", (route) => route.fulfill({ status, body: "" }));
+      const answered = context.waitForEvent("response", (r) => r.url().endsWith("/collect"));
+      const { page } = await openFixture(browser, collector, { context, before: beaconRefuses });
+      const sid = await sessionId(page);
+      assert.equal((await answered).status(), status);
+      // The answer's handler runs in the page as the response arrives, before this task.
+      assert.equal((await queued(page)).length, kept ? 1 : 0, `after ${status}`);
+      await context.unroute("**/collect");
+      await page.evaluate(() => sessionStorage.setItem("second", "1"));
+      await page.reload();
+      const t = await stored(sid, (t) => t.session.pageviews === (kept ? 2 : 1), `after ${status}, the next load`);
+      // Page 0's view went with the refused batch; its speed, sent as the page was left, did not.
+      assert.deepEqual(t.events.filter((e) => e.type === "pageview").map((e) => e.page), kept ? [0, 1] : [1]);
+      await context.close();
+    }
+    // Unreachable collector: every batch waits, the oldest going past 30.
+    const context = await browser.newContext();
+    await context.route("**/collect", (route) => route.abort());
+    const { page } = await openFixture(browser, collector, { context, before: beaconRefuses });
+    await page.evaluate(() => { for (let i = 0; i < 40; i++) { window.stint.track(`e${i}`); window.stint.flush(); } });
+    const list = await queued(page);
+    assert.equal(list.length, 30);
+    assert.deepEqual(list.map((b) => JSON.parse(b).seq), Array.from({ length: 30 }, (_, i) => 11 + i));
+    await context.close();
+  });
 });
 
 describe("sessions", () => {

@@ -24,10 +24,12 @@ const TTFB = 0, FCP = 1, LCP = 2, LOAD = 3, SHIFT = 4, INTERACTION = 5;
 const DEAD_AFTER_MS = 1000;
 // `host::Num` and `host::Text`: what env.num(code) and env.text(code) read.
 const numbers = [() => performance.now(), () => Date.now(), () => innerWidth, () => scrollY, () => innerHeight, () => document.documentElement.scrollHeight, () => document.visibilityState == "visible", () => document.hasFocus(), () => !!navigator.webdriver];
-const texts = [() => location.href, () => location.pathname, () => location.hash, () => document.referrer, () => document.title, () => body];
+const texts = [() => location.href, () => location.pathname, () => location.hash, () => document.referrer, () => document.title];
 // `host::Key` and `host::Area`: storage keys and areas by code.
 const KEYS = ["stint.sid", "stint.queue"];
 const areas = [() => localStorage, () => sessionStorage];
+// `transport.rs`: batches kept for a retry, at most.
+const MAX_PENDING = 30;
 // `config::StorageKind`: the `storage` option's values by code.
 const STORAGE = ["local", "session", "memory"];
 // `config::flags`: bits of start()'s flags.
@@ -46,11 +48,10 @@ const INPUT_EVERY_MS = 200;
 const BUTTON_LIKE = "button,[role=button],input[type=button],input[type=submit],a:not([href])";
 
 let wasm; // the module's exports, once instantiated
-// Events of the batch being gathered (the module says when to send it), the one being
-// filled in, and the body of the batch composed last.
+// Events of the batch being gathered (the module says when to send it), and the one being
+// filled in.
 let queue = [];
 let event;
-let body = "";
 let loading;
 let started = false;
 // Whether an init() is running or has succeeded (a second one is refused), and why the
@@ -83,31 +84,43 @@ function area(code) {
   try { return areas[code](); } catch { /* no storage */ }
 }
 
+/** Web Storage item `key` (a KEYS code) of area `code`; null where absent or refused. */
+function getItem(code, key) {
+  try { return area(code)?.getItem(KEYS[key]); } catch { return null; }
+}
+/** Sets item `key` of area `code`, or removes it for "". */
+function setItem(code, key, text) {
+  try {
+    const storage = area(code);
+    if (text) storage?.setItem(KEYS[key], text);
+    else storage?.removeItem(KEYS[key]);
+  } catch { /* full or refused: storage is best effort */ }
+}
+
 function imports(collectUrl) {
-  // A string body goes as text/plain: a "simple" request, no CORS preflight.
-  const deliver = (body, number) => {
-    try { if (navigator.sendBeacon(collectUrl, body)) return 1; } catch { /* fall back */ }
-    // `keepalive` lets the request outlive the page, like a beacon. The module decides
-    // from the status whether batch `number` stays pending for the next page load.
+  // The pending list (`stint.queue`): batch bodies one a line, each named by its text up
+  // to the events (site, sid and seq). What to keep and when to send again is the
+  // module's (transport.rs); this is the byte work.
+  const PENDING = 1;
+  const pending = (code) => (getItem(code, PENDING) ?? "").split("\n").filter(Boolean);
+  const named = (batch) => batch.slice(0, batch.indexOf("["));
+  // A string body goes as text/plain: a "simple" request, no CORS preflight. A batch the
+  // browser does not take at once is kept pending in area `code` and sent with fetch;
+  // `keepalive` lets it outlive the page, like a beacon, and its answer decides whether
+  // it stays for the next page load.
+  const deliver = (body, code) => {
+    try { if (navigator.sendBeacon(collectUrl, body)) return; } catch { /* fall back */ }
+    setItem(code, PENDING, [...pending(code), body].slice(-MAX_PENDING).join("\n"));
     fetch(collectUrl, { method: "POST", body, keepalive: true })
       .then((r) => r.status, () => 0)
-      .then((status) => wasm.answered(number, status));
-    return 0;
+      .then((status) => wasm.settled(status) && setItem(code, PENDING, pending(code).filter((b) => named(b) != named(body)).join("\n")));
   };
   return {
     env: {
       num: (what) => +numbers[what](),
       text: (what) => put(texts[what]()),
-      load(code, key) {
-        try { return put(area(code)?.getItem(KEYS[key])); } catch { return 0; }
-      },
-      store(code, key, ptr, len) {
-        try {
-          const storage = area(code);
-          if (len) storage?.setItem(KEYS[key], read(ptr, len));
-          else storage?.removeItem(KEYS[key]);
-        } catch { /* full or refused: storage is best effort */ }
-      },
+      load: (code, key) => put(getItem(code, key)),
+      store: (code, key, ptr, len) => setItem(code, key, read(ptr, len)),
       random: (ptr) => crypto.getRandomValues(view(ptr, 16)),
       // The module hands over each event as it happens, field by field (emit.rs), and says
       // when to send: the batch's JSON is the browser's work.
@@ -118,12 +131,16 @@ function imports(collectUrl) {
         else (event.props ??= {})[read(key, keyLen)] = v;
       },
       drop_oldest() { queue.shift(); },
-      send_queued(site, siteLen, sid, sidLen, seq, wd, number) {
-        body = JSON.stringify({ v: VERSION, site: read(site, siteLen), sid: read(sid, sidLen), seq, ...(wd && { wd: true }), events: queue });
+      send(site, siteLen, sid, sidLen, seq, wd, code) {
+        const body = JSON.stringify({ v: VERSION, site: read(site, siteLen), sid: read(sid, sidLen), seq, ...(wd && { wd: true }), events: queue });
         queue = [];
-        return deliver(body, number);
+        deliver(body, code);
       },
-      send: (ptr, len, number) => deliver(read(ptr, len), number),
+      resend(code) {
+        const list = pending(code);
+        if (list.length) setItem(code, PENDING, "");
+        list.forEach((body) => deliver(body, code));
+      },
       fail: (ptr, len) => { message = read(ptr, len); },
     },
   };

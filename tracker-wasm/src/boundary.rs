@@ -10,6 +10,7 @@ use crate::config::{flags, StorageKind};
 use crate::emit::{FIELDS, TYPES};
 use crate::host::{Area, Key, Num, Text};
 use crate::tracker::Signal;
+use crate::transport::MAX_PENDING;
 use stint_shared::protocol::PROTOCOL_VERSION;
 use stint_shared::signals::{Vital, DEAD_AFTER_MS};
 
@@ -53,13 +54,12 @@ pub const NUMS: [(Num, &str); 9] = [
 ];
 
 /// Strings, by code, with the JS expression that reads each.
-pub const TEXTS: [(Text, &str); 6] = [
+pub const TEXTS: [(Text, &str); 5] = [
     (Text::Href, "location.href"),
     (Text::Path, "location.pathname"),
     (Text::Hash, "location.hash"),
     (Text::Referrer, "document.referrer"),
     (Text::Title, "document.title"),
-    (Text::Batch, "body"),
 ];
 
 /// Storage keys, by code, with the key each is stored under.
@@ -148,6 +148,8 @@ pub fn js() -> String {
         "const areas = {};\n",
         array(AREAS.iter().map(|(_, js)| format!("() => {js}")))
     ));
+    out.push_str("// `transport.rs`: batches kept for a retry, at most.\n");
+    out.push_str(&format!("const MAX_PENDING = {MAX_PENDING};\n"));
     out.push_str("// `config::StorageKind`: the `storage` option's values by code.\n");
     out.push_str(&format!(
         "const STORAGE = {};\n",
@@ -217,7 +219,7 @@ mod tests {
             | Num::Webdriver => 9,
         };
         let text = |t: Text| match t {
-            Text::Href | Text::Path | Text::Hash | Text::Referrer | Text::Title | Text::Batch => 6,
+            Text::Href | Text::Path | Text::Hash | Text::Referrer | Text::Title => 5,
         };
         let key = |k: Key| match k {
             Key::Session | Key::Pending => 2,

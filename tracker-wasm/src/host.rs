@@ -46,8 +46,6 @@ pub enum Text {
     Referrer = 3,
     /// `document.title`.
     Title = 4,
-    /// The body of the batch the JS entry composed last ([`Host::send_queued`]).
-    Batch = 5,
 }
 
 /// Web Storage areas.
@@ -87,13 +85,12 @@ pub trait Host {
     /// Drops the oldest event handed over and not sent yet.
     fn drop_oldest(&self);
     /// Composes the batch of the events handed over since the last one (with `site`, the
-    /// session `sid` and `seq`, and `wd` when `webdriver`) and hands it to `sendBeacon`;
-    /// `true` when the browser queued it. On `false` the host sends it with
-    /// `fetch(…, {keepalive: true})` and reports the answer, with the batch's `number`,
-    /// through [`crate::tracker::Tracker::answered`]; its body is then [`Text::Batch`].
-    fn send_queued(&self, site: &str, sid: &str, seq: u32, webdriver: bool, number: u32) -> bool;
-    /// Sends a batch body kept from an earlier page, as [`Host::send_queued`] does.
-    fn send(&self, body: &str, number: u32) -> bool;
+    /// session `sid` and `seq`, and `wd` when `webdriver`) and sends it; one the browser
+    /// does not take at once is kept pending in `keep` (`None`: nowhere) until an answer
+    /// settles it (`transport.rs`).
+    fn send(&self, site: &str, sid: &str, seq: u32, webdriver: bool, keep: Option<Area>);
+    /// Sends again every batch pending in `keep`.
+    fn resend_pending(&self, keep: Option<Area>);
 }
 
 /// Reads a number as a whole count of milliseconds or pixels.

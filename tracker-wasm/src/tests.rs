@@ -5,7 +5,6 @@ use crate::config::{Config, StorageKind};
 use crate::emit::{fields, kind_code, Value, FIELDS, TYPES};
 use crate::host::{Area, Host, Key, Num, Text};
 use crate::tracker::{Signal, Tracker, FLUSH_AT_EVENTS};
-use crate::transport::MAX_PENDING;
 use proptest::prelude::*;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -37,15 +36,13 @@ struct Page {
     referrer: String,
     /// Shared between pages to model tabs of one origin.
     storage: Storage,
-    /// False: `sendBeacon` refuses, as on a page that is unloading under some browsers.
-    beacon_ok: bool,
     sent: Vec<String>,
-    /// Events handed over for the next batch, as the JS entry queues them, and the body
-    /// composed last.
+    /// Events handed over for the next batch, as the JS entry queues them.
     queue: Vec<serde_json::Value>,
-    body: String,
-    /// The batch number each was sent with.
-    numbers: Vec<u32>,
+    /// Where each batch would be kept pending if the browser did not take it, and each
+    /// request to send the pending list again (by area).
+    keeps: Vec<Option<Area>>,
+    resends: Vec<Option<Area>>,
     random: u8,
     /// How often the document's height (a layout read) was asked for.
     height_reads: std::cell::Cell<u32>,
@@ -81,7 +78,6 @@ impl Host for Scripted {
             Text::Hash => String::new(),
             Text::Referrer => p.referrer.clone(),
             Text::Title => "Pricing".into(),
-            Text::Batch => p.body.clone(),
         }
     }
 
@@ -135,8 +131,9 @@ impl Host for Scripted {
 
     /// Composes the body as `js/stint.js` does: `JSON.stringify` of the same object, keys
     /// in the same order (the pending list names a batch by its text up to the events).
-    fn send_queued(&self, site: &str, sid: &str, seq: u32, webdriver: bool, number: u32) -> bool {
-        let events = std::mem::take(&mut self.0.borrow_mut().queue);
+    fn send(&self, site: &str, sid: &str, seq: u32, webdriver: bool, keep: Option<Area>) {
+        let mut p = self.0.borrow_mut();
+        let events = std::mem::take(&mut p.queue);
         let text = |s: &str| serde_json::Value::from(s).to_string();
         let body = format!(
             "{{\"v\":{PROTOCOL_VERSION},\"site\":{},\"sid\":{},\"seq\":{seq}{},\"events\":{}}}",
@@ -145,15 +142,12 @@ impl Host for Scripted {
             if webdriver { ",\"wd\":true" } else { "" },
             serde_json::Value::from(events),
         );
-        self.0.borrow_mut().body = body.clone();
-        self.send(&body, number)
+        p.sent.push(body);
+        p.keeps.push(keep);
     }
 
-    fn send(&self, body: &str, number: u32) -> bool {
-        let mut p = self.0.borrow_mut();
-        p.sent.push(body.to_string());
-        p.numbers.push(number);
-        p.beacon_ok
+    fn resend_pending(&self, keep: Option<Area>) {
+        self.0.borrow_mut().resends.push(keep);
     }
 }
 
@@ -169,7 +163,6 @@ fn page(storage: &Storage) -> Scripted {
         path: "/pricing".into(),
         referrer: "https://search.example/q?query=private".into(),
         storage: storage.clone(),
-        beacon_ok: true,
         ..Page::default()
     })))
 }
@@ -209,10 +202,6 @@ impl Scripted {
             })
             .sum()
     }
-
-    fn pending(&self) -> Option<String> {
-        self.load(Area::Local, Key::Pending)
-    }
 }
 
 #[test]
@@ -237,7 +226,8 @@ fn the_first_page_view_is_sent_at_once_with_scrubbed_urls() {
     assert_eq!(url, "https://shop.example/pricing?plan=pro&utm_source=news");
     assert_eq!(referrer.as_deref(), Some("https://search.example/q"));
     assert_eq!((title.as_deref(), *width), (Some("Pricing"), Some(1280)));
-    assert_eq!(host.pending(), None, "a queued beacon is not kept pending");
+    // Kept pending, should the browser not take it, where the session lives.
+    assert_eq!(host.0.borrow().keeps, [Some(Area::Local)]);
 }
 
 #[test]
@@ -352,75 +342,24 @@ fn custom_events_are_checked_and_flush_at_the_threshold() {
     assert_eq!(batches[1].events.len(), FLUSH_AT_EVENTS);
 }
 
-/// The collector answers a batch past a session's caps with 422 and one over the size limit
-/// with 413 ("never"), a passing rate limit with 429 and `Retry-After` ("later"): the first
-/// two are dropped at once, so a capped session is not resent on every page load.
+/// What earlier pages left pending is sent again on the next load and at consent, from the
+/// area the session lives in; never before consent, nowhere with `storage: "memory"`.
 #[test]
-fn final_refusals_drop_the_batch_and_only_429_keeps_it() {
-    for (status, kept) in [
-        (422, false),
-        (413, false),
-        (400, false),
-        (429, true),
-        (503, true),
-        (0, true),
-    ] {
-        let storage = Storage::default();
-        let host = page(&storage);
-        host.0.borrow_mut().beacon_ok = false;
-        let mut t = start(&host);
-        let first = host.0.borrow().numbers[0];
-        t.answered(first, status);
-        assert_eq!(host.pending().is_some(), kept, "answer {status}");
-        let next = page(&storage);
-        let _t2 = start(&next);
-        let resent = next.batches().iter().any(|b| b == &host.batches()[0]);
-        assert_eq!(resent, kept, "resent on the next load after {status}");
-    }
-}
-
-#[test]
-fn undelivered_batches_stay_pending_until_settled_and_are_resent_next_load() {
-    let storage = Storage::default();
-    let host = page(&storage);
-    host.0.borrow_mut().beacon_ok = false;
-    let mut t = start(&host);
-    let first = host.0.borrow().sent[0].clone();
-    let number = host.0.borrow().numbers[0];
-    assert_eq!(host.pending().as_deref(), Some(first.as_str()));
-    t.answered(number, 503);
-    assert!(host.pending().is_some(), "kept for a retry");
-    t.input(host.0.borrow().mono as i64);
-    host.advance(500.0);
-    t.on(Signal::Hide);
-    assert_eq!(host.pending().unwrap().lines().count(), 2);
-    // A number answered once is no longer waiting; an unknown one changes nothing.
-    t.answered(number, 202);
-    t.answered(9_999, 202);
-    assert_eq!(host.pending().unwrap().lines().count(), 2);
-    let second = host.0.borrow().numbers[1];
-    t.answered(second, 202);
-    assert_eq!(host.pending().unwrap().lines().count(), 1);
-
-    // The next page load sends what is left first, unchanged (same sid and seq): the
-    // first batch, which only a 503 answered.
-    let next = page(&storage);
-    let _t2 = start(&next);
-    let resent = next.batches();
-    assert_eq!(resent[0], host.batches()[0]);
-    assert_eq!(next.pending(), None);
-}
-
-#[test]
-fn the_pending_list_is_bounded() {
+fn pending_batches_are_sent_again_on_load_and_at_consent_only() {
     let host = page(&Storage::default());
-    host.0.borrow_mut().beacon_ok = false;
-    let mut t = start(&host);
-    for _ in 0..MAX_PENDING + 10 {
-        t.click("https://partner.example/");
-        t.on(Signal::Flush);
-    }
-    assert_eq!(host.pending().unwrap().lines().count(), MAX_PENDING);
+    let _t = start(&host);
+    assert_eq!(host.0.borrow().resends, [Some(Area::Local)]);
+
+    let host = page(&Storage::default());
+    let _t = Tracker::start(host.clone(), config(StorageKind::Session, false));
+    assert_eq!(host.0.borrow().resends, [Some(Area::Session)]);
+
+    let host = page(&Storage::default());
+    let mut t = Tracker::start(host.clone(), config(StorageKind::Local, true));
+    assert!(host.0.borrow().resends.is_empty(), "not before consent");
+    t.on(Signal::Grant);
+    assert_eq!(host.0.borrow().resends, [Some(Area::Local)]);
+    assert_eq!(host.0.borrow().keeps, [Some(Area::Local)]);
 }
 
 #[test]
@@ -451,10 +390,12 @@ fn nothing_is_sent_or_stored_before_consent() {
 fn memory_storage_keeps_nothing() {
     let storage = Storage::default();
     let host = page(&storage);
-    host.0.borrow_mut().beacon_ok = false;
     let _t = Tracker::start(host.clone(), config(StorageKind::Memory, false));
     assert_eq!(host.batches().len(), 1);
     assert!(storage.borrow().is_empty());
+    // Nothing kept pending, nothing to send again: the JS entry gets no storage area.
+    assert_eq!(host.0.borrow().keeps, [None]);
+    assert_eq!(host.0.borrow().resends, [None]);
 }
 
 #[test]

@@ -5,7 +5,6 @@
 use crate::config::{Config, StorageKind};
 use crate::host::{flag, int, Area, Host, Num, Text};
 use crate::session::{Session, Store};
-use crate::transport;
 use stint_shared::engagement::EngagementClock;
 use stint_shared::links::classify_link;
 use stint_shared::protocol::{
@@ -90,8 +89,6 @@ pub struct Tracker<H: Host> {
     queued: usize,
     /// False while `consent: "pending"` and `grant()` has not been called.
     granted: bool,
-    /// Batches the `fetch` fallback is delivering.
-    inflight: transport::Inflight,
     rage: RageClicks,
     dead: DeadClicks,
     /// Errors sent for this page (at most `MAX_ERRORS_PER_PAGE`), forms started on it.
@@ -140,7 +137,6 @@ impl<H: Host> Tracker<H> {
             deepest: 0.0,
             queued: 0,
             granted,
-            inflight: transport::Inflight::default(),
             rage: RageClicks::default(),
             dead: DeadClicks::default(),
             errors: 0,
@@ -148,7 +144,7 @@ impl<H: Host> Tracker<H> {
             speed: PageSpeed::default(),
         };
         if t.granted {
-            transport::resend_pending(&t.host, t.store, &mut t.inflight);
+            t.host.resend_pending(t.store);
         }
         t.begin_page(true);
         t
@@ -305,15 +301,6 @@ impl<H: Host> Tracker<H> {
         &self.session.id
     }
 
-    /// The answer to batch `number` sent with the `fetch` fallback (0: no answer).
-    pub fn answered(&mut self, number: u32, status: u32) {
-        if let Some(key) = self.inflight.take(number) {
-            if transport::settled(status) {
-                transport::forget(&self.host, self.store, &key);
-            }
-        }
-    }
-
     fn mono(&self) -> i64 {
         int(&self.host, Num::Mono)
     }
@@ -434,13 +421,9 @@ impl<H: Host> Tracker<H> {
         let now = self.wall();
         let seq = self.session.alloc_seq(&self.host, self.store, now);
         let webdriver = flag(&self.host, Num::Webdriver);
-        let batch = (
-            self.config.site.as_str(),
-            self.session.id.as_str(),
-            seq,
-            webdriver,
-        );
-        transport::send_queued(&self.host, self.store, &mut self.inflight, batch);
+        let site = &self.config.site;
+        self.host
+            .send(site, &self.session.id, seq, webdriver, self.store);
     }
 
     /// After `sessionTimeoutMin` without activity, the next activity starts a new session
@@ -469,7 +452,7 @@ impl<H: Host> Tracker<H> {
         self.granted = true;
         self.store = store_for(self.config.storage);
         self.session.save(&self.host, self.store);
-        transport::resend_pending(&self.host, self.store, &mut self.inflight);
+        self.host.resend_pending(self.store);
         self.flush();
     }
 

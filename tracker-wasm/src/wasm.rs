@@ -7,6 +7,7 @@ use crate::boundary::{BAD_OPTION, NOT_TRACKING, PROP_BOOL, PROP_NUMBER, PROP_STR
 use crate::config::{tracking_refused, Config, StorageKind};
 use crate::emit::{self, Value};
 use crate::host::{Area, Host, Key, Num, Text};
+use crate::session::Store;
 use crate::tracker::{Signal, Tracker};
 use std::cell::RefCell;
 use stint_shared::protocol::{check_custom, is_valid_site_id, EventKind, PropValue};
@@ -40,19 +41,20 @@ extern "C" {
         len: usize,
     );
     fn drop_oldest();
-    /// Composes the batch of the queued events and sends it; `number` names the batch in
-    /// the answer a `fetch` fallback gives ([`answered`]).
-    fn send_queued(
+    /// Composes the batch of the queued events and sends it; one the browser does not take
+    /// at once is kept pending in storage area `keep` ([`NO_AREA`]: nowhere) until an answer
+    /// [`settled`] it.
+    fn send(
         site: *const u8,
         site_len: usize,
         sid: *const u8,
         sid_len: usize,
         seq: u32,
         webdriver: u32,
-        number: u32,
-    ) -> u32;
-    /// Sends a kept batch body, as `send_queued` does.
-    fn send(ptr: *const u8, len: usize, number: u32) -> u32;
+        keep: u32,
+    );
+    /// Sends again every batch pending in storage area `keep`.
+    fn resend(keep: u32);
     /// Sets the message the JS entry throws when an export returns an error code.
     fn fail(ptr: *const u8, len: usize);
 }
@@ -136,25 +138,32 @@ impl Host for Page {
         unsafe { drop_oldest() }
     }
 
-    fn send_queued(&self, site: &str, sid: &str, seq: u32, webdriver: bool, number: u32) -> bool {
+    fn send(&self, site: &str, sid: &str, seq: u32, webdriver: bool, keep: Store) {
         // SAFETY: JS reads both strings before returning.
         unsafe {
-            send_queued(
+            send(
                 site.as_ptr(),
                 site.len(),
                 sid.as_ptr(),
                 sid.len(),
                 seq,
                 u32::from(webdriver),
-                number,
-            ) != 0
+                area_code(keep),
+            )
         }
     }
 
-    fn send(&self, body: &str, number: u32) -> bool {
-        // SAFETY: JS reads `body.len()` bytes at the pointer before returning.
-        unsafe { send(body.as_ptr(), body.len(), number) != 0 }
+    fn resend_pending(&self, keep: Store) {
+        // SAFETY: takes a number.
+        unsafe { resend(area_code(keep)) }
     }
+}
+
+/// The storage area code that stands for none (`storage: "memory"`, before consent).
+const NO_AREA: u32 = crate::boundary::AREAS.len() as u32;
+
+fn area_code(store: Store) -> u32 {
+    store.map_or(NO_AREA, |area| area as u32)
 }
 
 /// What `field` is called with for a custom event's prop (keyed by `key`): the first code
@@ -360,8 +369,9 @@ pub extern "C" fn session_id() -> *const u8 {
     out
 }
 
-/// The HTTP status a `fetch` fallback got for batch `number` (0: no answer).
+/// Whether the collector's answer `status` to a `fetch` fallback settles its batch (1) or
+/// leaves it pending for the next page load (0): `transport::settled`.
 #[no_mangle]
-pub extern "C" fn answered(number: u32, status: u32) {
-    with_tracker(|t| t.answered(number, status));
+pub extern "C" fn settled(status: u32) -> u32 {
+    u32::from(crate::transport::settled(status))
 }
