@@ -227,6 +227,183 @@ impl Batch {
     }
 }
 
+/// A field's value as the wire carries it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum WireValue<'a> {
+    Str(&'a str),
+    /// A whole number (milliseconds, pixels, percent, a line).
+    Int(i64),
+    /// Any number (CLS, a prop).
+    Num(f64),
+    Bool(bool),
+}
+
+impl<'a> From<&'a PropValue> for WireValue<'a> {
+    fn from(v: &'a PropValue) -> WireValue<'a> {
+        match v {
+            PropValue::Str(s) => WireValue::Str(s),
+            PropValue::Num(n) => WireValue::Num(*n),
+            PropValue::Bool(b) => WireValue::Bool(*b),
+        }
+    }
+}
+
+/// Every field an event may carry besides `type`, `ts`, `page` and a custom event's
+/// `props`, by code; [`Field::name`] is its wire name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub enum Field {
+    Url,
+    Ref,
+    Title,
+    W,
+    ActiveMs,
+    Scroll,
+    Href,
+    Outbound,
+    Download,
+    Name,
+    El,
+    Src,
+    Line,
+    Form,
+    Phase,
+    Ttfb,
+    Fcp,
+    Lcp,
+    Load,
+    Inp,
+    Cls,
+}
+
+impl Field {
+    /// Wire names, by code.
+    pub const NAMES: [&'static str; 21] = [
+        "url",
+        "ref",
+        "title",
+        "w",
+        "active_ms",
+        "scroll",
+        "href",
+        "outbound",
+        "download",
+        "name",
+        "el",
+        "src",
+        "line",
+        "form",
+        "phase",
+        "ttfb",
+        "fcp",
+        "lcp",
+        "load",
+        "inp",
+        "cls",
+    ];
+
+    pub fn name(self) -> &'static str {
+        Field::NAMES[self as usize]
+    }
+}
+
+impl EventKind {
+    /// Calls `f` with each field the event carries, in wire order; absent optional fields
+    /// are left out, as the wire leaves them out. The one reading of an event's wire shape:
+    /// the JSON writer below and the tracker's hand-over to the page both walk it.
+    pub fn each_field<'a>(&'a self, mut f: impl FnMut(Field, WireValue<'a>)) {
+        use WireValue::{Bool, Int, Num, Str};
+        match self {
+            EventKind::Pageview {
+                url,
+                referrer,
+                title,
+                width,
+            } => {
+                f(Field::Url, Str(url));
+                if let Some(s) = referrer {
+                    f(Field::Ref, Str(s));
+                }
+                if let Some(s) = title {
+                    f(Field::Title, Str(s));
+                }
+                if let Some(px) = width {
+                    f(Field::W, Int(i64::from(*px)));
+                }
+            }
+            EventKind::Engage { active_ms, scroll } => {
+                f(Field::ActiveMs, Int(i64::from(*active_ms)));
+                f(Field::Scroll, Int(i64::from(*scroll)));
+            }
+            EventKind::Click {
+                href,
+                outbound,
+                download,
+            } => {
+                f(Field::Href, Str(href));
+                f(Field::Outbound, Bool(*outbound));
+                if *download {
+                    f(Field::Download, Bool(true));
+                }
+            }
+            EventKind::Custom { name, .. } => f(Field::Name, Str(name)),
+            EventKind::Rage(e) | EventKind::Dead(e) => {
+                f(Field::El, Str(&e.el));
+                if let Some(s) = &e.name {
+                    f(Field::Name, Str(s));
+                }
+            }
+            EventKind::Error { name, src, line } => {
+                f(Field::Name, Str(name));
+                if let Some(s) = src {
+                    f(Field::Src, Str(s));
+                }
+                if let Some(line) = line {
+                    f(Field::Line, Int(i64::from(*line)));
+                }
+            }
+            EventKind::Form { form, submit } => {
+                f(Field::Form, Str(form));
+                f(Field::Phase, Str(if *submit { "submit" } else { "start" }));
+            }
+            EventKind::Perf(v) => {
+                let times = [
+                    (Field::Ttfb, v.ttfb),
+                    (Field::Fcp, v.fcp),
+                    (Field::Lcp, v.lcp),
+                    (Field::Load, v.load),
+                    (Field::Inp, v.inp),
+                ];
+                for (field, ms) in times {
+                    if let Some(ms) = ms {
+                        f(field, Int(i64::from(ms)));
+                    }
+                }
+                if let Some(cls) = v.cls {
+                    f(Field::Cls, Num(cls));
+                }
+            }
+        }
+    }
+
+    /// A custom event's props (empty ones included); `None` for other events.
+    pub fn props(&self) -> Option<&[(String, PropValue)]> {
+        match self {
+            EventKind::Custom { props, .. } => Some(props),
+            _ => None,
+        }
+    }
+}
+
+fn write_value(w: &mut JsonWriter, v: WireValue) {
+    match v {
+        WireValue::Str(s) => w.string(s),
+        WireValue::Int(n) => w.int(n),
+        WireValue::Num(n) => w.float(n),
+        WireValue::Bool(b) => w.bool(b),
+    }
+}
+
 impl Event {
     /// Writes the event as one JSON object in wire form.
     pub fn write_json(&self, w: &mut JsonWriter) {
@@ -234,83 +411,18 @@ impl Event {
         w.field_str("type", self.kind.type_name());
         w.field_int("ts", self.ts);
         w.field_int("page", i64::from(self.page));
-        match &self.kind {
-            EventKind::Pageview {
-                url,
-                referrer,
-                title,
-                width,
-            } => {
-                w.field_str("url", url);
-                if let Some(r) = referrer {
-                    w.field_str("ref", r);
-                }
-                if let Some(t) = title {
-                    w.field_str("title", t);
-                }
-                if let Some(px) = width {
-                    w.field_int("w", i64::from(*px));
-                }
+        self.kind.each_field(|field, v| {
+            w.key(field.name());
+            write_value(w, v);
+        });
+        if let Some(props) = self.kind.props() {
+            w.key("props");
+            w.begin_object();
+            for (k, v) in props {
+                w.key(k);
+                write_value(w, v.into());
             }
-            EventKind::Engage { active_ms, scroll } => {
-                w.field_int("active_ms", i64::from(*active_ms));
-                w.field_int("scroll", i64::from(*scroll));
-            }
-            EventKind::Click {
-                href,
-                outbound,
-                download,
-            } => {
-                w.field_str("href", href);
-                w.field_bool("outbound", *outbound);
-                if *download {
-                    w.field_bool("download", true);
-                }
-            }
-            EventKind::Custom { name, props } => {
-                w.field_str("name", name);
-                w.key("props");
-                w.begin_object();
-                for (k, v) in props {
-                    w.key(k);
-                    match v {
-                        PropValue::Str(s) => w.string(s),
-                        PropValue::Bool(b) => w.bool(*b),
-                        PropValue::Num(n) => w.float(*n),
-                    }
-                }
-                w.end_object();
-            }
-            EventKind::Rage(e) | EventKind::Dead(e) => {
-                w.field_str("el", &e.el);
-                if let Some(name) = &e.name {
-                    w.field_str("name", name);
-                }
-            }
-            EventKind::Error { name, src, line } => {
-                w.field_str("name", name);
-                if let Some(src) = src {
-                    w.field_str("src", src);
-                }
-                if let Some(line) = line {
-                    w.field_int("line", i64::from(*line));
-                }
-            }
-            EventKind::Form { form, submit } => {
-                w.field_str("form", form);
-                w.field_str("phase", if *submit { "submit" } else { "start" });
-            }
-            EventKind::Perf(v) => {
-                for (key, value) in v.times() {
-                    if let Some(ms) = value {
-                        w.field_int(key, i64::from(ms));
-                    }
-                }
-                if let Some(cls) = v.cls {
-                    w.key("cls");
-                    w.float(cls);
-                }
-            }
+            w.end_object();
         }
         w.end_object();
     }

@@ -2,7 +2,7 @@
 //! decoded with the collector's own decoder, so these tests read what the collector would.
 
 use crate::config::{Config, StorageKind};
-use crate::emit::{fields, kind_code, Value, FIELDS, TYPES};
+use crate::emit::{fields, kind_code, WireValue as Value, TYPES};
 use crate::host::{Area, Host, Key, Num, Text};
 use crate::tracker::{Signal, Tracker, FLUSH_AT_EVENTS};
 use proptest::prelude::*;
@@ -16,6 +16,7 @@ fn as_js(v: Value) -> serde_json::Value {
     match v {
         Value::Str(s) => s.into(),
         Value::Bool(b) => b.into(),
+        Value::Int(n) => n.into(),
         Value::Num(n) if n.fract() == 0.0 && n.abs() < 9e15 => (n as i64).into(),
         Value::Num(n) => n.into(),
     }
@@ -112,7 +113,7 @@ impl Host for Scripted {
         let mut props = None;
         fields(
             kind,
-            |f, v| event[FIELDS[f as usize].1] = as_js(v),
+            |f, v| event[f.name()] = as_js(v),
             |key, v| {
                 props
                     .get_or_insert_with(serde_json::Map::new)

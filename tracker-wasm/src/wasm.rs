@@ -5,7 +5,7 @@
 
 use crate::boundary::{BAD_OPTION, NOT_TRACKING, PROP_BOOL, PROP_NUMBER, PROP_STRING, STARTED};
 use crate::config::{tracking_refused, Config, StorageKind};
-use crate::emit::{self, Value};
+use crate::emit::{self, WireValue};
 use crate::host::{Area, Host, Key, Num, Text};
 use crate::session::Store;
 use crate::tracker::{Signal, Tracker};
@@ -168,15 +168,16 @@ fn area_code(store: Store) -> u32 {
 
 /// What `field` is called with for a custom event's prop (keyed by `key`): the first code
 /// past the fields (JS reads an i32 argument as signed, so no `u32::MAX`).
-const PROP: u32 = emit::FIELDS.len() as u32;
+const PROP: u32 = emit::Field::NAMES.len() as u32;
 
 /// Hands one field (or prop) of the event being queued to JS; one call site for all.
 #[inline(never)]
-fn put(code: u32, key: &str, value: Value) {
+fn put(code: u32, key: &str, value: WireValue) {
     let (kind, n, text) = match value {
-        Value::Str(s) => (PROP_STRING, 0.0, s),
-        Value::Num(n) => (PROP_NUMBER, n, ""),
-        Value::Bool(b) => (PROP_BOOL, f64::from(u8::from(b)), ""),
+        WireValue::Str(s) => (PROP_STRING, 0.0, s),
+        WireValue::Int(n) => (PROP_NUMBER, n as f64, ""),
+        WireValue::Num(n) => (PROP_NUMBER, n, ""),
+        WireValue::Bool(b) => (PROP_BOOL, f64::from(u8::from(b)), ""),
     };
     // SAFETY: JS copies both strings before returning.
     unsafe {
