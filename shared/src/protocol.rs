@@ -189,18 +189,28 @@ pub enum PropValue {
 }
 
 impl EventKind {
-    pub fn type_name(&self) -> &'static str {
+    /// Wire types, by [`EventKind::code`].
+    pub const TYPE_NAMES: [&'static str; 9] = [
+        "pageview", "engage", "click", "custom", "rage", "dead", "error", "form", "perf",
+    ];
+
+    /// The event's type as a number (its index in [`EventKind::TYPE_NAMES`]).
+    pub fn code(&self) -> u32 {
         match self {
-            EventKind::Pageview { .. } => "pageview",
-            EventKind::Engage { .. } => "engage",
-            EventKind::Click { .. } => "click",
-            EventKind::Custom { .. } => "custom",
-            EventKind::Rage(_) => "rage",
-            EventKind::Dead(_) => "dead",
-            EventKind::Error { .. } => "error",
-            EventKind::Form { .. } => "form",
-            EventKind::Perf(_) => "perf",
+            EventKind::Pageview { .. } => 0,
+            EventKind::Engage { .. } => 1,
+            EventKind::Click { .. } => 2,
+            EventKind::Custom { .. } => 3,
+            EventKind::Rage(_) => 4,
+            EventKind::Dead(_) => 5,
+            EventKind::Error { .. } => 6,
+            EventKind::Form { .. } => 7,
+            EventKind::Perf(_) => 8,
         }
+    }
+
+    pub fn type_name(&self) -> &'static str {
+        EventKind::TYPE_NAMES[self.code() as usize]
     }
 }
 

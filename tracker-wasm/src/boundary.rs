@@ -7,11 +7,11 @@
 //! is stale, so a code changed on one side only cannot ship.
 
 use crate::config::{flags, StorageKind};
-use crate::emit::{Field, TYPES};
+use crate::emit::Field;
 use crate::host::{Area, Key, Num, Text};
 use crate::tracker::Signal;
 use crate::transport::MAX_PENDING;
-use stint_shared::protocol::PROTOCOL_VERSION;
+use stint_shared::protocol::{EventKind, PROTOCOL_VERSION};
 use stint_shared::signals::{Vital, DEAD_AFTER_MS};
 
 /// Signals, by code, with the JS constant naming each.
@@ -161,7 +161,7 @@ pub fn js() -> String {
     out.push_str(&format!("const VERSION = {PROTOCOL_VERSION};\n"));
     out.push_str(&format!(
         "const TYPES = {};\n",
-        array(TYPES.iter().map(|t| format!("\"{t}\"")))
+        array(EventKind::TYPE_NAMES.iter().map(|t| format!("\"{t}\"")))
     ));
     out.push_str(&format!(
         "const FIELDS = {};\n",

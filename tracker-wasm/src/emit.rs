@@ -6,31 +6,13 @@
 //! gzipped module, the largest piece of byte work in it); what each event carries, and
 //! when, is still decided here.
 //!
-//! The wire names are the JS entry's only knowledge of the protocol: `boundary.rs` writes
-//! them into `js/stint.js`, and the native tests build every batch from these pairs exactly
-//! as the JS entry does and read it with the collector's decoder.
+//! The wire names (`EventKind::TYPE_NAMES`, `Field::NAMES`) are the JS entry's only
+//! knowledge of the protocol: `boundary.rs` writes them into `js/stint.js`, and the native
+//! tests build every batch from these pairs exactly as the JS entry does and read it with
+//! the collector's decoder.
 
 use stint_shared::protocol::EventKind;
 pub use stint_shared::protocol::{Field, WireValue};
-
-/// Wire types by the code [`kind_code`] gives.
-pub const TYPES: [&str; 9] = [
-    "pageview", "engage", "click", "custom", "rage", "dead", "error", "form", "perf",
-];
-
-pub fn kind_code(kind: &EventKind) -> u32 {
-    match kind {
-        EventKind::Pageview { .. } => 0,
-        EventKind::Engage { .. } => 1,
-        EventKind::Click { .. } => 2,
-        EventKind::Custom { .. } => 3,
-        EventKind::Rage(_) => 4,
-        EventKind::Dead(_) => 5,
-        EventKind::Error { .. } => 6,
-        EventKind::Form { .. } => 7,
-        EventKind::Perf(_) => 8,
-    }
-}
 
 /// Calls `f` with each field `kind` carries and `prop` with each prop of a custom event.
 pub fn fields<'a>(
@@ -49,8 +31,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_type_is_its_kinds_wire_type() {
-        for (code, name) in TYPES.iter().enumerate() {
+    fn the_decoder_reads_each_wire_type_as_the_kind_of_its_code() {
+        for (code, name) in EventKind::TYPE_NAMES.iter().enumerate() {
             let kind = stint_shared::protocol::decode_batch(
                 format!(
                     r#"{{"v":1,"site":"s","sid":"4e5c5b4e-3b8a-4c53-9a55-2f0f3c4b1a77","seq":0,"events":[{}]}}"#,
@@ -60,8 +42,7 @@ mod tests {
             )
             .map(|b| b.events[0].kind.clone())
             .unwrap_or_else(|e| panic!("{name}: {}", e.message()));
-            assert_eq!(kind.type_name(), *name);
-            assert_eq!(kind_code(&kind) as usize, code);
+            assert_eq!(kind.code() as usize, code, "{name}");
         }
     }
 

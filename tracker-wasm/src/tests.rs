@@ -2,7 +2,7 @@
 //! decoded with the collector's own decoder, so these tests read what the collector would.
 
 use crate::config::{Config, StorageKind};
-use crate::emit::{fields, kind_code, WireValue as Value, TYPES};
+use crate::emit::{fields, WireValue as Value};
 use crate::host::{Area, Host, Key, Num, Text};
 use crate::tracker::{Signal, Tracker, FLUSH_AT_EVENTS};
 use proptest::prelude::*;
@@ -106,7 +106,7 @@ impl Host for Scripted {
 
     fn event(&self, ts: i64, page: u32, kind: &EventKind) {
         let mut event = serde_json::json!({
-            "type": TYPES[kind_code(kind) as usize],
+            "type": kind.type_name(),
             "ts": ts,
             "page": page,
         });

@@ -25,7 +25,7 @@ extern "C" {
     fn load(area: u32, key: u32) -> *mut u8;
     fn store(area: u32, key: u32, ptr: *const u8, len: usize);
     fn random(ptr: *mut u8);
-    /// Starts the next queued event (see `emit.rs`); `field` and `emit_prop` fill it in.
+    /// Starts the next queued event (see `emit.rs`); `field` fills it in.
     fn event(kind: u32, ts: f64, page: u32);
     /// A field of the event being queued, by `emit::Field` code, or (code [`PROP`]) a prop
     /// of the custom event being queued, named by the string at `key`. `kind`
@@ -125,7 +125,7 @@ impl Host for Page {
 
     fn event(&self, ts: i64, page: u32, kind: &EventKind) {
         // SAFETY: takes numbers.
-        unsafe { event(emit::kind_code(kind), ts as f64, page) };
+        unsafe { event(kind.code(), ts as f64, page) };
         emit::fields(
             kind,
             |f, v| put(f as u32, "", v),

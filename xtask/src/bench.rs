@@ -1127,7 +1127,7 @@ fn analysis(r: &Value, bundle: Option<(f64, f64)>) -> String {
          batch with `JSON.stringify` and delivers it (a batch `sendBeacon` refuses waits in \
          `stint.queue`); the module makes every decision — what is sent and when, which answers \
          settle a batch, where and how many wait — and, since issue 16's second pass, has no \
-         JSON writer and never sees a body (1.6 KB less WebAssembly for 0.4 KB more JS, measured \
+         JSON writer and never sees a body (1.5 KB less WebAssembly for 0.4 KB more JS, measured \
          step by step). What is left is our own code (README, \"Size\", lists it by part): the \
          tracker's state machine, the friction and speed rules (rage bursts, dead clicks, CLS \
          windows, INP), URL splitting and scrubbing, the session record, the custom-event \
