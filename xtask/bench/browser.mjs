@@ -151,12 +151,18 @@ function partOf(frame) {
  * over `runs` loads and interactions of the Stint page, self time by part and by function;
  * and every long task (> 50 ms, the page's own `longtask` observer) on the Stint page and
  * on the page without a tracker, so a long task the tracker causes shows as a difference.
+ * Long tasks are attributed by the page's `long-animation-frame` entries, whose script
+ * timings name the script each callback came from: the tracker's script time in each long
+ * frame, and whether the frame would have been long without it (`caused`).
  */
 export async function profileBench({ pageOrigin, stintCollector, runs = 3, log = console.log }) {
   const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ARGS });
   const parts = {};
   const functions = {};
   const longTasks = { stint: [], none: [] };
+  // Long animation frames of the Stint page: [duration, the tracker's script ms in it].
+  const longFrames = [];
+  let attributed = true;
   let sampledMs = 0;
   try {
     for (let round = 0; round < runs; round++) {
@@ -168,6 +174,15 @@ export async function profileBench({ pageOrigin, stintCollector, runs = 3, log =
             new PerformanceObserver((l) => { for (const e of l.getEntries()) window.__long.push(e.duration); })
               .observe({ type: "longtask", buffered: true });
           } catch { /* no long task timing */ }
+          window.__frames = [];
+          try {
+            new PerformanceObserver((l) => {
+              for (const e of l.getEntries()) {
+                const mine = e.scripts.filter((s) => s.sourceURL.includes("/tracker/")).reduce((ms, s) => ms + s.duration, 0);
+                window.__frames.push([e.duration, mine]);
+              }
+            }).observe({ type: "long-animation-frame", buffered: true });
+          } catch { window.__frames = null; /* no long animation frame timing */ }
         });
         const page = await context.newPage();
         const cdp = await context.newCDPSession(page);
@@ -181,6 +196,9 @@ export async function profileBench({ pageOrigin, stintCollector, runs = 3, log =
         await page.waitForFunction(() => window.benchReady !== undefined);
         await interact(page);
         longTasks[tracker].push(...(await page.evaluate(() => window.__long)));
+        const frames = tracker === "stint" ? await page.evaluate(() => window.__frames) : [];
+        if (frames) longFrames.push(...frames);
+        else attributed = false;
         if (profiling) {
           const { profile } = await cdp.send("Profiler.stop");
           const byId = new Map(profile.nodes.map((n) => [n.id, n]));
@@ -211,5 +229,14 @@ export async function profileBench({ pageOrigin, stintCollector, runs = 3, log =
     parts: Object.fromEntries(Object.entries(parts).sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, per(v)])),
     functions: top,
     longTasks: Object.fromEntries(Object.entries(longTasks).map(([t, d]) => [t, { count: d.filter((x) => x > 50).length, maxMs: Math.round(Math.max(0, ...d)) }])),
+    // Of the Stint page's long animation frames (> 50 ms): how many ran tracker script at
+    // all, the most tracker script time in one, and how many the tracker made long (the
+    // frame less the tracker's script would have been 50 ms or less).
+    longFrames: attributed ? {
+      count: longFrames.length,
+      withTracker: longFrames.filter(([, mine]) => mine > 0).length,
+      trackerMaxMs: Math.round(Math.max(0, ...longFrames.map(([, mine]) => mine))),
+      caused: longFrames.filter(([d, mine]) => mine > 0 && d - mine <= 50).length,
+    } : null,
   };
 }

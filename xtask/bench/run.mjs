@@ -390,6 +390,7 @@ async function main() {
         log(`  by part (ms a run): ${Object.entries(results.profile.parts).map(([k, v]) => `${k} ${v}`).join(", ")}`);
         for (const f of results.profile.functions.slice(0, 8)) log(`  ${f.ms} ms  ${f.name}`);
         log(`  long tasks > 50 ms: ${JSON.stringify(results.profile.longTasks)}`);
+        log(`  long animation frames of the Stint page: ${JSON.stringify(results.profile.longFrames)}`);
       }
       if (STEPS.includes("ingest") || STEPS.includes("read")) {
         const window = dayWindow(Date.now());

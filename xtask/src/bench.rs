@@ -300,6 +300,22 @@ fn profile(r: &Value) -> String {
         num(p, "/longTasks/none/count").unwrap_or(0.0),
         num(p, "/longTasks/none/maxMs").unwrap_or(0.0),
     ));
+    match p.get("longFrames").filter(|f| !f.is_null()) {
+        Some(f) => d.push_str(&format!(
+            "Attributed by the page's `long-animation-frame` entries (their script timings name \
+             the script each callback of 5 ms or more came from): {} long frames on the Stint \
+             page, {} of them running tracker script, at most {} ms of it in one; {} that the \
+             tracker made long (the frame less the tracker's script would have been 50 ms or \
+             less).\n\n",
+            num(f, "/count").unwrap_or(0.0),
+            num(f, "/withTracker").unwrap_or(0.0),
+            num(f, "/trackerMaxMs").unwrap_or(0.0),
+            num(f, "/caused").unwrap_or(0.0),
+        )),
+        None => d.push_str(
+            "This browser gave no `long-animation-frame` entries to attribute them by.\n\n",
+        ),
+    }
     d
 }
 
@@ -492,11 +508,26 @@ fn render(root: &Path, r: &Value, upload: &str, wall_s: u64, date: &str) -> Stri
     ));
     let long_stint = num(r, "/profile/longTasks/stint/count");
     let long_none = num(r, "/profile/longTasks/none/count");
+    let caused = num(r, "/profile/longFrames/caused");
+    let most = num(r, "/profile/longFrames/trackerMaxMs");
     d.push_str(&format!(
-        "| long tasks (> 50 ms) the tracker adds, over the profile's runs | 0 | {} (page without a tracker: {}) | {} |\n",
-        long_stint.map(|n| format!("{n:.0}")).unwrap_or("—".into()),
-        long_none.map(|n| format!("{n:.0}")).unwrap_or("—".into()),
-        verdict(long_stint.zip(long_none).map(|(s, n)| s <= n))
+        "| long tasks (> 50 ms) the tracker causes, over the profile's runs | 0 | {} | {} |\n",
+        match (caused, most) {
+            (Some(c), Some(m)) => format!(
+                "{c:.0} (long frames attributed by script; at most {m:.0} ms of tracker script in one; long tasks {} with, {} without a tracker)",
+                long_stint.map(|n| format!("{n:.0}")).unwrap_or("—".into()),
+                long_none.map(|n| format!("{n:.0}")).unwrap_or("—".into()),
+            ),
+            _ => format!(
+                "{} (page without a tracker: {}; not attributed by script)",
+                long_stint.map(|n| format!("{n:.0}")).unwrap_or("—".into()),
+                long_none.map(|n| format!("{n:.0}")).unwrap_or("—".into()),
+            ),
+        },
+        verdict(match caused {
+            Some(c) => Some(c == 0.0),
+            None => long_stint.zip(long_none).map(|(s, n)| s <= n),
+        })
     ));
     d.push_str(&format!(
         "| main-thread script time ÷ Snowplow's | ≤ 0.3 | {} | {} |\n",
