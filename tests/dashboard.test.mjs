@@ -425,6 +425,8 @@ function p75(values) {
   return sorted[Math.max(1, Math.ceil(0.75 * sorted.length)) - 1];
 }
 const speedText = (ms) => (ms >= 1000 ? `${(ms / 1000).toFixed(1)} s` : `${ms} ms`);
+// web.dev's LCP thresholds at p75: good up to 2.5 s, poor above 4 s.
+const lcpRating = (ms) => (ms <= 2500 ? "good" : ms <= 4000 ? "needs-improvement" : "poor");
 
 test("friction: pages ranked by friction with the elements behind it, LCP p75, and errors in the timeline", async () => {
   const page = await open("?view=friction&range=30d");
@@ -432,9 +434,11 @@ test("friction: pages ranked by friction with the elements behind it, LCP p75, a
   const views = (path) => all.flatMap((s) => s.pages.filter((p) => p.path === path));
   const hits = (path) => views(path).filter((p) => p.friction).length;
   await page.locator("#friction-table tbody tr").first().waitFor();
-  const table = async () => page.locator("#friction-table tbody tr:not(.why)").evaluateAll((rows) => rows.map((r) => [...r.children].map((c) => c.textContent)));
+  // A speed cell reads as its figure; its rating is asked for apart.
+  const table = async () => page.locator("#friction-table tbody tr:not(.why)").evaluateAll((rows) => rows.map((r) => [...r.children].map((c) => c.querySelector(".figure")?.textContent ?? c.textContent)));
   const rows = await table();
   const row = (path) => rows.find((r) => r[0] === path);
+  const ratings = await page.locator("#friction-table tbody tr:not(.why)").evaluateAll((rows) => rows.map((r) => [r.children[0].textContent, r.children[7].querySelector(".rating")?.dataset.rating, r.children[7].querySelector(".rating")?.textContent]));
   // Columns: page, views, frustrated, rage, dead, errors, forms abandoned, LCP, INP, CLS.
   assert.equal(row("/pricing")[3], String(hits("/pricing")));
   assert.equal(row("/docs")[4], String(hits("/docs")));
@@ -443,8 +447,15 @@ test("friction: pages ranked by friction with the elements behind it, LCP p75, a
   assert.equal(row("/signup")[6], `${signups.filter((s) => !s.form.submitted).length} of ${signups.length}`);
   for (const path of ["/", "/pricing", "/docs/api"]) {
     assert.equal(row(path)[1], views(path).length.toLocaleString("en"), `${path} views`);
-    assert.equal(row(path)[7], speedText(p75(views(path).map((p) => p.vitals.lcp))), `${path} LCP p75`);
+    const lcp = p75(views(path).map((p) => p.vitals.lcp));
+    assert.equal(row(path)[7], speedText(lcp), `${path} LCP p75`);
+    const [, rating, said] = ratings.find(([p]) => p === path);
+    assert.equal(rating, lcpRating(lcp), `${path} LCP rating`);
+    assert.equal(said, ` ${{ good: "●", "needs-improvement": "■", poor: "▲" }[rating]} ${rating.replace("-", " ")}`, `${path} rating in words`);
   }
+  // The slow page reads as poor, and not every page alike.
+  assert.equal(ratings.find(([p]) => p === "/docs/api")[1], "poor");
+  assert.ok(new Set(ratings.map(([, r]) => r)).size > 1);
   // Ranked by all friction: the page with the most comes first.
   const friction = (path) => hits(path) + (path === "/signup" ? signups.filter((s) => !s.form.submitted).length : 0);
   const most = Object.keys(FRICTION).concat("/signup")

@@ -100,6 +100,41 @@ impl Sort {
     }
 }
 
+/// How a page's p75 of a Web Vital reads against the thresholds of Google's Core Web Vitals
+/// (web.dev, "Web Vitals": a page passes a metric when its 75th percentile is good).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Rating {
+    Good,
+    NeedsImprovement,
+    Poor,
+}
+
+/// Figure → (good up to, poor above), in the answer's units (ms; CLS a score). web.dev's
+/// published thresholds for LCP, INP and CLS (the Core Web Vitals) and for TTFB and FCP;
+/// the load event has none.
+pub const THRESHOLDS: [(&str, f64, f64); 5] = [
+    ("ttfb", 800.0, 1_800.0),
+    ("fcp", 1_800.0, 3_000.0),
+    ("lcp", 2_500.0, 4_000.0),
+    ("inp", 200.0, 500.0),
+    ("cls", 0.1, 0.25),
+];
+
+/// The rating of `figure`'s p75 (as the answer states it: its bucket's lower bound, so a
+/// p75 within one step above a threshold still reads as the better side); `None` for a
+/// figure without thresholds.
+pub fn rating(figure: &str, p75: f64) -> Option<Rating> {
+    let (_, good, poor) = THRESHOLDS.iter().find(|(f, _, _)| *f == figure)?;
+    Some(if p75 <= *good {
+        Rating::Good
+    } else if p75 <= *poor {
+        Rating::NeedsImprovement
+    } else {
+        Rating::Poor
+    })
+}
+
 /// A speed figure over a page's views.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Speed {
@@ -107,6 +142,9 @@ pub struct Speed {
     pub p75: f64,
     /// Page views that reported it.
     pub views: u64,
+    /// The p75 against the Web Vitals thresholds ([`rating`]); absent for the load time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rating: Option<Rating>,
 }
 
 /// An element, error or form behind a page's counts.
@@ -166,10 +204,14 @@ impl FrictionCell {
         let dist = self.speed.get(figure)?;
         let views: u64 = dist.values().sum();
         let scale = if figure == "cls" { 1_000.0 } else { 1.0 };
-        (views > 0).then(|| Speed {
-            median: percentile(dist, 50) as f64 / scale,
-            p75: percentile(dist, 75) as f64 / scale,
-            views,
+        (views > 0).then(|| {
+            let p75 = percentile(dist, 75) as f64 / scale;
+            Speed {
+                median: percentile(dist, 50) as f64 / scale,
+                p75,
+                views,
+                rating: rating(figure, p75),
+            }
         })
     }
 
@@ -446,6 +488,7 @@ mod tests {
         let lcp = checkout.lcp_ms.clone().unwrap();
         // 1,200 / 1,700 / 2,200 / 2,700: median of the middle two, p75 the third.
         assert_eq!((lcp.median, lcp.p75, lcp.views), (1_950.0, 2_200.0, 4));
+        assert_eq!(lcp.rating, Some(Rating::Good));
         assert_eq!(
             checkout.top,
             vec![MarkRow {
@@ -472,6 +515,32 @@ mod tests {
             Some((OTHER, true))
         );
         assert_eq!(folded.last().unwrap().dead_clicks, 2);
+    }
+
+    #[test]
+    fn p75s_read_against_the_web_vitals_thresholds() {
+        use Rating::*;
+        let cases = [
+            ("lcp", 2_500.0, Some(Good)),
+            ("lcp", 2_600.0, Some(NeedsImprovement)),
+            ("lcp", 4_000.0, Some(NeedsImprovement)),
+            ("lcp", 4_100.0, Some(Poor)),
+            ("inp", 200.0, Some(Good)),
+            ("inp", 210.0, Some(NeedsImprovement)),
+            ("inp", 510.0, Some(Poor)),
+            ("cls", 0.1, Some(Good)),
+            ("cls", 0.11, Some(NeedsImprovement)),
+            ("cls", 0.26, Some(Poor)),
+            ("ttfb", 1_900.0, Some(Poor)),
+            ("fcp", 1_000.0, Some(Good)),
+            ("load", 9_000.0, None),
+        ];
+        for (figure, p75, want) in cases {
+            assert_eq!(rating(figure, p75), want, "{figure} {p75}");
+        }
+        for (figure, good, poor) in THRESHOLDS {
+            assert!(good < poor, "{figure}");
+        }
     }
 
     #[test]

@@ -583,6 +583,16 @@ function speed(s, unit = "ms") {
   if (unit === "") return s.p75.toFixed(2);
   return s.p75 >= 1000 ? `${(s.p75 / 1000).toFixed(1)} s` : `${Math.round(s.p75)} ms`;
 }
+// The collector rates each p75 against the Web Vitals thresholds; shown as Lighthouse does,
+// by shape as well as colour.
+const RATING = { good: ["●", "good"], "needs-improvement": ["■", "needs improvement"], poor: ["▲", "poor"] };
+/** A speed cell: the p75 and, where the figure has thresholds, its rating. */
+function speedCell(s, unit) {
+  const [mark, words] = RATING[s?.rating] ?? [];
+  return h("td", { class: "n" }, h("span", { class: "figure" }, speed(s, unit)),
+    mark ? h("span", { class: `rating ${s.rating}`, "data-rating": s.rating, title: words },
+      ` ${mark}`, h("span", { class: "visually-hidden" }, ` ${words}`)) : "");
+}
 const MARK = { rage: "Rage clicks on", dead: "Dead clicks on", error: "Error", form: "Form abandoned:" };
 
 async function renderFriction(token) {
@@ -616,9 +626,9 @@ async function renderFriction(token) {
       h("td", { class: "n" }, count(r.dead_clicks)),
       h("td", { class: "n" }, count(r.errors)),
       h("td", { class: "n" }, r.forms_started ? `${count(r.forms_abandoned)} of ${count(r.forms_started)}` : "—"),
-      h("td", { class: "n" }, speed(r.lcp_ms)),
-      h("td", { class: "n" }, speed(r.inp_ms)),
-      h("td", { class: "n" }, speed(r.cls, "")));
+      speedCell(r.lcp_ms),
+      speedCell(r.inp_ms),
+      speedCell(r.cls, ""));
     if (!r.top.length) return [row];
     const why = h("tr", { class: "why" }, h("td", { colspan: String(heads.length) },
       h("ul", { class: "marks" }, r.top.map((m) => h("li", {},
