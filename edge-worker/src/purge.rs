@@ -5,7 +5,7 @@
 //! and in the write-ahead log until they are reused, and a Durable Object may neither set
 //! `secure_delete` nor force a checkpoint. `deleteAll()` is the one operation that replaces
 //! the files. So a purge reads the rows the shard keeps, calls `deleteAll()` and writes them
-//! back — `session_stats` and `day_tallies` derived afresh, the expiry alarm re-armed — in
+//! back — `session_stats` and `tallies` derived afresh, the expiry alarm re-armed — in
 //! one synchronous run, so that the rewrite goes out with the reset's own commit (workerd's
 //! `ActorSqlite` folds a `deleteAll()` into the implicit transaction that follows it in the
 //! same turn).

@@ -1,7 +1,7 @@
 /** Options for {@link init}. Only `endpoint` and `site` are required. */
 export interface StintOptions {
   /** Base URL of the collector, e.g. "https://stint.example.workers.dev". */
-  endpoint: string;
+  endpoint: string | URL;
   /** Site id as configured in the collector's SITES. */
   site: string;
   /** Minutes without activity after which a new session starts. Default 30. */

@@ -2,7 +2,7 @@
 //! and `document`, storage, randomness and the network.
 //!
 //! The tracker is written against this trait so that its decisions run natively in tests
-//! (`tests` in `tracker.rs` drives it with a scripted host). In the browser, `wasm.rs`
+//! (`src/tests.rs` drives it with a scripted host). In the browser, `wasm.rs`
 //! implements it with a handful of imported JS functions: no bindings generator, no glue
 //! beyond what `js/stint.js` spells out.
 
