@@ -115,7 +115,7 @@ fn long_ranges(r: &Value) -> String {
     let mut d = format!(
         "## 4b. Long ranges: a year of days
 
-{:.0} sessions ({:.0} a day for 365 days before          the big day, through `/bench/seed` with each day's receive time) were seeded in {} s;          the month rollups' alarms then copied every closed day from its four shards, and a          read of the closed days was answered by the 13 month rollups alone {} s later. Every          read below covers the last 365 days (today's and the big day's shards are asked          directly, as the rollups do not hold them yet). Subrequests are the Durable Object          requests the worker made for one read (`stint-subrequests` header); the Workers Free          plan allows 50.\n\n| request (365 days) | requests | p50 | p99 | subrequests |\n|---|---:|---:|---:|---:|\n",
+{:.0} sessions ({:.0} a day for 365 days before the big day, through `/bench/seed` with each day's receive time) were seeded in {} s; the month rollups' alarms then copied every closed day from its four shards, and a read of the closed days was answered by the 13 month rollups alone {} s later. Every read below covers the last 365 days (today's and the big day's shards are asked directly, as the rollups do not hold them yet). Subrequests are the Durable Object requests the worker made for one read (`stint-subrequests` header); the Workers Free plan allows 50.\n\n| request (365 days) | requests | p50 | p99 | subrequests |\n|---|---:|---:|---:|---:|\n",
         num(y, "/sessions").unwrap_or(0.0),
         num(y, "/daySessions").unwrap_or(0.0),
         num(y, "/seedSeconds").map(|x| format!("{x:.0}")).unwrap_or("—".into()),
@@ -157,7 +157,7 @@ fn long_ranges(r: &Value) -> String {
         ));
     }
     d.push_str(
-        "\nUnfiltered totals and series answer from each day's pre-aggregated tallies in the          rollups, so they cost the same whatever a day holds; filtered reads and breakdowns fold          every matching session of the range (summary and journey), so they grow with the          sessions in range.\n\n",
+        "\nUnfiltered totals and series answer from each day's pre-aggregated tallies in the rollups, so they cost the same whatever a day holds; filtered reads and breakdowns fold every matching session of the range (summary and journey), so they grow with the sessions in range.\n\n",
     );
     d
 }
