@@ -872,7 +872,7 @@ fn render(root: &Path, r: &Value, upload: &str, wall_s: u64, date: &str) -> Stri
             .unwrap_or("—".into())
     ));
     d.push_str(
-        "| request | small day: p50 | small day: p99 | big day: requests | first | p50 | p99 | max | workerd CPU per request |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        "| request | small day: p50 | small day: p99 | big day: requests | answers | first | p50 | p99 | max | workerd CPU per request |\n|---|---:|---:|---:|---|---:|---:|---:|---:|---:|\n",
     );
     for (key, label) in [
         ("list", "`GET /api/sessions?…&limit=50`, first page"),
@@ -896,8 +896,26 @@ fn render(root: &Path, r: &Value, upload: &str, wall_s: u64, date: &str) -> Stri
             continue;
         }
         let small = |f: &str| num(r, &format!("/readSmall/{key}/{f}"));
+        // Every answer's status, so that failures cannot hide behind a fast median.
+        let answers = p
+            .get("statuses")
+            .and_then(Value::as_object)
+            .map(|m| {
+                m.iter()
+                    .map(|(status, n)| {
+                        let n = n.as_f64().unwrap_or(0.0);
+                        if status.starts_with('2') {
+                            format!("{n:.0}×{status}")
+                        } else {
+                            format!("**{n:.0}×{status}**")
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or("—".into());
         d.push_str(&format!(
-            "| {label} | {} | {} | {:.0} | {} | {} | {} | {} | {} |\n",
+            "| {label} | {} | {} | {:.0} | {answers} | {} | {} | {} | {} | {} |\n",
             ms(small("p50Ms")),
             ms(small("p99Ms")),
             num(&p, "/requests").unwrap_or(0.0),
