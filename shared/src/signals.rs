@@ -23,19 +23,22 @@ const CLS_WINDOW_MS: f64 = 5_000.0;
 
 /// The element a click was on, from the page's reading of it: tag, `id`, first class and
 /// `data-stint-name` (empty where absent), bounded as the wire protocol bounds them.
+#[allow(clippy::single_char_add_str)] // deliberately: see below
 pub fn element(tag: &str, id: &str, class: &str, name: &str) -> Element {
     let mut el = String::from(truncate_chars(tag, 32));
+    // `push_str` of one-byte strings and a byte test, not `push(char)` and a char
+    // predicate: those bring a UTF-8 encoder and a char iterator into the tracker's module.
     if !id.is_empty() {
-        el.push('#');
+        el.push_str("#");
         el.push_str(truncate_chars(id, 64));
     }
     if !class.is_empty() {
-        el.push('.');
+        el.push_str(".");
         el.push_str(class);
     }
     // The wire wants a tag first; a page that reports none gets one.
-    if !el.starts_with(|c: char| c.is_ascii_alphabetic()) {
-        el.insert(0, 'x');
+    if !el.as_bytes().first().is_some_and(u8::is_ascii_alphabetic) {
+        el.insert_str(0, "x");
     }
     Element {
         el: truncate_chars(&el, MAX_ELEMENT_CHARS).to_string(),
@@ -156,7 +159,7 @@ impl Vital {
 
 /// One page's speed as its entries arrive. TTFB, FCP, LCP and load are taken only on the
 /// first page of a load (a SPA page has none of its own).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct PageSpeed {
     first_of_load: bool,
     ttfb: Option<u32>,
@@ -180,11 +183,31 @@ fn ms(value: f64) -> Option<u32> {
     (value.is_finite() && value >= 0.0).then(|| value.round().min(600_000.0) as u32)
 }
 
+impl Default for PageSpeed {
+    fn default() -> PageSpeed {
+        PageSpeed::new(false)
+    }
+}
+
 impl PageSpeed {
     pub fn new(first_of_load: bool) -> PageSpeed {
+        // Every field spelled out: a derived `Default` brings a generic array default into
+        // the tracker's module.
         PageSpeed {
             first_of_load,
-            ..PageSpeed::default()
+            ttfb: None,
+            fcp: None,
+            lcp: None,
+            load: None,
+            window_start: 0.0,
+            window_last: 0.0,
+            window_sum: 0.0,
+            cls: None,
+            interactions: 0,
+            last_interaction: 0,
+            longest: [(0, 0); KEPT_INTERACTIONS],
+            kept: 0,
+            sent: Vitals::default(),
         }
     }
 

@@ -86,7 +86,8 @@ pub fn scrub_url(url: &str, keep: &[String]) -> Option<String> {
 pub fn host_of(url: &str) -> Option<String> {
     let host = split_url(url)?.host;
     let host = match rfind(host, b':') {
-        Some(i) if !host.ends_with(']') => &host[..i],
+        // A byte test: `ends_with(']')` would bring a UTF-8 encoder into the tracker.
+        Some(i) if host.as_bytes().last() != Some(&b']') => &host[..i],
         _ => host,
     };
     Some(host.to_ascii_lowercase())

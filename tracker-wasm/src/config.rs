@@ -66,16 +66,21 @@ impl Config {
         idle_timeout_ms: f64,
         flag_bits: u32,
     ) -> Config {
+        // A loop, not `collect()`: the iterator's specialised collection is code the module
+        // would carry for this one call.
+        let mut keep_params = Vec::new();
+        for param in pieces(keep, b'\n') {
+            if !param.is_empty() {
+                keep_params.push(param.to_string());
+            }
+        }
         Config {
             site,
             storage,
             session_timeout_ms: (session_timeout_min * 60_000.0) as i64,
             idle_timeout_ms: idle_timeout_ms as i64,
             consent_pending: flag_bits & flags::CONSENT_PENDING != 0,
-            keep_params: pieces(keep, b'\n')
-                .filter(|p| !p.is_empty())
-                .map(str::to_string)
-                .collect(),
+            keep_params,
             hash_routing: flag_bits & flags::HASH_ROUTING != 0,
         }
     }

@@ -12,7 +12,7 @@ use stint_shared::protocol::{
 };
 use stint_shared::scroll::scroll_percent;
 use stint_shared::signals::{self, DeadClicks, PageSpeed, RageClicks, Vital};
-use stint_shared::text::truncate_chars;
+use stint_shared::text::{pieces, truncate_chars};
 use stint_shared::url::scrub_url;
 
 /// Queued events that trigger a flush.
@@ -201,7 +201,7 @@ impl<H: Host> Tracker<H> {
         if !(rage || button_like) {
             return;
         }
-        let mut part = parts.split('\n');
+        let mut part = pieces(parts, b'\n');
         let mut next = || part.next().unwrap_or("");
         let element = signals::element(next(), next(), next(), next());
         if rage {
