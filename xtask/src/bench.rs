@@ -1177,14 +1177,16 @@ fn analysis(r: &Value, bundle: Option<(f64, f64)>) -> String {
          `stint.queue`); the module makes every decision — what is sent and when, which answers \
          settle a batch, where and how many wait — and, since issue 16's second pass, has no \
          JSON writer and never sees a body (1.5 KB less WebAssembly for 0.4 KB more JS, measured \
-         step by step). What is left is our own code (README, \"Size\", lists it by part): the \
-         tracker's state machine, the friction and speed rules (rage bursts, dead clicks, CLS \
-         windows, INP), URL splitting and scrubbing, the session record, the custom-event \
-         checks, the event hand-over, and allocator and `Vec`/`String` growth. The ≤ 8 KB target of issue 16 is missed, and out of reach while \
-         every decision stays in Rust: a build with every string path stubbed out (clicks, rage \
-         and dead clicks, errors, forms, custom events, the batch's JSON and the pending list) \
-         still had 9.0 KB gzip of WebAssembly — page views, engagement, scroll, page speed, \
-         sessions and when to send — before the 3.5 KB JS entry (2026-12-06, README \"Size\"). \
+         step by step); library code the module carried for single calls (a char searcher, a \
+         UTF-8 encoder, iterator folds, an array default) went the same day, 1.0 KB. What is \
+         left is our own code (README, \"Size\", lists it by part): the tracker's state \
+         machine, the friction and speed rules (rage bursts, dead clicks, CLS windows, INP), URL \
+         splitting and scrubbing, the session record, the custom-event checks, the event \
+         hand-over, and allocator and `Vec`/`String` growth. The ≤ 8 KB target of issue 16 is \
+         missed, and out of reach while every decision stays in Rust: a build whose exports for \
+         link clicks, element clicks (rage and dead), errors, forms and custom events do nothing \
+         still has 8.1 KB gzip of WebAssembly — page views, engagement, scroll, page speed, \
+         sessions and when to send — before the JS entry (2026-12-06, README \"Size\"). \
          The worker bundle ({} KB gzip: the worker's wasm and its JS shim) is over its 400 KB \
          budget.\n\n",
         f1(n("/sizes/stint/gzip").map(|x| x / 1000.0)),
