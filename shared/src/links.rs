@@ -1,7 +1,7 @@
 //! Classifying a clicked link: internal, outbound, or a download.
 
 use crate::text::{after_last, rfind};
-use crate::url::{host_of, split_url};
+use crate::url::{bare_host, split_url};
 
 /// File extensions whose links count as downloads (lowercase, without the dot).
 pub const DOWNLOAD_EXTENSIONS: [&str; 28] = [
@@ -22,7 +22,9 @@ pub struct LinkKind {
 /// are not `http(s)` (mailto:, tel:, javascript:), which are not tracked.
 pub fn classify_link(href: &str, page_url: &str) -> Option<LinkKind> {
     let parts = split_url(href)?;
-    let outbound = host_of(href) != host_of(page_url);
+    // Hosts compared as they are, case aside: no lowercase copies of either.
+    let host = bare_host(href)?;
+    let outbound = bare_host(page_url).is_none_or(|page| !page.eq_ignore_ascii_case(host));
     let file = after_last(parts.path, b'/');
     let download = match rfind(file, b'.') {
         Some(dot) if dot > 0 => DOWNLOAD_EXTENSIONS

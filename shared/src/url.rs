@@ -82,15 +82,19 @@ pub fn scrub_url(url: &str, keep: &[String]) -> Option<String> {
     Some(out)
 }
 
-/// Host of a URL, lowercase, without port; `None` if it is not an http(s) URL.
-pub fn host_of(url: &str) -> Option<String> {
+/// Host of a URL as written (any case), without port; `None` if it is not an http(s) URL.
+pub fn bare_host(url: &str) -> Option<&str> {
     let host = split_url(url)?.host;
-    let host = match rfind(host, b':') {
+    Some(match rfind(host, b':') {
         // A byte test: `ends_with(']')` would bring a UTF-8 encoder into the tracker.
         Some(i) if host.as_bytes().last() != Some(&b']') => &host[..i],
         _ => host,
-    };
-    Some(host.to_ascii_lowercase())
+    })
+}
+
+/// Host of a URL, lowercase, without port; `None` if it is not an http(s) URL.
+pub fn host_of(url: &str) -> Option<String> {
+    bare_host(url).map(str::to_ascii_lowercase)
 }
 
 #[cfg(test)]

@@ -84,11 +84,13 @@ fn take(ptr: *mut u8) -> Option<String> {
     unsafe {
         let start = ptr.sub(HEADER);
         let len = u32::from_le_bytes(*start.cast::<[u8; HEADER]>()) as usize;
-        // `Vec::with_capacity(n)` allocates exactly `n` (documented for `Vec`), so this is
-        // the capacity `alloc` allocated with.
-        let mut bytes = Vec::from_raw_parts(start, HEADER + len, HEADER + len);
-        bytes.drain(..HEADER);
-        Some(String::from_utf8_unchecked(bytes))
+        // Copied out rather than shifted in place with `drain`, whose code the module would
+        // carry for this alone.
+        let text = std::slice::from_raw_parts(ptr, len).to_vec();
+        // Freed with the capacity `alloc` allocated: `Vec::with_capacity(n)` allocates
+        // exactly `n` (documented for `Vec`).
+        drop(Vec::from_raw_parts(start, 0, HEADER + len));
+        Some(String::from_utf8_unchecked(text))
     }
 }
 
