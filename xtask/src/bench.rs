@@ -1178,7 +1178,7 @@ fn analysis(r: &Value, bundle: Option<(f64, f64)>) -> String {
          settle a batch, where and how many wait — and, since issue 16's second pass, has no \
          JSON writer and never sees a body (1.5 KB less WebAssembly for 0.4 KB more JS, measured \
          step by step); library code the module carried for single calls (a char searcher, a \
-         UTF-8 encoder, iterator folds, an array default) went the same day, 1.0 KB. What is \
+         UTF-8 encoder, iterator folds, an array default, `Vec::drain`) went the same day, 1.1 KB. What is \
          left is our own code (README, \"Size\", lists it by part): the tracker's state \
          machine, the friction and speed rules (rage bursts, dead clicks, CLS windows, INP), URL \
          splitting and scrubbing, the session record, the custom-event checks, the event \
