@@ -512,17 +512,17 @@ fn render(root: &Path, r: &Value, upload: &str, wall_s: u64, date: &str) -> Stri
     let most = num(r, "/profile/longFrames/trackerMaxMs");
     d.push_str(&format!(
         "| long tasks (> 50 ms) the tracker causes, over the profile's runs | 0 | {} | {} |\n",
-        match (caused, most) {
-            (Some(c), Some(m)) => format!(
-                "{c:.0} (long frames attributed by script; at most {m:.0} ms of tracker script in one; long tasks {} with, {} without a tracker)",
-                long_stint.map(|n| format!("{n:.0}")).unwrap_or("—".into()),
-                long_none.map(|n| format!("{n:.0}")).unwrap_or("—".into()),
-            ),
-            _ => format!(
-                "{} (page without a tracker: {}; not attributed by script)",
-                long_stint.map(|n| format!("{n:.0}")).unwrap_or("—".into()),
-                long_none.map(|n| format!("{n:.0}")).unwrap_or("—".into()),
-            ),
+        {
+            let count = |n: Option<f64>| n.map(|n| format!("{n:.0}")).unwrap_or("—".into());
+            let (with, without) = (count(long_stint), count(long_none));
+            match (caused, most) {
+                (Some(c), Some(m)) => format!(
+                    "{c:.0} (long frames attributed by script; at most {m:.0} ms of tracker script in one; long tasks {with} with, {without} without a tracker)"
+                ),
+                _ => format!(
+                    "{with} (page without a tracker: {without}; not attributed by script)"
+                ),
+            }
         },
         verdict(match caused {
             Some(c) => Some(c == 0.0),
