@@ -222,3 +222,36 @@ test("an erasure stopped right after its shard's reset loses no other session: i
     await collector.stop();
   }
 });
+
+// A purge brings its rows back from the copy part by part, after the reset's turn wrote a
+// marker. `STINT_FAULTS=purge-before-bring-back` stops it right there: the shard is empty
+// but for the marker, and the very next request to it must finish the purge before it is
+// answered — no reader ever sees the shard half rebuilt.
+test("an erasure stopped before its rows came back is finished by the shard's next request", async () => {
+  const collector = await startCollector({ vars: { STINT_FAULTS: "purge-before-bring-back" } });
+  const list = async () => (await collector.read("/api/sessions?site=demo&bots=include&limit=200")).body.sessions;
+  const totals = async () => (await collector.read("/api/stats?site=demo&bots=include")).body;
+  try {
+    const sids = Array.from({ length: 24 }, () => newSid());
+    for (const sid of sids) {
+      for (const seq of [0, 1]) assert.equal((await send(collector, batchFor(sid, seq))).status, 202);
+    }
+    const before = await list();
+    assert.equal(before.length, sids.length);
+    const statsBefore = await totals();
+    const victim = sids[0];
+
+    const r = await collector.fetch(`/api/sessions/${victim}?site=demo`, { method: "DELETE", headers: { authorization: "Bearer test-read-token" } });
+    assert.ok(r.status >= 500, `the injected fault answers ${r.status}`);
+    // No waiting: the first read after the failed purge is already whole.
+    assert.deepEqual(await list(), before.filter((s) => s.id !== victim));
+    const statsAfter = await totals();
+    assert.equal(statsAfter.sessions, statsBefore.sessions - 1);
+    assert.equal(statsAfter.pageviews, statsBefore.pageviews - 2);
+    // …and the shard still takes new sessions.
+    assert.equal((await send(collector, batchFor(newSid(), 0))).status, 202);
+    assert.equal((await list()).length, sids.length);
+  } finally {
+    await collector.stop();
+  }
+});

@@ -77,7 +77,9 @@ impl Config {
     }
 
     /// Whether a test asked for the named fault. `purge-after-reset` stops an index purge
-    /// right after its reset, leaving the shard as a crash at that moment would.
+    /// right after its reset, leaving the shard as a crash at that moment would;
+    /// `purge-before-bring-back` stops it once the reset's turn (marker included) is
+    /// written, before any row is back.
     pub fn fault(&self, name: &str) -> bool {
         self.faults.iter().any(|f| f == name)
     }

@@ -379,7 +379,7 @@ impl Hop for Deliver {
     type Answer = Delivered;
 }
 
-/// A summary row as a shard stores it: what a purge holds and restores.
+/// A summary row as a shard stores it: what a month rollup copies.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct HeldRow {
     pub id: String,
@@ -394,43 +394,65 @@ pub struct HeldRow {
     pub shard: Option<i64>,
 }
 
-/// The copy of a shard a purge keeps in `<shard>/held` until its rewrite is written.
+/// One part of the copy a purge leaves in `<object>/held` before it resets the object: the
+/// first part replaces any earlier copy. `rows` is a JSON array of session rows in the column
+/// order `json_each` statements read (`id, started_at, bot, version, summary, journey,
+/// shard`), as SQLite wrote it: no row is decoded on the way.
 #[derive(Serialize, Deserialize)]
-pub struct Held {
+pub struct HoldPart {
     pub shard: String,
     pub nonce: String,
     pub alarm: Option<i64>,
-    pub rows: Vec<HeldRow>,
     /// The object's `meta` and `deliveries` rows as JSON arrays (what kind of index object
     /// it is), put back with the rows.
-    #[serde(default)]
     pub meta: Option<String>,
-    #[serde(default)]
     pub deliveries: Option<String>,
+    pub first: bool,
+    pub rows: String,
 }
 
-impl Hop for Held {
+impl Hop for HoldPart {
     const PATH: &'static str = "/hold";
     type Answer = ();
 }
 
-/// Merges a held copy back into its shard, unless the purge it belongs to finished.
+/// The held copy's rows after rowid `after`, at most `limit` of them (0: only what the copy
+/// is); `None` when nothing is held.
 #[derive(Serialize, Deserialize)]
-pub struct Restore(pub Held);
-
-impl Hop for Restore {
-    const PATH: &'static str = "/restore";
-    /// Whether rows were merged back.
-    type Answer = bool;
+pub struct TakePart {
+    pub after: i64,
+    pub limit: i64,
 }
 
-/// Takes the held copy out of a `<shard>/held` object (it stays until released).
 #[derive(Serialize, Deserialize)]
-pub struct Take {}
+pub struct HeldPage {
+    pub shard: String,
+    pub nonce: String,
+    pub alarm: Option<i64>,
+    pub meta: Option<String>,
+    pub deliveries: Option<String>,
+    /// As in [`HoldPart`].
+    pub rows: String,
+    /// The `after` of the next page; `None` when this was the last.
+    pub next: Option<i64>,
+}
 
-impl Hop for Take {
+impl Hop for TakePart {
     const PATH: &'static str = "/take";
-    type Answer = Option<Held>;
+    type Answer = Option<HeldPage>;
+}
+
+/// To an object from its copy's alarm: make sure the purge `nonce` finished, and bring the
+/// copy's rows back if it did not. Answers whether rows came back.
+#[derive(Serialize, Deserialize)]
+pub struct Resume {
+    pub shard: String,
+    pub nonce: String,
+}
+
+impl Hop for Resume {
+    const PATH: &'static str = "/resume";
+    type Answer = bool;
 }
 
 /// Drops the held copy: the purge is written.

@@ -440,39 +440,43 @@ pub(crate) fn tallies_json(
         .collect()
 }
 
-/// Re-derives `session_stats` and `tallies` from the stored summaries: for an object
-/// written before they existed, and after a purge's copy was merged back.
+/// Re-derives `session_stats` and `tallies` from the stored summaries, a page of sessions
+/// at a time: for an object written before they existed, and after a purge brought its rows
+/// back.
 pub(crate) fn derive_figures(db: &Db) -> std::result::Result<(), ApiError> {
     #[derive(Deserialize)]
     struct Summary {
+        r: i64,
         id: String,
         summary: String,
     }
-    let rows: Vec<Summary> = db.all("SELECT id, summary FROM sessions", vec![])?;
-    derive_figures_of(db, rows.iter().map(|r| (r.id.as_str(), r.summary.as_str())))
-}
-
-/// [`derive_figures`] from summaries at hand (`id`, stored JSON): a purge's rewrite has them.
-pub(crate) fn derive_figures_of<'a>(
-    db: &Db,
-    summaries: impl Iterator<Item = (&'a str, &'a str)>,
-) -> std::result::Result<(), ApiError> {
     db.run("DELETE FROM session_stats", vec![])?;
     db.run("DELETE FROM tallies", vec![])?;
     let mut tallies: BTreeMap<(i64, bool, Dim, String), i64> = BTreeMap::new();
-    let mut stats = Vec::new();
-    for (id, json) in summaries {
-        let Some(summary) = read_summary(json) else {
-            worker::console_error!("index: a stored summary does not read; left out of stats");
-            continue;
-        };
-        let row = StatsRow::of(&summary);
-        for t in row.contributions() {
-            *tallies.entry((t.day, t.bot, t.dim, t.value)).or_default() += t.n;
+    let mut after = 0;
+    loop {
+        let page: Vec<Summary> = db.all(
+            "SELECT rowid AS r, id, summary FROM sessions WHERE rowid > ? ORDER BY rowid LIMIT ?",
+            vec![after.into(), PAGE_ROWS.into()],
+        )?;
+        let mut stats = Vec::with_capacity(page.len());
+        for row in &page {
+            let Some(summary) = read_summary(&row.summary) else {
+                worker::console_error!("index: a stored summary does not read; left out of stats");
+                continue;
+            };
+            let stats_row = StatsRow::of(&summary);
+            for t in stats_row.contributions() {
+                *tallies.entry((t.day, t.bot, t.dim, t.value)).or_default() += t.n;
+            }
+            stats.push(stats_json(&row.id, &stats_row));
         }
-        stats.push(stats_json(id, &row));
+        run_json_rows(db, INSERT_STATS_JSON, stats)?;
+        match page.last() {
+            Some(last) if page.len() as i64 == PAGE_ROWS => after = last.r,
+            _ => break,
+        }
     }
-    run_json_rows(db, INSERT_STATS_JSON, stats)?;
     run_json_rows(db, ADD_TALLIES_JSON, tallies_json(tallies))
 }
 
@@ -1108,8 +1112,11 @@ pub(crate) fn list(
 pub struct SessionIndex {
     pub(crate) state: State,
     pub(crate) env: Env,
-    /// Set while a purge runs: purges of one object run one at a time (see `purge`).
-    pub(crate) purging: Cell<bool>,
+    /// Set while a purge runs: every other request to the object waits (see `purge.rs`).
+    pub(crate) busy: Cell<bool>,
+    /// Whether this instance has made sure no purge stopped midway in the object (its
+    /// marker), checked before the first request and after a purge that failed.
+    pub(crate) purge_checked: Cell<bool>,
     /// Whether this instance has made sure the object's alarm exists (checked once per
     /// instance, so upserts do not each touch the alarm).
     pub(crate) alarm_checked: Cell<bool>,
@@ -1124,7 +1131,8 @@ impl DurableObject for SessionIndex {
         SessionIndex {
             state,
             env,
-            purging: Cell::new(false),
+            busy: Cell::new(false),
+            purge_checked: Cell::new(false),
             alarm_checked: Cell::new(false),
         }
     }
@@ -1133,6 +1141,9 @@ impl DurableObject for SessionIndex {
     /// copy or expire days; in a day shard, its day has left the retention period: drop it
     /// whole.
     async fn alarm(&self) -> Result<Response> {
+        if let Err(e) = self.settle().await {
+            return Err(worker::Error::RustError(format!("index alarm: {}", e.message)));
+        }
         let done = match self.check_held_copy().await {
             Ok(true) => Ok(()),
             Ok(false) => match self.rollup_of() {
@@ -1150,14 +1161,17 @@ impl DurableObject for SessionIndex {
     async fn fetch(&self, mut req: Request) -> Result<Response> {
         let path = req.path();
         let body = req.text().await?;
+        if let Err(e) = self.settle().await {
+            return e.into_response();
+        }
         match path.as_str() {
             hops::Upsert::PATH => serve(&body, |h| self.upsert(h)).await,
             hops::UpsertMany::PATH => serve(&body, |h| self.upsert_many(h)).await,
             hops::Remove::PATH => serve(&body, |h| self.remove(h)).await,
             hops::Purge::PATH => serve(&body, |h| self.handle_purge(h)).await,
-            hops::Restore::PATH => serve(&body, |h: hops::Restore| self.restore(h.0)).await,
-            hops::Held::PATH => serve(&body, |h| self.hold(h)).await,
-            hops::Take::PATH => serve(&body, |_: hops::Take| async { self.held() }).await,
+            hops::Resume::PATH => serve(&body, |h| self.resume(h)).await,
+            hops::HoldPart::PATH => serve(&body, |h| self.hold(h)).await,
+            hops::TakePart::PATH => serve(&body, |h| async { self.take(h) }).await,
             hops::Release::PATH => serve(&body, |_: hops::Release| self.empty_out()).await,
             hops::List::PATH => serve(&body, |h| self.list(h)).await,
             hops::Query::PATH => serve(&body, |h| self.query(h)).await,

@@ -1,31 +1,35 @@
-//! Erasing a session from its index shard so that none of its bytes stay in the shard's
+//! Erasing a session from its index object so that none of its bytes stay in the object's
 //! files.
 //!
 //! Deleting a row is not enough: SQLite keeps a deleted row's bytes in the page's free space
 //! and in the write-ahead log until they are reused, and a Durable Object may neither set
 //! `secure_delete` nor force a checkpoint. `deleteAll()` is the one operation that replaces
-//! the files. So a purge reads the rows the shard keeps, calls `deleteAll()` and writes them
-//! back — `session_stats` and `tallies` derived afresh, the expiry alarm re-armed — in
-//! one synchronous run, so that the rewrite goes out with the reset's own commit (workerd's
-//! `ActorSqlite` folds a `deleteAll()` into the implicit transaction that follows it in the
-//! same turn).
+//! the files. So a purge takes the session out of the tables (its figures subtracted, as any
+//! removal), copies the sessions the object keeps to a second object of the same class,
+//! `<object>/held`, part by part, resets the object with `deleteAll()`, and brings the rows
+//! back from the copy part by part, deriving `session_stats` and `tallies` from them again.
 //!
-//! In local workerd, though, the reset deletes the files at once and the rewrite reaches disk
-//! only at that commit, so a crash in between would empty the shard; whether Cloudflare's
-//! storage makes the two one atomic write could not be checked here. Against that, the shard
-//! first hands a copy of what it keeps to a second object of the same class,
-//! `<shard>/held`, which sets an alarm; the rewrite records the purge's nonce in `purges`,
-//! and the shard then releases the copy. A copy still held when its alarm rings, or when the
-//! shard's next purge begins, is merged back unless the shard has its nonce (newest version
-//! wins, as for upserts). Purges of one shard run one at a time, so a copy never holds a
-//! session that an earlier purge erased.
+//! Parts, not the whole object at once: a month rollup of a busy site holds hundreds of
+//! megabytes of summaries, more than a Worker's memory (128 MB), and the rows travel as the
+//! JSON text SQLite writes and reads (`json_group_array`, `json_each`), never decoded. Memory
+//! is one part (`PART_ROWS` rows, about a megabyte) whatever the object's size.
+//!
+//! While a purge runs, every other request to the object waits (`SessionIndex::busy`), so
+//! the copy is exactly what the reset drops and no reader sees the object half rebuilt. The
+//! reset's own turn writes a marker (`meta` `purge`: the nonce and the object's name); the
+//! purge clears it once every row is back and its nonce is in `purges`. A purge that stops
+//! midway — the runtime restarted, a part failed — is finished by the next request to the
+//! object (the marker), or, where even the marker did not reach the disk (locally the reset
+//! deletes the files at once and the rest reaches disk at the turn's commit), by the copy's
+//! alarm, which asks the object to `Resume`. Bringing rows back is idempotent (newest
+//! version wins, as for upserts), so a copy of a purge that never reset merges as a no-op.
 
 use crate::config;
 use crate::db::Db;
 use crate::error::ApiError;
-use crate::hops::{self, Held, HeldRow};
+use crate::hops::{self, HeldPage, HoldPart, Resume, TakePart};
 use crate::index_object::{
-    create_schema, derive_figures, derive_figures_of, ms_until, run_json_rows, send, set_version,
+    apply_remove, create_schema, derive_figures, meta, ms_until, send, set_meta, set_version,
     SessionIndex, UPSERT_SESSIONS_JSON,
 };
 use serde::Deserialize;
@@ -35,25 +39,40 @@ use std::task::Poll;
 use std::time::Duration;
 use worker::Delay;
 
-/// How long a copy waits before making sure its shard was rewritten.
+/// How long a copy waits before making sure its object was brought back.
 const HOLD_CHECK: Duration = Duration::from_secs(15);
 
-/// Summary rows (of `sessions` or `held_rows`) as the JSON array `json_each(?)` statements
-/// read, in column order.
-fn rows_json(rows: &[HeldRow]) -> Vec<serde_json::Value> {
-    rows.iter()
-        .map(|r| {
-            serde_json::json!([
-                r.id,
-                r.started_at,
-                r.bot,
-                r.version,
-                r.summary,
-                r.journey,
-                r.shard
-            ])
-        })
-        .collect()
+/// Session rows per part of a copy, out and back (about a megabyte of JSON for typical rows).
+const PART_ROWS: i64 = 1_000;
+
+/// The `meta` key of the marker a reset leaves until its purge has brought every row back:
+/// `<nonce> <object name>`.
+const MARKER: &str = "purge";
+
+/// The rows of `{table}` (`sessions`, or a copy's `held_rows`) after rowid `?1`, at most `?2`,
+/// as one JSON array in the column order `json_each` statements read, with the last rowid.
+const PART: &str = "SELECT json_group_array(json_array(id, started_at, bot, version, summary, \
+     journey, shard)) AS rows, MAX(r) AS last, COUNT(*) AS n FROM (SELECT rowid AS r, * \
+     FROM {table} WHERE rowid > ?1 ORDER BY rowid LIMIT ?2)";
+
+#[derive(Deserialize)]
+struct Part {
+    rows: String,
+    last: Option<i64>,
+    n: i64,
+}
+
+impl Part {
+    /// The `after` of the next part, if this one was full.
+    fn next(&self, limit: i64) -> Option<i64> {
+        self.last.filter(|_| limit > 0 && self.n == limit)
+    }
+}
+
+fn part_of(db: &Db, table: &str, after: i64, limit: i64) -> Result<Part, ApiError> {
+    // `table` is one of two literals of this module, never input.
+    db.first(&PART.replace("{table}", table), vec![after.into(), limit.into()])?
+        .ok_or_else(|| ApiError::internal("index purge", "no part"))
 }
 
 /// What an object keeps besides its sessions and their figures: its kind (`meta`) and, in
@@ -66,20 +85,23 @@ struct Kept {
 
 fn kept_tables(db: &Db) -> Result<Kept, ApiError> {
     db.first(
-        "SELECT (SELECT json_group_array(json_array(k, v)) FROM meta) AS meta,          (SELECT json_group_array(json_array(day, shard, after, done)) FROM deliveries)          AS deliveries",
+        "SELECT (SELECT json_group_array(json_array(k, v)) FROM meta) AS meta, \
+         (SELECT json_group_array(json_array(day, shard, after, done)) FROM deliveries) \
+         AS deliveries",
         vec![],
     )?
     .ok_or_else(|| ApiError::internal("index purge", "no kept tables"))
 }
 
-fn put_back(db: &Db, kept: &Kept) -> Result<(), ApiError> {
+fn put_back(db: &Db, meta: &str, deliveries: &str) -> Result<(), ApiError> {
     db.run(
-        "INSERT INTO meta (k, v) SELECT value ->> 0, value ->> 1 FROM json_each(?)",
-        vec![kept.meta.clone().into()],
+        "INSERT OR REPLACE INTO meta (k, v) SELECT value ->> 0, value ->> 1 FROM json_each(?)",
+        vec![meta.into()],
     )?;
     db.run(
-        "INSERT INTO deliveries (day, shard, after, done) SELECT value ->> 0, value ->> 1,          value ->> 2, value ->> 3 FROM json_each(?)",
-        vec![kept.deliveries.clone().into()],
+        "INSERT OR REPLACE INTO deliveries (day, shard, after, done) SELECT value ->> 0, \
+         value ->> 1, value ->> 2, value ->> 3 FROM json_each(?)",
+        vec![deliveries.into()],
     )
 }
 
@@ -97,48 +119,36 @@ struct HeldMeta {
     deliveries: Option<String>,
 }
 
-fn copy_name(shard: &str) -> String {
-    format!("{shard}/held")
+fn copy_name(object: &str) -> String {
+    format!("{object}/held")
 }
 
-fn rows_of(db: &Db, table: &str, except: &str) -> Result<Vec<HeldRow>, ApiError> {
-    // `table` is one of two literals below, never input.
-    db.all(
-        &format!(
-            "SELECT id, started_at, bot, version, summary, journey, shard FROM {table} \
-             WHERE id != ?"
-        ),
-        vec![except.into()],
-    )
+fn purge_done(db: &Db, nonce: &str) -> Result<bool, ApiError> {
+    let done: Vec<NameRow> = db.all(
+        "SELECT nonce AS name FROM purges WHERE nonce = ?",
+        vec![nonce.into()],
+    )?;
+    Ok(!done.is_empty())
 }
 
-/// Merges summary rows into the shard, keeping the newer version of each.
-fn merge_rows(db: &Db, rows: &[HeldRow]) -> Result<(), ApiError> {
-    run_json_rows(db, UPSERT_SESSIONS_JSON, rows_json(rows))
-}
-
-/// Writes the shard anew after its reset: tables, the kept summaries, the figures derived
-/// from them, the migrations it had, and this purge's nonce — one synchronous run.
-fn rewrite(
+/// Writes the object's frame anew right after its reset, in the reset's turn: tables, the
+/// migrations it had, its kind, and the marker of this purge.
+fn rewrite_frame(
     db: &Db,
-    kept: Vec<HeldRow>,
-    tables: &Kept,
+    kept: &Kept,
     migrations: Vec<NameRow>,
-    nonce: &str,
+    marker: &str,
 ) -> Result<(), ApiError> {
     create_schema(db)?;
     set_version(db)?;
-    put_back(db, tables)?;
-    merge_rows(db, &kept)?;
-    derive_figures_of(db, kept.iter().map(|r| (r.id.as_str(), r.summary.as_str())))?;
+    put_back(db, &kept.meta, &kept.deliveries)?;
     for m in migrations {
         db.run(
             "INSERT INTO migrations (name) VALUES (?)",
             vec![m.name.into()],
         )?;
     }
-    db.run("INSERT INTO purges (nonce) VALUES (?)", vec![nonce.into()])?;
-    Ok(())
+    set_meta(db, MARKER, marker)
 }
 
 fn new_nonce() -> String {
@@ -147,17 +157,47 @@ fn new_nonce() -> String {
 }
 
 impl SessionIndex {
-    /// A purge of one session: purges of one shard run one at a time.
-    /// A copied day shard then has its rollup purge the session too.
-    pub(crate) async fn handle_purge(&self, hop: hops::Purge) -> Result<(), ApiError> {
-        while self.purging.replace(true) {
+    /// Waits while a purge runs in this object, and finishes one that stopped midway (its
+    /// marker is still in `meta`) before the request goes on: what every request and alarm
+    /// does first.
+    pub(crate) async fn settle(&self) -> Result<(), ApiError> {
+        while self.busy.get() {
             Delay::from(Duration::from_millis(20)).await;
         }
-        let rollup = self.copied_to();
-        let result = self.purge(&hop.id, &hop.shard).await;
-        self.purging.set(false);
-        result?;
-        if let Some(rollup) = rollup? {
+        if self.purge_checked.get() {
+            return Ok(());
+        }
+        if let Some(marker) = meta(&self.db(), MARKER)? {
+            let (nonce, object) = marker.split_once(' ').unwrap_or((&marker, ""));
+            let (nonce, object) = (nonce.to_string(), object.to_string());
+            self.exclusive(async {
+                worker::console_log!("index: finishing a purge that stopped midway");
+                self.bring_back(&object, &nonce).await.map(drop)
+            })
+            .await?;
+        }
+        self.purge_checked.set(true);
+        Ok(())
+    }
+
+    /// Runs `work` with every other request to this object waiting.
+    async fn exclusive<T>(
+        &self,
+        work: impl Future<Output = Result<T, ApiError>>,
+    ) -> Result<T, ApiError> {
+        while self.busy.replace(true) {
+            Delay::from(Duration::from_millis(20)).await;
+        }
+        let result = work.await;
+        self.busy.set(false);
+        result
+    }
+
+    /// A purge of one session. A copied day shard then has its rollup purge the session too.
+    pub(crate) async fn handle_purge(&self, hop: hops::Purge) -> Result<(), ApiError> {
+        let rollup = self.copied_to()?;
+        self.exclusive(self.purge(&hop.id, &hop.shard)).await?;
+        if let Some(rollup) = rollup {
             let passed = hops::Purge {
                 id: hop.id,
                 shard: rollup.clone(),
@@ -167,43 +207,60 @@ impl SessionIndex {
         Ok(())
     }
 
-    /// Deletes a session and rewrites the shard without it. Before the reset, the kept rows
-    /// go to the `<shard>/held` copy; a purge that dies between the reset and the rewrite is
-    /// repaired from it (by the next purge, or by the copy's alarm).
-    async fn purge(&self, id: &str, shard: &str) -> Result<(), ApiError> {
+    /// From a copy's alarm: bring the copy back unless its purge finished.
+    pub(crate) async fn resume(&self, hop: Resume) -> Result<bool, ApiError> {
+        self.exclusive(self.bring_back(&hop.shard, &hop.nonce))
+            .await
+    }
+
+    /// Takes the session out, copies what the object keeps to `<object>/held`, resets the
+    /// object and brings the copy back (see the module's notes).
+    async fn purge(&self, id: &str, object: &str) -> Result<(), ApiError> {
         let storage = self.state.storage();
-        let copy = copy_name(shard);
-        if let Some(held) = send(&self.env, &copy, &hops::Take {}).await? {
-            self.restore(held).await?;
+        let copy = copy_name(object);
+        // A copy an earlier purge left (its marker never reached the disk): back first.
+        if let Some(held) = send(&self.env, &copy, &TakePart { after: 0, limit: 0 }).await? {
+            self.bring_back(object, &held.nonce).await?;
         }
+        let db = self.db();
+        apply_remove(&db, id)?;
         let alarm = storage.get_alarm().await?;
         let nonce = new_nonce();
-        let tables = kept_tables(&self.db())?;
-        let held = Held {
-            shard: shard.to_string(),
-            nonce: nonce.clone(),
-            alarm,
-            rows: rows_of(&self.db(), "sessions", id)?,
-            meta: Some(tables.meta),
-            deliveries: Some(tables.deliveries),
-        };
-        send(&self.env, &copy, &held).await?;
+        let kept = kept_tables(&db)?;
+        let mut after = 0;
+        let mut first = true;
+        loop {
+            let part = part_of(&db, "sessions", after, PART_ROWS)?;
+            let next = part.next(PART_ROWS);
+            let hold = HoldPart {
+                shard: object.to_string(),
+                nonce: nonce.clone(),
+                alarm,
+                meta: Some(kept.meta.clone()),
+                deliveries: Some(kept.deliveries.clone()),
+                first,
+                rows: part.rows,
+            };
+            send(&self.env, &copy, &hold).await?;
+            first = false;
+            match next {
+                Some(last) => after = last,
+                None => break,
+            }
+        }
 
-        let db = self.db();
-        let kept = rows_of(&db, "sessions", id)?;
         let migrations: Vec<NameRow> = db.all("SELECT name FROM migrations", vec![])?;
-        let tables = kept_tables(&db)?;
         let reset = Started::now(storage.delete_all()).await;
         let db = self.db();
-        let rewritten = if config::get(&self.env).fault("purge-after-reset") {
+        let framed = if config::get(&self.env).fault("purge-after-reset") {
             Err(ApiError::internal(
                 "index purge",
                 "STINT_FAULTS: stopped after the reset",
             ))
         } else {
-            rewrite(&db, kept, &tables, migrations, &nonce)
+            rewrite_frame(&db, &kept, migrations, &format!("{nonce} {object}"))
         };
-        if let Err(e) = rewritten {
+        if let Err(e) = framed {
             if let Err(schema) = create_schema(&db).and_then(|()| set_version(&db)) {
                 worker::console_error!("index purge: {}", schema.message);
             }
@@ -222,111 +279,157 @@ impl SessionIndex {
         if let Some(rearmed) = rearmed {
             rearmed.finish().await?;
         }
-        if let Err(e) = send(&self.env, &copy, &hops::Release {}).await {
-            worker::console_error!("index purge: copy not released: {}", e.message);
+        // Until the rows are back, the marker makes the next request finish the purge.
+        self.purge_checked.set(false);
+        if config::get(&self.env).fault("purge-before-bring-back") {
+            return Err(ApiError::internal(
+                "index purge",
+                "STINT_FAULTS: stopped before bringing the rows back",
+            ));
         }
+        self.bring_back(object, &nonce).await?;
+        self.purge_checked.set(true);
         Ok(())
     }
 
-    /// Merges a held copy back unless its purge finished (its nonce is in `purges`).
-    pub(crate) async fn restore(&self, held: Held) -> Result<bool, ApiError> {
-        let storage = self.state.storage();
+    /// Merges the rows of `<object>/held` back, part by part, unless the purge `nonce`
+    /// finished; then derives the figures again, records the nonce, clears the marker and
+    /// releases the copy. Whether rows came back.
+    async fn bring_back(&self, object: &str, nonce: &str) -> Result<bool, ApiError> {
         let db = self.db();
-        let done: Vec<NameRow> = db.all(
-            "SELECT nonce AS name FROM purges WHERE nonce = ?",
-            vec![held.nonce.into()],
-        )?;
-        if !done.is_empty() {
+        if purge_done(&db, nonce)? {
             return Ok(false);
         }
-        worker::console_log!(
-            "index: a purge did not finish; merging its copy of {} rows back",
-            held.rows.len()
-        );
-        merge_rows(&db, &held.rows)?;
+        let copy = copy_name(object);
+        let mut after = 0;
+        let mut first = true;
+        loop {
+            let take = TakePart {
+                after,
+                limit: PART_ROWS,
+            };
+            let Some(page) = send(&self.env, &copy, &take).await? else {
+                break;
+            };
+            if page.nonce != nonce {
+                worker::console_error!("index purge: the copy belongs to another purge");
+                break;
+            }
+            if first {
+                self.frame_from(&db, &page).await?;
+                first = false;
+            }
+            db.run(UPSERT_SESSIONS_JSON, vec![page.rows.into()])?;
+            match page.next {
+                Some(next) => after = next,
+                None => break,
+            }
+        }
         derive_figures(&db)?;
+        db.run(
+            "INSERT OR IGNORE INTO purges (nonce) VALUES (?)",
+            vec![nonce.into()],
+        )?;
+        db.run("DELETE FROM meta WHERE k = ?", vec![MARKER.into()])?;
+        if let Err(e) = send(&self.env, &copy, &hops::Release {}).await {
+            worker::console_error!("index purge: copy not released: {}", e.message);
+        }
+        Ok(!first)
+    }
+
+    /// Puts back what a reset whose turn never reached the disk lost: the object's kind and
+    /// its alarm.
+    async fn frame_from(&self, db: &Db, page: &HeldPage) -> Result<(), ApiError> {
         #[derive(Deserialize)]
         struct N {
             n: i64,
         }
-        let has_meta = db
-            .first::<N>("SELECT COUNT(*) AS n FROM meta", vec![])?
+        let has_kind = db
+            .first::<N>(
+                "SELECT COUNT(*) AS n FROM meta WHERE k != ?",
+                vec![MARKER.into()],
+            )?
             .is_some_and(|r| r.n > 0);
-        if let (false, Some(meta), Some(deliveries)) = (has_meta, held.meta, held.deliveries) {
-            put_back(&db, &Kept { meta, deliveries })?;
+        if let (false, Some(meta), Some(deliveries)) = (has_kind, &page.meta, &page.deliveries) {
+            put_back(db, meta, deliveries)?;
         }
-        if let (Some(at), None) = (held.alarm, storage.get_alarm().await?) {
+        let storage = self.state.storage();
+        if let (Some(at), None) = (page.alarm, storage.get_alarm().await?) {
             storage.set_alarm(ms_until(at)).await?;
         }
-        Ok(true)
-    }
-
-    /// On a copy: keep these rows, replacing any earlier copy, and check back.
-    pub(crate) async fn hold(&self, held: Held) -> Result<(), ApiError> {
-        let db = self.db();
-        db.run("DELETE FROM held_rows", vec![])?;
-        run_json_rows(
-            &db,
-            "INSERT INTO held_rows (id, started_at, bot, version, summary, journey, shard) \
-             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, \
-             value ->> 5, value ->> 6 FROM json_each(?)",
-            rows_json(&held.rows),
-        )?;
-        db.run(
-            "INSERT OR REPLACE INTO held (k, shard, nonce, alarm, meta, deliveries) \
-             VALUES (1, ?, ?, ?, ?, ?)",
-            vec![
-                held.shard.into(),
-                held.nonce.into(),
-                held.alarm.into(),
-                held.meta.into(),
-                held.deliveries.into(),
-            ],
-        )?;
-        self.state.storage().set_alarm(HOLD_CHECK).await?;
         Ok(())
     }
 
-    /// On a copy: the copy still held, if any.
-    pub(crate) fn held(&self) -> Result<Option<Held>, ApiError> {
+    /// On a copy: keep this part (the first replaces an earlier copy), and check back.
+    pub(crate) async fn hold(&self, part: HoldPart) -> Result<(), ApiError> {
         let db = self.db();
-        let meta: Vec<HeldMeta> = db.all(
-            "SELECT shard, nonce, alarm, meta, deliveries FROM held",
-            vec![],
-        )?;
-        let Some(HeldMeta {
-            shard,
-            nonce,
-            alarm,
-            meta,
-            deliveries,
-        }) = meta.into_iter().next()
-        else {
+        if part.first {
+            db.run("DELETE FROM held_rows", vec![])?;
+            db.run(
+                "INSERT OR REPLACE INTO held (k, shard, nonce, alarm, meta, deliveries) \
+                 VALUES (1, ?, ?, ?, ?, ?)",
+                vec![
+                    part.shard.into(),
+                    part.nonce.into(),
+                    part.alarm.into(),
+                    part.meta.into(),
+                    part.deliveries.into(),
+                ],
+            )?;
+            self.state.storage().set_alarm(HOLD_CHECK).await?;
+        }
+        db.run(
+            "INSERT OR REPLACE INTO held_rows (id, started_at, bot, version, summary, journey, \
+             shard) SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, \
+             value ->> 5, value ->> 6 FROM json_each(?)",
+            vec![part.rows.into()],
+        )
+    }
+
+    fn held_meta(&self) -> Result<Option<HeldMeta>, ApiError> {
+        Ok(self
+            .db()
+            .all::<HeldMeta>(
+                "SELECT shard, nonce, alarm, meta, deliveries FROM held",
+                vec![],
+            )?
+            .into_iter()
+            .next())
+    }
+
+    /// On a copy: a page of the copy still held, if any.
+    pub(crate) fn take(&self, q: TakePart) -> Result<Option<HeldPage>, ApiError> {
+        let Some(held) = self.held_meta()? else {
             return Ok(None);
         };
-        let rows = rows_of(&db, "held_rows", "")?;
-        Ok(Some(Held {
-            shard,
-            nonce,
-            alarm,
-            rows,
-            meta,
-            deliveries,
+        let part = part_of(&self.db(), "held_rows", q.after, q.limit)?;
+        Ok(Some(HeldPage {
+            shard: held.shard,
+            nonce: held.nonce,
+            alarm: held.alarm,
+            meta: held.meta,
+            deliveries: held.deliveries,
+            next: part.next(q.limit),
+            rows: part.rows,
         }))
     }
 
-    /// A copy's alarm: hands a still-held copy to its shard (which merges it only if its
-    /// purge did not finish), then lets it go; `false` when this object holds no copy.
+    /// A copy's alarm: asks its object to make sure the purge finished (which brings the
+    /// copy back if it did not), then lets the copy go; `false` when this object holds no
+    /// copy.
     pub(crate) async fn check_held_copy(&self) -> Result<bool, ApiError> {
-        let Some(held) = self.held()? else {
+        let Some(held) = self.held_meta()? else {
             return Ok(false);
         };
-        let shard = held.shard.clone();
-        match send(&self.env, &shard, &hops::Restore(held)).await {
+        let resume = Resume {
+            shard: held.shard.clone(),
+            nonce: held.nonce,
+        };
+        match send(&self.env, &held.shard, &resume).await {
             Ok(_) => self.empty_out().await?,
             Err(e) => {
                 worker::console_error!(
-                    "index copy: shard not reached, trying again: {}",
+                    "index copy: object not reached, trying again: {}",
                     e.message
                 );
                 self.state.storage().set_alarm(HOLD_CHECK).await?;
