@@ -408,7 +408,8 @@ pub struct HoldPart {
     pub meta: Option<String>,
     pub deliveries: Option<String>,
     pub first: bool,
-    pub rows: String,
+    /// Carried as it is, not as a string of JSON: nothing is escaped on the way.
+    pub rows: Box<serde_json::value::RawValue>,
 }
 
 impl Hop for HoldPart {
@@ -432,7 +433,7 @@ pub struct HeldPage {
     pub meta: Option<String>,
     pub deliveries: Option<String>,
     /// As in [`HoldPart`].
-    pub rows: String,
+    pub rows: Box<serde_json::value::RawValue>,
     /// The `after` of the next page; `None` when this was the last.
     pub next: Option<i64>,
 }

@@ -1142,7 +1142,10 @@ impl DurableObject for SessionIndex {
     /// whole.
     async fn alarm(&self) -> Result<Response> {
         if let Err(e) = self.settle().await {
-            return Err(worker::Error::RustError(format!("index alarm: {}", e.message)));
+            return Err(worker::Error::RustError(format!(
+                "index alarm: {}",
+                e.message
+            )));
         }
         let done = match self.check_held_copy().await {
             Ok(true) => Ok(()),

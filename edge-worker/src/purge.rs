@@ -33,6 +33,7 @@ use crate::index_object::{
     SessionIndex, UPSERT_SESSIONS_JSON,
 };
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::Poll;
@@ -62,6 +63,11 @@ struct Part {
     n: i64,
 }
 
+/// A part's rows as they travel (see [`HoldPart`]).
+fn raw(rows: String) -> Result<Box<RawValue>, ApiError> {
+    RawValue::from_string(rows).map_err(|e| ApiError::internal("index purge", e))
+}
+
 impl Part {
     /// The `after` of the next part, if this one was full.
     fn next(&self, limit: i64) -> Option<i64> {
@@ -71,8 +77,11 @@ impl Part {
 
 fn part_of(db: &Db, table: &str, after: i64, limit: i64) -> Result<Part, ApiError> {
     // `table` is one of two literals of this module, never input.
-    db.first(&PART.replace("{table}", table), vec![after.into(), limit.into()])?
-        .ok_or_else(|| ApiError::internal("index purge", "no part"))
+    db.first(
+        &PART.replace("{table}", table),
+        vec![after.into(), limit.into()],
+    )?
+    .ok_or_else(|| ApiError::internal("index purge", "no part"))
 }
 
 /// What an object keeps besides its sessions and their figures: its kind (`meta`) and, in
@@ -239,7 +248,7 @@ impl SessionIndex {
                 meta: Some(kept.meta.clone()),
                 deliveries: Some(kept.deliveries.clone()),
                 first,
-                rows: part.rows,
+                rows: raw(part.rows)?,
             };
             send(&self.env, &copy, &hold).await?;
             first = false;
@@ -319,7 +328,7 @@ impl SessionIndex {
                 self.frame_from(&db, &page).await?;
                 first = false;
             }
-            db.run(UPSERT_SESSIONS_JSON, vec![page.rows.into()])?;
+            db.run(UPSERT_SESSIONS_JSON, vec![page.rows.get().into()])?;
             match page.next {
                 Some(next) => after = next,
                 None => break,
@@ -382,7 +391,7 @@ impl SessionIndex {
             "INSERT OR REPLACE INTO held_rows (id, started_at, bot, version, summary, journey, \
              shard) SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, \
              value ->> 5, value ->> 6 FROM json_each(?)",
-            vec![part.rows.into()],
+            vec![part.rows.get().into()],
         )
     }
 
@@ -410,7 +419,7 @@ impl SessionIndex {
             meta: held.meta,
             deliveries: held.deliveries,
             next: part.next(q.limit),
-            rows: part.rows,
+            rows: raw(part.rows)?,
         }))
     }
 
