@@ -186,6 +186,26 @@ test("a session whose state would outgrow a stored row is refused with a 4xx, ke
   }
 });
 
+/**
+ * The scene of the purge-fault tests: 24 sessions of two batches each on one day (four
+ * shards), what lists and counts before, and an erasure of the first that the fault stops.
+ */
+async function stoppedErasure(collector) {
+  const list = async () => (await collector.read("/api/sessions?site=demo&bots=include&limit=200")).body.sessions;
+  const totals = async () => (await collector.read("/api/stats?site=demo&bots=include")).body;
+  const sids = Array.from({ length: 24 }, () => newSid());
+  for (const sid of sids) {
+    for (const seq of [0, 1]) assert.equal((await send(collector, batchFor(sid, seq))).status, 202);
+  }
+  const before = await list();
+  assert.equal(before.length, sids.length);
+  const statsBefore = await totals();
+  const victim = sids[0];
+  const r = await collector.fetch(`/api/sessions/${victim}?site=demo`, { method: "DELETE", headers: { authorization: "Bearer test-read-token" } });
+  assert.ok(r.status >= 500, `the injected fault answers ${r.status}`);
+  return { sids, victim, before, statsBefore, list, totals };
+}
+
 // An erasure rewrites the session's index shard from scratch (see edge-worker/src/purge.rs).
 // Locally the reset hits the disk before the rewrite does, so the purge first leaves a copy
 // of what the shard keeps with a second object. `STINT_FAULTS=purge-after-reset` stops the
@@ -193,20 +213,8 @@ test("a session whose state would outgrow a stored row is refused with a 4xx, ke
 // copy must bring every other session back, field for field, with the totals.
 test("an erasure stopped right after its shard's reset loses no other session: its copy brings them back", async () => {
   const collector = await startCollector({ vars: { STINT_FAULTS: "purge-after-reset" } });
-  const list = async () => (await collector.read("/api/sessions?site=demo&bots=include&limit=200")).body.sessions;
-  const totals = async () => (await collector.read("/api/stats?site=demo&bots=include")).body;
   try {
-    const sids = Array.from({ length: 24 }, () => newSid());
-    for (const sid of sids) {
-      for (const seq of [0, 1]) assert.equal((await send(collector, batchFor(sid, seq))).status, 202);
-    }
-    const before = await list();
-    assert.equal(before.length, sids.length);
-    const statsBefore = await totals();
-    const victim = sids[0];
-
-    const r = await collector.fetch(`/api/sessions/${victim}?site=demo`, { method: "DELETE", headers: { authorization: "Bearer test-read-token" } });
-    assert.ok(r.status >= 500, `the injected fault answers ${r.status}`);
+    const { sids, victim, before, statsBefore, list, totals } = await stoppedErasure(collector);
     const during = await list();
     assert.ok(during.length < sids.length - 1, `the victim's shard was emptied (${during.length} listed)`);
 
@@ -229,20 +237,8 @@ test("an erasure stopped right after its shard's reset loses no other session: i
 // answered — no reader ever sees the shard half rebuilt.
 test("an erasure stopped before its rows came back is finished by the shard's next request", async () => {
   const collector = await startCollector({ vars: { STINT_FAULTS: "purge-before-bring-back" } });
-  const list = async () => (await collector.read("/api/sessions?site=demo&bots=include&limit=200")).body.sessions;
-  const totals = async () => (await collector.read("/api/stats?site=demo&bots=include")).body;
   try {
-    const sids = Array.from({ length: 24 }, () => newSid());
-    for (const sid of sids) {
-      for (const seq of [0, 1]) assert.equal((await send(collector, batchFor(sid, seq))).status, 202);
-    }
-    const before = await list();
-    assert.equal(before.length, sids.length);
-    const statsBefore = await totals();
-    const victim = sids[0];
-
-    const r = await collector.fetch(`/api/sessions/${victim}?site=demo`, { method: "DELETE", headers: { authorization: "Bearer test-read-token" } });
-    assert.ok(r.status >= 500, `the injected fault answers ${r.status}`);
+    const { sids, victim, before, statsBefore, list, totals } = await stoppedErasure(collector);
     // No waiting: the first read after the failed purge is already whole.
     assert.deepEqual(await list(), before.filter((s) => s.id !== victim));
     const statsAfter = await totals();
