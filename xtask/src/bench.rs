@@ -863,7 +863,10 @@ fn render(root: &Path, r: &Value, upload: &str, wall_s: u64, date: &str) -> Stri
          (ARCHITECTURE.md); before this release it took 1,241 ms p50 on a 100k-session day. The erase \
          row comes last, on sessions not read before, one after another: each erasure \
          rewrites the session's index shard (a quarter of the day) so that none of its bytes \
-         stay in the files.\n\n",
+         stay in the files, and, once the day is copied, its month rollup: the work grows with \
+         the objects. An answer of 503 \"Your worker restarted mid-request\" comes from \
+         `wrangler dev`'s proxy in front of the runtime, not from the worker (README, erasure \
+         row).\n\n",
         small_sessions
             .map(|n| format!("{n:.0}"))
             .unwrap_or("—".into()),
