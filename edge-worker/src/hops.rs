@@ -394,12 +394,10 @@ pub struct HeldRow {
     pub shard: Option<i64>,
 }
 
-/// One part of the copy a purge leaves in `<object>/held` before it resets the object: the
-/// first part replaces any earlier copy. `rows` is a JSON array of session rows in the column
-/// order `json_each` statements read (`id, started_at, bot, version, summary, journey,
-/// shard`), as SQLite wrote it: no row is decoded on the way.
+/// What a purge's copy in `<object>/held` is, besides its rows: whose it is, which purge made
+/// it, and what the object's reset drops besides its sessions.
 #[derive(Serialize, Deserialize)]
-pub struct HoldPart {
+pub struct HeldFrame {
     pub shard: String,
     pub nonce: String,
     pub alarm: Option<i64>,
@@ -407,6 +405,15 @@ pub struct HoldPart {
     /// it is), put back with the rows.
     pub meta: Option<String>,
     pub deliveries: Option<String>,
+}
+
+/// One part of the copy a purge leaves in `<object>/held` before it resets the object: the
+/// first part replaces any earlier copy. `rows` is a JSON array of session rows in the column
+/// order `json_each` statements read (`id, started_at, bot, version, summary, journey,
+/// shard`), as SQLite wrote it: no row is decoded on the way.
+#[derive(Serialize, Deserialize)]
+pub struct HoldPart {
+    pub frame: HeldFrame,
     pub first: bool,
     /// Carried as it is, not as a string of JSON: nothing is escaped on the way.
     pub rows: Box<serde_json::value::RawValue>,
@@ -427,11 +434,7 @@ pub struct TakePart {
 
 #[derive(Serialize, Deserialize)]
 pub struct HeldPage {
-    pub shard: String,
-    pub nonce: String,
-    pub alarm: Option<i64>,
-    pub meta: Option<String>,
-    pub deliveries: Option<String>,
+    pub frame: HeldFrame,
     /// As in [`HoldPart`].
     pub rows: Box<serde_json::value::RawValue>,
     /// The `after` of the next page; `None` when this was the last.

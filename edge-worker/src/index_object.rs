@@ -180,9 +180,9 @@ pub(crate) fn ms_until(at: i64) -> i64 {
 /// Shards written before the tallies existed fill them from their summaries once.
 const TALLIES_MIGRATION: &str = "tallies-v1";
 
-/// Sessions per page of a fold or a filtered listing (~1 MB of JSON for typical rows). A
-/// page of very long rows that the runtime refuses to build is read again in smaller pages,
-/// down to [`PAGE_MIN_ROWS`].
+/// Sessions per page of a fold, a filtered listing or a derivation of the figures (~1 MB
+/// of JSON for typical rows). A fold's or listing's page of very long rows that the runtime
+/// refuses to build is read again in smaller pages, down to [`PAGE_MIN_ROWS`].
 const PAGE_ROWS: i64 = 1_000;
 const PAGE_MIN_ROWS: i64 = 25;
 

@@ -27,7 +27,7 @@
 use crate::config;
 use crate::db::Db;
 use crate::error::ApiError;
-use crate::hops::{self, HeldPage, HoldPart, Resume, TakePart};
+use crate::hops::{self, HeldFrame, HeldPage, HoldPart, Resume, TakePart};
 use crate::index_object::{
     apply_remove, create_schema, derive_figures, meta, ms_until, send, set_meta, set_version,
     SessionIndex, UPSERT_SESSIONS_JSON,
@@ -117,15 +117,6 @@ fn put_back(db: &Db, meta: &str, deliveries: &str) -> Result<(), ApiError> {
 #[derive(Deserialize)]
 struct NameRow {
     name: String,
-}
-
-#[derive(Deserialize)]
-struct HeldMeta {
-    shard: String,
-    nonce: String,
-    alarm: Option<i64>,
-    meta: Option<String>,
-    deliveries: Option<String>,
 }
 
 fn copy_name(object: &str) -> String {
@@ -229,7 +220,7 @@ impl SessionIndex {
         let copy = copy_name(object);
         // A copy an earlier purge left (its marker never reached the disk): back first.
         if let Some(held) = send(&self.env, &copy, &TakePart { after: 0, limit: 0 }).await? {
-            self.bring_back(object, &held.nonce).await?;
+            self.bring_back(object, &held.frame.nonce).await?;
         }
         let db = self.db();
         apply_remove(&db, id)?;
@@ -242,11 +233,13 @@ impl SessionIndex {
             let part = part_of(&db, "sessions", after, PART_ROWS)?;
             let next = part.next(PART_ROWS);
             let hold = HoldPart {
-                shard: object.to_string(),
-                nonce: nonce.clone(),
-                alarm,
-                meta: Some(kept.meta.clone()),
-                deliveries: Some(kept.deliveries.clone()),
+                frame: HeldFrame {
+                    shard: object.to_string(),
+                    nonce: nonce.clone(),
+                    alarm,
+                    meta: Some(kept.meta.clone()),
+                    deliveries: Some(kept.deliveries.clone()),
+                },
                 first,
                 rows: raw(part.rows)?,
             };
@@ -320,7 +313,7 @@ impl SessionIndex {
             let Some(page) = send(&self.env, &copy, &take).await? else {
                 break;
             };
-            if page.nonce != nonce {
+            if page.frame.nonce != nonce {
                 worker::console_error!("index purge: the copy belongs to another purge");
                 break;
             }
@@ -359,11 +352,12 @@ impl SessionIndex {
                 vec![MARKER.into()],
             )?
             .is_some_and(|r| r.n > 0);
-        if let (false, Some(meta), Some(deliveries)) = (has_kind, &page.meta, &page.deliveries) {
+        let frame = &page.frame;
+        if let (false, Some(meta), Some(deliveries)) = (has_kind, &frame.meta, &frame.deliveries) {
             put_back(db, meta, deliveries)?;
         }
         let storage = self.state.storage();
-        if let (Some(at), None) = (page.alarm, storage.get_alarm().await?) {
+        if let (Some(at), None) = (frame.alarm, storage.get_alarm().await?) {
             storage.set_alarm(ms_until(at)).await?;
         }
         Ok(())
@@ -373,16 +367,17 @@ impl SessionIndex {
     pub(crate) async fn hold(&self, part: HoldPart) -> Result<(), ApiError> {
         let db = self.db();
         if part.first {
+            let frame = part.frame;
             db.run("DELETE FROM held_rows", vec![])?;
             db.run(
                 "INSERT OR REPLACE INTO held (k, shard, nonce, alarm, meta, deliveries) \
                  VALUES (1, ?, ?, ?, ?, ?)",
                 vec![
-                    part.shard.into(),
-                    part.nonce.into(),
-                    part.alarm.into(),
-                    part.meta.into(),
-                    part.deliveries.into(),
+                    frame.shard.into(),
+                    frame.nonce.into(),
+                    frame.alarm.into(),
+                    frame.meta.into(),
+                    frame.deliveries.into(),
                 ],
             )?;
             self.state.storage().set_alarm(HOLD_CHECK).await?;
@@ -395,10 +390,10 @@ impl SessionIndex {
         )
     }
 
-    fn held_meta(&self) -> Result<Option<HeldMeta>, ApiError> {
+    fn held_frame(&self) -> Result<Option<HeldFrame>, ApiError> {
         Ok(self
             .db()
-            .all::<HeldMeta>(
+            .all::<HeldFrame>(
                 "SELECT shard, nonce, alarm, meta, deliveries FROM held",
                 vec![],
             )?
@@ -408,16 +403,12 @@ impl SessionIndex {
 
     /// On a copy: a page of the copy still held, if any.
     pub(crate) fn take(&self, q: TakePart) -> Result<Option<HeldPage>, ApiError> {
-        let Some(held) = self.held_meta()? else {
+        let Some(frame) = self.held_frame()? else {
             return Ok(None);
         };
         let part = part_of(&self.db(), "held_rows", q.after, q.limit)?;
         Ok(Some(HeldPage {
-            shard: held.shard,
-            nonce: held.nonce,
-            alarm: held.alarm,
-            meta: held.meta,
-            deliveries: held.deliveries,
+            frame,
             next: part.next(q.limit),
             rows: raw(part.rows)?,
         }))
@@ -427,7 +418,7 @@ impl SessionIndex {
     /// copy back if it did not), then lets the copy go; `false` when this object holds no
     /// copy.
     pub(crate) async fn check_held_copy(&self) -> Result<bool, ApiError> {
-        let Some(held) = self.held_meta()? else {
+        let Some(held) = self.held_frame()? else {
             return Ok(false);
         };
         let resume = Resume {
