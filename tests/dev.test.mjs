@@ -3,16 +3,16 @@
 // drops requests, ~5 s after the previous one (see xtask/dev/resend-proxy.mjs), answers
 // every one 202 and stores every one; and Ctrl-C stops the proxy, wrangler and workerd.
 //
-// It runs serve.mjs itself, on a free port and a copy of the build made as for every other
-// test (`makeCollectorDir`: the real wrangler.toml, so the dev SITES; the read token in
-// .dev.vars), with the arguments `cargo xtask dev` gives it otherwise.
+// It runs serve.mjs itself, on any free port (`--port 0`) and a copy of the build made as for
+// every other test (`makeCollectorDir`: the real wrangler.toml, so the dev SITES; the read
+// token in .dev.vars), with the arguments `cargo xtask dev` gives it otherwise.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
-import { descendants, eventually, freePort, makeCollectorDir, ROOT, TOKEN } from "./support/collector.mjs";
+import { descendants, eventually, makeCollectorDir, ROOT, TOKEN } from "./support/collector.mjs";
 import { batch, newSid, send } from "./support/beacon.mjs";
 import http from "node:http";
 import { startResendProxy } from "../xtask/dev/resend-proxy.mjs";
@@ -37,19 +37,29 @@ let stopped = false;
 
 before(async () => {
   ({ dir } = await makeCollectorDir({ token: TOKEN }));
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
   serve = spawn(
     "node",
-    ["xtask/dev/serve.mjs", "--config", join(dir, "config/wrangler.toml"), "--port", String(port), "--persist-to", join(dir, "state")],
+    ["xtask/dev/serve.mjs", "--config", join(dir, "config/wrangler.toml"), "--port", "0", "--persist-to", join(dir, "state")],
     { cwd: ROOT, env: { ...process.env, CI: "true" }, stdio: ["ignore", "pipe", "pipe"] },
   );
   serve.stdout.on("data", (d) => output.push(d.toString()));
   serve.stderr.on("data", (d) => output.push(d.toString()));
-  await eventually(() => {
-    if (serve.exitCode !== null) throw new Error(`serve.mjs exited:\n${output.join("")}`);
-    return output.join("").includes(`dev: ready on ${base}/`);
-  }, { ms: 90_000, what: `serve.mjs ready on ${base}` });
+  // The ready line names the port; an exit before it fails at once, quoting why.
+  base = await new Promise((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`serve.mjs not ready in 90 s; its output:\n${output.join("").slice(-4_000)}`)), 90_000);
+    const look = () => {
+      const url = /dev: ready on (http:\/\/127\.0\.0\.1:\d+)\//.exec(output.join(""))?.[1];
+      if (url) {
+        clearTimeout(timer);
+        ok(url);
+      }
+    };
+    serve.stdout.on("data", look);
+    serve.once("exit", (code, signal) => {
+      clearTimeout(timer);
+      fail(new Error(`serve.mjs exited (${signal ?? `code ${code}`}) before it was ready; the end of its output:\n${output.join("").slice(-4_000)}`));
+    });
+  });
 });
 
 after(async () => {

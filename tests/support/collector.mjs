@@ -1,26 +1,14 @@
 // Starts the real collector — the built worker in workerd via `wrangler dev`, with SQLite
-// Durable Objects persisted to a fresh temporary folder — on a free port, for one test file.
-import { spawn } from "node:child_process";
+// Durable Objects persisted to a fresh temporary folder — behind the resending proxy, for one
+// test file.
 import { cp, mkdir, mkdtemp, readdir, readFile, writeFile, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { startResendProxy } from "../../xtask/dev/resend-proxy.mjs";
+import { startWranglerDev } from "../../xtask/dev/wrangler-dev.mjs";
 
 export const ROOT = resolve(process.env.STINT_ROOT ?? new URL("../..", import.meta.url).pathname);
 export const TOKEN = "test-read-token";
-
-export function freePort() {
-  return new Promise((ok, fail) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on("error", fail);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => ok(port));
-    });
-  });
-}
 
 /**
  * A folder for one collector: `config/` (a copy of the real wrangler.toml pointing at the
@@ -60,12 +48,14 @@ export async function makeCollectorDir({ token = TOKEN, newSessionsPerMinute = n
  * workerd in a process group of their own, so `kill()` can SIGKILL them all at once.
  */
 export async function startCollector({ token = TOKEN, sites, vars = {}, reuse = null, detached = false, newSessionsPerMinute = null } = {}) {
-  const port = await freePort();
   // wrangler dev behind the resending proxy of `cargo xtask dev` (see xtask/dev/resend-proxy.mjs):
-  // tests see the worker's own answers, and nothing the worker answered is sent twice.
+  // tests see the worker's own answers, and nothing the worker answered is sent twice. The
+  // proxy listens first (SITES names its origin); wrangler's port, which the kernel picks
+  // (xtask/dev/wrangler-dev.mjs), follows once wrangler says it.
   const stats = { proxyRetries: 0, failures: [] };
+  let upstreamPort;
   const proxy = await startResendProxy({
-    upstreamPort: port,
+    upstreamPort: new Promise((ok) => { upstreamPort = { ok }; }),
     onResend: ({ resends }) => { stats.proxyRetries += resends; },
     onServerError: ({ status, body }) => stats.failures.push(`${status} ${body.slice(0, 200)}`),
   });
@@ -74,17 +64,27 @@ export async function startCollector({ token = TOKEN, sites, vars = {}, reuse = 
   sites ??= { demo: { origins: [origin, `http://localhost:${proxy.address().port}`], keep_params: [] } };
 
   const stateDir = join(dir, "state");
-  const logs = [];
-  const child = spawn(
-    join(ROOT, "node_modules/.bin/wrangler"),
-    ["dev", "--config", join(configDir, "wrangler.toml"), "--ip", "127.0.0.1", "--port", String(port),
-      "--persist-to", stateDir, "--var", `SITES:${JSON.stringify(sites)}`, "--show-interactive-dev-session=false",
+  const closeProxy = async () => {
+    if (!proxy.listening) return;
+    proxy.closeAllConnections();
+    await new Promise((ok) => proxy.close(ok));
+  };
+  const { child, logs, exited, ready } = startWranglerDev({
+    config: join(configDir, "wrangler.toml"),
+    cwd: configDir,
+    args: ["--persist-to", stateDir, "--var", `SITES:${JSON.stringify(sites)}`,
       ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`])],
-    { cwd: configDir, env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" }, stdio: ["ignore", "pipe", "pipe"], detached },
-  );
-  child.stdout.on("data", (d) => logs.push(d.toString()));
-  child.stderr.on("data", (d) => logs.push(d.toString()));
-  const exited = new Promise((ok) => child.on("exit", ok));
+    env: { CI: "true" },
+    detached,
+  });
+  upstreamPort.ok(ready);
+  let port;
+  try {
+    port = await ready;
+  } catch (err) {
+    await closeProxy();
+    throw err;
+  }
 
   const deadline = Date.now() + 90_000;
   for (;;) {
@@ -131,10 +131,7 @@ export async function startCollector({ token = TOKEN, sites, vars = {}, reuse = 
       if (stats.proxyRetries > 0) {
         console.log(`# note: wrangler dev asked for ${stats.proxyRetries} request(s) to be sent again ("worker restarted mid-request")`);
       }
-      if (proxy.listening) {
-        proxy.closeAllConnections();
-        await new Promise((ok) => proxy.close(ok));
-      }
+      await closeProxy();
       if (child.exitCode === null && child.signalCode === null) {
         child.kill("SIGTERM");
         const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);

@@ -58,7 +58,8 @@ const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "upg
 
 /**
  * Starts the proxy on `host:port` (port 0: any free port) in front of wrangler dev on
- * `127.0.0.1:upstreamPort` and resolves to the listening `http.Server` once it listens.
+ * `127.0.0.1:upstreamPort` (a number, or a promise of one) and resolves to the listening
+ * `http.Server` once it listens.
  *
  * `onResend({method, url, resends, status})`: called once per request that was sent again,
  * with how many times and the status finally passed on. `onServerError({method, url,
@@ -67,9 +68,12 @@ const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "upg
  * is sent again.
  */
 export async function startResendProxy({ upstreamPort, host = "127.0.0.1", port = 0, onResend = () => {}, onServerError = () => {}, noAnswerMs = NO_ANSWER_MS }) {
-  const upstream = { host: "127.0.0.1", port: upstreamPort };
+  // The port may be a promise: wrangler dev says its port once it listens, after the proxy's
+  // own port went into its configuration. Requests wait for it.
+  const upstream = Promise.resolve(upstreamPort).then((p) => ({ host: "127.0.0.1", port: p }));
+  upstream.catch(() => {}); // a start that failed is the starter's to report
   const server = http.createServer((req, res) => {
-    relay(upstream, req, res, { onResend, onServerError, noAnswerMs }).catch((err) => {
+    upstream.then((to) => relay(to, req, res, { onResend, onServerError, noAnswerMs })).catch((err) => {
       // wrangler gone or the client gone: answer if there is still someone to answer.
       if (!res.headersSent && !res.destroyed) {
         res.writeHead(502, { "content-type": "text/plain" });

@@ -1,19 +1,16 @@
-// The local stack behind `cargo xtask dev`: `wrangler dev` on an internal free port, and the
+// The local stack behind `cargo xtask dev`: `wrangler dev` on an internal port, and the
 // resending proxy (resend-proxy.mjs) on the public one, so that a beacon wrangler drops is
 // sent again instead of lost. Ctrl-C (or SIGTERM) stops the proxy, then wrangler and its
 // workerd, and waits for them.
 //
 //   node xtask/dev/serve.mjs --config edge-worker/wrangler.toml --persist-to target/dev-state [--port 8787] [--ip 127.0.0.1]
 //
-// `cargo xtask dev` builds, then runs exactly this; tests/dev.test.mjs runs it on a free port
-// with a copy of the build.
-import { spawn } from "node:child_process";
+// `--port 0` takes any free port (the ready line names it). `cargo xtask dev` builds, then
+// runs exactly this; tests/dev.test.mjs runs it with `--port 0` on a copy of the build.
 import { readdirSync, readFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { freePort } from "../bench/collector.mjs";
+import { dirname, resolve } from "node:path";
 import { startResendProxy } from "./resend-proxy.mjs";
-
-const ROOT = resolve(new URL("../..", import.meta.url).pathname);
+import { startWranglerDev } from "./wrangler-dev.mjs";
 
 function option(name, fallback) {
   const i = process.argv.indexOf(`--${name}`);
@@ -45,29 +42,34 @@ async function main() {
   const persistTo = resolve(option("persist-to"));
   const ip = option("ip", "127.0.0.1");
   const port = Number(option("port", "8787"));
-  const publicUrl = `http://${ip}:${port}`;
 
-  const internalPort = await freePort();
   // Listening first: a public port already taken fails here, before wrangler starts.
+  let upstreamPort;
   const proxy = await startResendProxy({
-    upstreamPort: internalPort,
+    upstreamPort: new Promise((ok) => { upstreamPort = { ok }; }),
     host: ip,
     port,
     onResend: ({ method, url, resends, status }) =>
       console.log(`dev proxy: ${method} ${url} answered 503 "worker restarted mid-request" by wrangler dev, which never passed it to the worker; sent again${resends > 1 ? ` (${resends}×)` : ""} → ${status}`),
   }).catch((err) => {
-    throw new Error(`cannot listen on ${publicUrl}: ${err.message}`);
+    throw new Error(`cannot listen on http://${ip}:${port}: ${err.message}`);
   });
+  // `--port 0` asks for any free port: the ready line says which one the proxy got.
+  const publicUrl = `http://${ip}:${proxy.address().port}`;
 
-  // wrangler and workerd get a process group of their own, so Ctrl-C reaches this process
-  // alone and the stop below happens in order, once.
-  const wrangler = spawn(
-    join(ROOT, "node_modules/.bin/wrangler"),
-    ["dev", "--config", config, "--ip", "127.0.0.1", "--port", String(internalPort), "--persist-to", persistTo,
-      "--show-interactive-dev-session=false"],
-    { cwd: dirname(config), env: { WRANGLER_SEND_METRICS: "false", ...process.env }, stdio: ["ignore", "inherit", "inherit"], detached: true },
-  );
-  const exited = new Promise((ok) => wrangler.on("exit", (code, signal) => ok({ code, signal })));
+  // wrangler dev on a port the kernel picks (wrangler-dev.mjs), its output passed on as it
+  // comes. wrangler and workerd get a process group of their own, so Ctrl-C reaches this
+  // process alone and the stop below happens in order, once.
+  const { child: wrangler, exited, ready } = startWranglerDev({
+    config,
+    cwd: dirname(config),
+    args: ["--persist-to", persistTo],
+    detached: true,
+    // A developer's debugger finds wrangler's inspector where wrangler documents it.
+    inspectorAsUsual: true,
+    onOutput: (text, stream) => (stream === "stderr" ? process.stderr : process.stdout).write(text),
+  });
+  upstreamPort.ok(ready);
 
   const signalGroup = (signal) => {
     try {
@@ -116,6 +118,7 @@ async function main() {
     if (stopping) return;
     await sleep(250);
   }
+  const internalPort = await ready; // resolved: the proxy answered through it
   console.log(`dev: ready on ${publicUrl}/ (wrangler dev listens on 127.0.0.1:${internalPort} behind the resending proxy, xtask/dev/resend-proxy.mjs)`);
 }
 
