@@ -86,20 +86,6 @@ export async function startCollector({ token = TOKEN, sites, vars = {}, reuse = 
     throw err;
   }
 
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`wrangler dev exited early:\n${logs.join("")}`);
-    try {
-      const r = await fetch(`${origin}/`);
-      if (r.ok) break;
-    } catch {}
-    if (Date.now() > deadline) {
-      child.kill("SIGKILL");
-      throw new Error(`wrangler dev did not become ready in 90 s:\n${logs.join("")}`);
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-
   return {
     origin,
     port,

@@ -27,13 +27,13 @@
 // Timestamps are the generation time's (the collector replaces a client clock off by more
 // than a day), so two runs make different files; a fixture is made once per release and kept.
 // RETENTION_DAYS is set to 100 years so that the stored retention alarms never fire on it.
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { cp, mkdir, mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { isDeepStrictEqual, parseArgs } from "node:util";
+import { startWranglerDev } from "../../xtask/dev/wrangler-dev.mjs";
 
 const ROOT = resolve(new URL("../..", import.meta.url).pathname);
 const TOKEN = "upgrade-fixture-token";
@@ -205,17 +205,6 @@ function readPaths(d, sessions) {
   };
 }
 
-function freePort() {
-  return new Promise((ok, fail) => {
-    const srv = createServer();
-    srv.on("error", fail);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => ok(port));
-    });
-  });
-}
-
 /** `wrangler dev` on the release's build, persisting to `stateDir`. */
 async function startRelease({ build, toml, dir, stateDir }) {
   const configDir = join(dir, "config");
@@ -231,31 +220,14 @@ async function startRelease({ build, toml, dir, stateDir }) {
   }
   await writeFile(join(configDir, "wrangler.toml"), config);
   await writeFile(join(configDir, ".dev.vars"), `READ_TOKEN=${TOKEN}\n`);
-  const port = await freePort();
-  const logs = [];
-  const child = spawn(
-    join(ROOT, "node_modules/.bin/wrangler"),
-    ["dev", "--config", join(configDir, "wrangler.toml"), "--ip", "127.0.0.1", "--port", String(port),
-      "--persist-to", stateDir, "--show-interactive-dev-session=false",
+  const { child, logs, exited, ready } = startWranglerDev({
+    config: join(configDir, "wrangler.toml"),
+    cwd: configDir,
+    args: ["--persist-to", stateDir,
       "--var", `SITES:${JSON.stringify(FIXTURE_CONFIG.sites)}`, "--var", `RETENTION_DAYS:${FIXTURE_CONFIG.retention_days}`],
-    { cwd: configDir, env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" }, stdio: ["ignore", "pipe", "pipe"] },
-  );
-  child.stdout.on("data", (b) => logs.push(b.toString()));
-  child.stderr.on("data", (b) => logs.push(b.toString()));
-  const exited = new Promise((ok) => child.on("exit", ok));
-  const origin = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`wrangler dev exited early:\n${logs.join("")}`);
-    try {
-      if ((await fetch(`${origin}/`)).ok) break;
-    } catch {}
-    if (Date.now() > deadline) {
-      child.kill("SIGKILL");
-      throw new Error(`wrangler dev did not become ready in 90 s:\n${logs.join("")}`);
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
+    env: { CI: "true" },
+  });
+  const origin = `http://127.0.0.1:${await ready}`;
   /**
    * One request; wrangler's local runtime sometimes answers 503 "restarted mid-request"
    * without the worker having seen it, which asks for the same request again.

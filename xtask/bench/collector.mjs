@@ -1,25 +1,13 @@
 // The collector under benchmark: the built worker in workerd via `wrangler dev`, with fresh
 // SQLite Durable Object state in a temporary folder, talked to directly (no proxy in front,
 // so every answer and every millisecond measured is workerd's own).
-import { spawn } from "node:child_process";
 import { cp, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { readFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { startWranglerDev } from "../dev/wrangler-dev.mjs";
 
 export const READ_TOKEN = "bench-read-token";
-
-export function freePort() {
-  return new Promise((ok, fail) => {
-    const srv = createServer();
-    srv.on("error", fail);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => ok(port));
-    });
-  });
-}
 
 /** CPU time (user + system, ms) a process has used so far, from /proc/<pid>/stat. */
 export function cpuMs(pid) {
@@ -59,12 +47,17 @@ async function descendants(root) {
 }
 
 /**
- * Starts `wrangler dev` on a free port. `origins` are the extra Origins allowed to send for
- * the `demo` site (the benchmark page's server). Resolves once the worker answers.
+ * The Origin the bench's own senders (the load generator, `POST /bench/seed`) send, allowed
+ * for `demo` in SITES. The collector's own address is not known before it starts.
+ */
+const SENDER_ORIGIN = "http://bench.stint.localhost";
+
+/**
+ * Starts `wrangler dev` on a port the kernel picks (xtask/dev/wrangler-dev.mjs). `origins`
+ * are the extra Origins allowed to send for the `demo` site (the benchmark page's server).
+ * Resolves once the worker answers.
  */
 export async function startCollector({ root, origins = [] }) {
-  const port = await freePort();
-  const origin = `http://127.0.0.1:${port}`;
   const dir = await mkdtemp(join(tmpdir(), "stint-bench-"));
   const configDir = join(dir, "config");
   await mkdir(configDir);
@@ -81,36 +74,23 @@ export async function startCollector({ root, origins = [] }) {
     .replace('run_worker_first = ["/collect", "/api/*"]', 'run_worker_first = ["/collect", "/api/*", "/bench/*"]');
   await writeFile(join(configDir, "wrangler.toml"), toml);
   await writeFile(join(configDir, ".dev.vars"), `READ_TOKEN=${READ_TOKEN}\n`);
-  const sites = { demo: { origins: [origin, ...origins], keep_params: [] } };
-  const logs = [];
-  const child = spawn(
-    join(root, "node_modules/.bin/wrangler"),
-    ["dev", "--config", join(configDir, "wrangler.toml"), "--ip", "127.0.0.1", "--port", String(port),
-      "--persist-to", join(dir, "state"), "--var", `SITES:${JSON.stringify(sites)}`, "--var", "STINT_COST_REPORT:1", "--var", "STINT_BENCH_SEED:1",
+  const sites = { demo: { origins: [SENDER_ORIGIN, ...origins], keep_params: [] } };
+  const { child, logs, exited, ready } = startWranglerDev({
+    config: join(configDir, "wrangler.toml"),
+    cwd: configDir,
+    args: ["--persist-to", join(dir, "state"), "--var", `SITES:${JSON.stringify(sites)}`, "--var", "STINT_COST_REPORT:1", "--var", "STINT_BENCH_SEED:1",
       ...(process.env.STINT_BENCH_FAULTS ? ["--var", `STINT_FAULTS:${process.env.STINT_BENCH_FAULTS}`] : []),
-      "--show-interactive-dev-session=false", "--log-level", "warn"],
-    { cwd: configDir, env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", CI: "true" }, stdio: ["ignore", "pipe", "pipe"] },
-  );
-  child.stdout.on("data", (d) => logs.push(d.toString()));
-  child.stderr.on("data", (d) => logs.push(d.toString()));
-  const exited = new Promise((ok) => child.on("exit", ok));
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`wrangler dev exited early:\n${logs.join("")}`);
-    try {
-      const r = await fetch(`${origin}/api/sessions?site=demo`, { headers: { authorization: `Bearer ${READ_TOKEN}` } });
-      if (r.ok) break;
-    } catch {}
-    if (Date.now() > deadline) {
-      child.kill("SIGKILL");
-      throw new Error(`wrangler dev did not answer within 90 s:\n${logs.join("")}`);
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
+      "--log-level", "warn"],
+    env: { CLOUDFLARE_CF_FETCH_ENABLED: "false", CI: "true" },
+    probe: { path: "/api/sessions?site=demo", headers: { authorization: `Bearer ${READ_TOKEN}` } },
+  });
+  const origin = `http://127.0.0.1:${await ready}`;
   const processes = await descendants(child.pid);
   const workerd = processes.filter((p) => p.comm === "workerd").map((p) => p.pid);
   return {
     origin,
+    /** The Origin header the bench's own senders give (allowed in SITES). */
+    sender: SENDER_ORIGIN,
     logs,
     stateDir: join(dir, "state"),
     /** CPU ms used so far by workerd, and by wrangler's own node process. */

@@ -81,7 +81,7 @@ async function ingestPhase(collector, { name, source, durationMs, maxBeacons = I
   const cpu0 = collector.cpu();
   const result = await runLoad({
     url: `${collector.origin}/collect`,
-    origin: collector.origin,
+    origin: collector.sender,
     source,
     concurrency,
     durationMs,
@@ -164,7 +164,7 @@ async function ingest(collector, window, readSmall) {
     for (let done = 0; done < toSeed;) {
       const n = Math.min(500, toSeed - done);
       const bodies = Array.from({ length: n }, () => JSON.parse(seeded.nextBody()));
-      const r = await fetch(`${collector.origin}/bench/seed`, { method: "POST", headers: { origin: collector.origin }, body: JSON.stringify(bodies) });
+      const r = await fetch(`${collector.origin}/bench/seed`, { method: "POST", headers: { origin: collector.sender }, body: JSON.stringify(bodies) });
       if (r.status !== 202) throw new Error(`seed: ${r.status} ${await r.text()}`);
       done += n;
       if (done % 10_000 < 500) log(`  seeded ${done.toLocaleString("en")} in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
@@ -244,7 +244,7 @@ async function yearPath(collector, skipDay) {
     if (dayStart === skipDay) continue;
     const pool = new SessionPool({ size: YEAR_DAY_SESSIONS, site: "demo", windowStart: dayStart, windowEnd: dayStart + DAY, seed: 1000 + d });
     const bodies = Array.from({ length: YEAR_DAY_SESSIONS }, () => JSON.parse(pool.nextBody()));
-    const r = await fetch(`${collector.origin}/bench/seed?now=${dayStart + DAY - 60_000}`, { method: "POST", headers: { origin: collector.origin }, body: JSON.stringify(bodies) });
+    const r = await fetch(`${collector.origin}/bench/seed?now=${dayStart + DAY - 60_000}`, { method: "POST", headers: { origin: collector.sender }, body: JSON.stringify(bodies) });
     if (r.status !== 202) throw new Error(`seed: ${r.status} ${await r.text()}`);
     seeded += bodies.length;
     if (d % 60 === 0) log(`  seeded ${seeded.toLocaleString("en")} in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
@@ -308,7 +308,7 @@ async function journeysPath(collector) {
     for (let done = 0; done < n;) {
       const k = Math.min(500, n - done);
       const bodies = journeySessions({ site, from, to, n: k, seed: seed++ });
-      const r = await fetch(`${collector.origin}/bench/seed?now=${now}`, { method: "POST", headers: { origin: collector.origin }, body: JSON.stringify(bodies) });
+      const r = await fetch(`${collector.origin}/bench/seed?now=${now}`, { method: "POST", headers: { origin: collector.sender }, body: JSON.stringify(bodies) });
       if (r.status !== 202) throw new Error(`seed: ${r.status} ${await r.text()}`);
       const answer = JSON.parse(await r.text());
       journeyBytes += answer.journey_bytes;

@@ -109,16 +109,13 @@ async function main() {
     process.exit(code ?? 1);
   });
 
-  for (;;) {
-    try {
-      const r = await fetch(`${publicUrl}/`);
-      await r.arrayBuffer();
-      if (r.ok) break;
-    } catch {}
-    if (stopping) return;
-    await sleep(250);
+  let internalPort;
+  try {
+    internalPort = await ready;
+  } catch {
+    return; // wrangler exited: said above, as it stops this process
   }
-  const internalPort = await ready; // resolved: the proxy answered through it
+  if (stopping) return;
   console.log(`dev: ready on ${publicUrl}/ (wrangler dev listens on 127.0.0.1:${internalPort} behind the resending proxy, xtask/dev/resend-proxy.mjs)`);
 }
 
