@@ -78,10 +78,19 @@ test("overview: KPI cards, the chart and the reports read the data set's figures
   await page.locator("#chart canvas").waitFor();
   assert.equal(await page.locator("#chart-title").textContent(), "Sessions per day");
   assert.match(await page.locator("#chart").getAttribute("aria-label"), new RegExp(`30 points, ${all.length} in all`));
+  // Off the chart the legend states the range and its figure (the Sessions card's); on a
+  // point, the point's; off again, the range's.
+  const legend = page.locator(".u-legend");
+  const resting = new RegExp(`Sessions\\s*${all.length}(?!\\d)`);
+  await legend.filter({ hasText: resting }).waitFor();
+  const firstDay = new Date(today - 29 * 86_400_000).toLocaleString("en", { month: "short", day: "numeric", year: "numeric", timeZone: "UTC" });
+  assert.match(await legend.textContent(), new RegExp(`Date\\s*${firstDay} – `));
   const box = await page.locator("#chart .u-over").boundingBox();
   await page.mouse.move(box.x + box.width - 2, box.y + box.height / 2);
   const todayCount = within(data, today, now + 1).length;
-  await page.locator(".u-legend").filter({ hasText: new RegExp(`Sessions\\s*${todayCount}`) }).waitFor();
+  await legend.filter({ hasText: new RegExp(`Sessions\\s*${todayCount}(?!\\d)`) }).waitFor();
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height + 80);
+  await legend.filter({ hasText: resting }).waitFor();
   // Reports: the busiest page and country with their sessions and shares.
   const pagesReport = page.getByRole("region", { name: "Pages" });
   const home = countBy(all, (s) => [...new Set(s.pages.map((p) => p.path))]).get("/");

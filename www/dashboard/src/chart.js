@@ -1,6 +1,7 @@
 // The top chart: uPlot (npm `uplot`), the range's series and, with a comparison, the compared
 // period's as a second, dashed series point for point. The legend under the chart is the
-// tooltip: it follows the cursor and names both periods' values.
+// tooltip: it follows the cursor and names both periods' values; off the chart it states the
+// whole range and its figure (the headline card's).
 import uPlot from "uplot";
 import { duration, percent } from "./format.js";
 
@@ -24,16 +25,24 @@ const stamp = (interval) => (t) => {
 
 let plot = null;
 
-/** Draws `series` (the API's timeseries answer) into `box` for `metric`. */
-export function draw(box, series, metric) {
+/**
+ * Draws `series` (the API's timeseries answer) into `box` for `metric`. `stats`: the stats
+ * answer for the same range, whose figure (and compared figure) the legend shows while the
+ * cursor is off the chart.
+ */
+export function draw(box, series, metric, stats = null) {
   const m = METRICS[metric] ?? METRICS.sessions;
   const xs = series.points.map((p) => p.t);
   const now = series.points.map(m.value);
   const data = [xs, now];
   const label = stamp(series.interval);
+  const day = (t) => new Date(t).toLocaleString("en", { month: "short", day: "numeric", year: "numeric", timeZone: "UTC" });
+  // uPlot asks for a value with no point (idx null) while the cursor is off the chart.
+  const range = xs.length ? `${day(xs[0])} – ${day(xs.at(-1))}` : "—";
   const seriesOpts = [
-    { value: (u, t) => (t == null ? "—" : label(t)) },
-    { label: `${m.label}`, stroke: css("--accent"), width: 2, fill: css("--accent-fill"), points: { size: 5 }, value: (u, v) => m.text(v) },
+    { label: "Date", value: (u, t, si, i) => (i == null ? range : label(t)) },
+    { label: `${m.label}`, stroke: css("--accent"), width: 2, fill: css("--accent-fill"), points: { size: 5 },
+      value: (u, v, si, i) => m.text(i == null ? stats?.[metric] : v) },
   ];
   if (series.compare) {
     const then = series.compare.points;
@@ -41,7 +50,8 @@ export function draw(box, series, metric) {
     seriesOpts.push({
       label: series.compare.compare === "year" ? "Year before" : "Previous period",
       stroke: css("--muted"), width: 1.5, dash: [6, 4], points: { show: false },
-      value: (u, v, si, i) => (v == null || i == null || !then[i] ? "—" : `${m.text(v)} (${label(then[i].t)})`),
+      value: (u, v, si, i) => (i == null ? m.text(stats?.change?.[metric]?.previous)
+        : v == null || !then[i] ? "—" : `${m.text(v)} (${label(then[i].t)})`),
     });
   }
   const width = Math.max(280, box.clientWidth);

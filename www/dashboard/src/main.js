@@ -288,7 +288,7 @@ async function renderOverview(interval, token) {
   $("incomplete").textContent = stats.incomplete ? `Still counting ${stats.incomplete.days.length} day(s) (${stats.incomplete.days.join(", ")}): the figures may grow; reload in a moment.` : "";
   $("kpis").replaceChildren(...kpiCards(stats));
   $("chart-title").textContent = `${METRICS[current.metric]?.label ?? "Sessions"} per ${interval}`;
-  draw($("chart"), points, current.metric);
+  draw($("chart"), points, current.metric, stats);
   $("reports").replaceChildren(...REPORTS.map((report) => {
     const box = h("section", { class: "report", "aria-label": report.title });
     renderReport(report, box, token);
