@@ -33,6 +33,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { isDeepStrictEqual, parseArgs } from "node:util";
+import { droppedByDevServer } from "../../xtask/dev/resend-proxy.mjs";
 import { startWranglerDev } from "../../xtask/dev/wrangler-dev.mjs";
 
 const ROOT = resolve(new URL("../..", import.meta.url).pathname);
@@ -236,7 +237,7 @@ async function startRelease({ build, toml, dir, stateDir }) {
     for (let attempt = 0; ; attempt++) {
       const r = await fetch(origin + path, init);
       const text = await r.text();
-      if (r.status === 503 && text.includes("restarted mid-request") && attempt < 3) {
+      if (droppedByDevServer(r.status, text) && attempt < 3) {
         await new Promise((ok) => setTimeout(ok, 100));
         continue;
       }

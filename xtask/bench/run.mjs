@@ -177,6 +177,7 @@ async function ingest(collector, window, readSmall) {
 async function timed(collector, path, { times, capMs, method = "GET" }) {
   const ms = [];
   const statuses = {};
+  let resent = 0;
   let last = null;
   const cpu0 = collector.cpu().workerdMs;
   const started = performance.now();
@@ -184,12 +185,13 @@ async function timed(collector, path, { times, capMs, method = "GET" }) {
     const r = await collector.read(typeof path === "function" ? path(i) : path, method);
     ms.push(r.ms);
     statuses[r.status] = (statuses[r.status] ?? 0) + 1;
+    resent += r.resent;
     last = r;
   }
   const cpu = collector.cpu().workerdMs - cpu0;
   const sorted = [...ms].sort((a, b) => a - b);
   return {
-    requests: ms.length, statuses, firstMs: round1(ms[0]), p50Ms: round1(percentile(sorted, 50)), p99Ms: round1(percentile(sorted, 99)),
+    requests: ms.length, statuses, resent, firstMs: round1(ms[0]), p50Ms: round1(percentile(sorted, 50)), p99Ms: round1(percentile(sorted, 99)),
     maxMs: round1(sorted.at(-1)), workerdCpuMsPerRequest: Math.round(cpu / ms.length), last,
   };
 }
@@ -223,7 +225,7 @@ async function readPath(collector, window, pools, { label = "the filled day", sc
     erased.add(victims[i]);
     return `/api/sessions/${victims[i]}?site=demo`;
   }, { times: Math.min(victims.length, Math.ceil(6 * scale)), capMs: 120_000, method: "DELETE" });
-  log(`  erase: p50 ${erase.p50Ms} ms, p99 ${erase.p99Ms} ms over ${erase.requests} (statuses ${JSON.stringify(erase.statuses)})`);
+  log(`  erase: p50 ${erase.p50Ms} ms, p99 ${erase.p99Ms} ms over ${erase.requests} (statuses ${JSON.stringify(erase.statuses)}; ${erase.resent} sent again after wrangler dev dropped them)`);
   const strip = ({ last, ...rest }) => rest;
   return { daySessions, day: new Date(window.dayStart).toISOString().slice(0, 10), stats: strip(stats), statsFiltered: strip(statsFiltered), list: strip(list), listPage2: list2 && strip(list2), timeline: strip(timeline), erase: strip(erase) };
 }

@@ -30,6 +30,14 @@ import zlib from "node:zlib";
 /** The text of wrangler dev's own 503 (templates/startDevWorker/ProxyWorker.ts). */
 const DEV_SERVER_DROPPED = "restarted mid-request";
 
+/**
+ * Whether an answer is wrangler dev's own 503 for a request its runtime never received,
+ * which asks for the request to be sent again (`body`: the answer's text, decoded).
+ */
+export function droppedByDevServer(status, body) {
+  return status === 503 && String(body).includes(DEV_SERVER_DROPPED);
+}
+
 /** Sends of one request after the first, at most; the last answer is passed on. */
 const MAX_RESENDS = 3;
 
@@ -112,7 +120,7 @@ async function relay(upstream, req, res, { onResend, onServerError, noAnswerMs }
   while (answer.statusCode >= 500) {
     const text = await readAll(answer);
     const plain = decoded(text, answer.headers["content-encoding"]);
-    const dropped = answer.statusCode === 503 && plain.includes(DEV_SERVER_DROPPED);
+    const dropped = droppedByDevServer(answer.statusCode, plain);
     if (!dropped || !body.complete || resends === MAX_RESENDS) {
       if (resends > 0) onResend({ method: req.method, url: req.url, resends, status: answer.statusCode });
       onServerError({ method: req.method, url: req.url, status: answer.statusCode, body: plain.toString() });
