@@ -367,7 +367,7 @@ async function journeysPath(collector) {
 
 async function main() {
   const started = performance.now();
-  const results = { steps: STEPS, config: { runs: RUNS, ingestSeconds: INGEST_S, daySessions: DAY_SESSIONS, dayCapSeconds: DAY_CAP_S, concurrency: CONCURRENCY } };
+  const results = { steps: STEPS, measuredSteps: STEPS, config: { runs: RUNS, ingestSeconds: INGEST_S, daySessions: DAY_SESSIONS, dayCapSeconds: DAY_CAP_S, concurrency: CONCURRENCY } };
   if (STEPS.includes("size")) results.sizes = await sizes();
   const needsCollector = STEPS.some((s) => ["browser", "ingest", "read", "year", "journeys"].includes(s));
   if (needsCollector) {

@@ -425,6 +425,9 @@ pub fn run(root: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The steps of a full run (run.mjs's STEPS by default).
+const ALL_STEPS: [&str; 6] = ["size", "browser", "ingest", "read", "year", "journeys"];
+
 fn render(root: &Path, r: &Value, upload: &str, wall_s: u64, date: &str) -> String {
     let chromium = first_line_of(Command::new("/usr/bin/chromium").arg("--version"));
     let node = first_line_of(Command::new("node").arg("--version"));
@@ -453,13 +456,34 @@ fn render(root: &Path, r: &Value, upload: &str, wall_s: u64, date: &str) -> Stri
             .map(|v| format!("{name}={v}"))
     })
     .collect();
+    // A run of some steps (STINT_BENCH_STEPS) keeps the other steps' figures from the last
+    // full run on this machine (run.mjs); the header says so.
+    let measured: Vec<&str> = r
+        .get("measuredSteps")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let partial = !measured.is_empty() && measured.len() < ALL_STEPS.len();
+    let mut knobs = knobs;
+    if partial {
+        knobs.insert(0, format!("STINT_BENCH_STEPS={}", measured.join(",")));
+    }
     let command = if knobs.is_empty() {
         String::from("cargo xtask bench")
     } else {
         format!("{} cargo xtask bench", knobs.join(" "))
     };
+    let kept = if partial {
+        format!(
+            " Only the steps {} were measured then; the other figures are kept from the last \
+             full run on this machine.",
+            measured.join(", ")
+        )
+    } else {
+        String::new()
+    };
     d.push_str(&format!(
-        "Written by `{command}` on {date}, in {}m{:02}s including the build.\n\
+        "Written by `{command}` on {date}, in {}m{:02}s including the build.{kept}\n\
          Machine: {cpu}, {cores} cores (shared with other work), {mem:.0} GB RAM; {chromium}; \
          Node {node}; wrangler {wrangler}.\n\n\
          Timings on this shared machine drift from run to run: compare medians and the ratios \
