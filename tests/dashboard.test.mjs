@@ -332,6 +332,10 @@ test("sessions: relative times with the exact one on hover, find by ID prefix, a
   const fmt = (ms) => { const s = Math.round(ms / 1000); return `+${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`; };
   assert.deepEqual(offsets, old.pages.map((p) => fmt(p.at)));
   assert.match(await page.locator("#timeline-facts").textContent(), new RegExp(old.sid));
+  // Each view's LCP as the Friction view writes it, rated by web.dev's thresholds.
+  const lcps = await page.locator("#timeline-pages > li .speed [data-figure=lcp]")
+    .evaluateAll((els) => els.map((e) => [e.firstChild.textContent, e.querySelector(".rating")?.dataset.rating]));
+  assert.deepEqual(lcps, old.pages.map((p) => [`LCP ${speedText(p.vitals.lcp)}`, lcpRating(p.vitals.lcp)]));
   // Erase sits far from Back.
   const back = await page.getByRole("button", { name: "← Back" }).boundingBox();
   const erase = await page.getByRole("button", { name: "Erase this session" }).boundingBox();

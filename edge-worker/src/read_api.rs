@@ -827,12 +827,19 @@ pub async fn erase_session(req: &Request, env: &Env, sid: &str) -> Result<Respon
     }
 }
 
-/// `GET /api/sessions/<sid>?site=…`: one session's summary, pages and events.
+/// `GET /api/sessions/<sid>?site=…`: one session's summary, pages and events; each page
+/// with its speed figures rated (`ratings`, [`friction::view_ratings`]).
 pub async fn session_timeline(req: &Request, env: &Env, sid: &str) -> Result<Response, ApiError> {
     authorize(req, env)?;
     let site = session_address(req, sid)?;
-    match session_object::send(env, &site, sid, &hops::GetTimeline {}).await? {
-        Some(timeline) => json_response(200, &to_json("timeline", &timeline)?),
-        None => Err(ApiError::not_found("session: unknown session")),
+    let Some(timeline) = session_object::send(env, &site, sid, &hops::GetTimeline {}).await? else {
+        return Err(ApiError::not_found("session: unknown session"));
+    };
+    let mut answer = to_json("timeline", &timeline)?;
+    if let Some(pages) = answer.get_mut("pages").and_then(Value::as_array_mut) {
+        for (page, record) in pages.iter_mut().zip(&timeline.pages) {
+            page["ratings"] = to_json("ratings", &friction::view_ratings(&record.vitals))?;
+        }
     }
+    json_response(200, &answer)
 }

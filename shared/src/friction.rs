@@ -135,6 +135,19 @@ pub fn rating(figure: &str, p75: f64) -> Option<Rating> {
     })
 }
 
+/// Each figure of one page view's speed that has thresholds, rated as a page's p75 is
+/// ([`rating`]): what a session's timeline shows beside the figures.
+pub fn view_ratings(v: &crate::protocol::Vitals) -> BTreeMap<&'static str, Rating> {
+    let times = v
+        .times()
+        .into_iter()
+        .filter_map(|(figure, ms)| Some((figure, f64::from(ms?))));
+    times
+        .chain(v.cls.map(|cls| ("cls", cls)))
+        .filter_map(|(figure, value)| Some((figure, rating(figure, value)?)))
+        .collect()
+}
+
 /// A speed figure over a page's views.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Speed {
@@ -541,6 +554,31 @@ mod tests {
         for (figure, good, poor) in THRESHOLDS {
             assert!(good < poor, "{figure}");
         }
+    }
+
+    #[test]
+    fn a_views_figures_are_rated_by_the_same_thresholds_and_load_is_not() {
+        use crate::protocol::Vitals;
+        use Rating::*;
+        let v = Vitals {
+            ttfb: Some(800),
+            fcp: Some(1_801),
+            lcp: Some(4_001),
+            load: Some(9_000),
+            inp: None,
+            cls: Some(0.1),
+        };
+        let rated: Vec<(&str, Rating)> = view_ratings(&v).into_iter().collect();
+        assert_eq!(
+            rated,
+            [
+                ("cls", Good),
+                ("fcp", NeedsImprovement),
+                ("lcp", Poor),
+                ("ttfb", Good)
+            ]
+        );
+        assert!(view_ratings(&Vitals::default()).is_empty());
     }
 
     #[test]

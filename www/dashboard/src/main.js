@@ -577,21 +577,25 @@ async function renderJourneys(token) {
 }
 // ---- Friction ------------------------------------------------------------------------------
 
+/** A time as it reads: "2.3 s" from a second on, "180 ms" below. */
+const msText = (ms) => (ms >= 1000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`);
 /** A speed figure's p75 as it reads: "2.3 s", "180 ms", "0.12". */
 function speed(s, unit = "ms") {
   if (!s) return "—";
-  if (unit === "") return s.p75.toFixed(2);
-  return s.p75 >= 1000 ? `${(s.p75 / 1000).toFixed(1)} s` : `${Math.round(s.p75)} ms`;
+  return unit === "" ? s.p75.toFixed(2) : msText(s.p75);
 }
-// The collector rates each p75 against the Web Vitals thresholds; shown as Lighthouse does,
-// by shape as well as colour.
+// The collector rates each figure against the Web Vitals thresholds; shown as Lighthouse
+// does, by shape as well as colour.
 const RATING = { good: ["●", "good"], "needs-improvement": ["■", "needs improvement"], poor: ["▲", "poor"] };
+/** A rating's mark, with its words for screen readers ("" for none). */
+function ratingMark(rating) {
+  const [mark, words] = RATING[rating] ?? [];
+  return mark ? h("span", { class: `rating ${rating}`, "data-rating": rating, title: words },
+    ` ${mark}`, h("span", { class: "visually-hidden" }, ` ${words}`)) : "";
+}
 /** A speed cell: the p75 and, where the figure has thresholds, its rating. */
 function speedCell(s, unit) {
-  const [mark, words] = RATING[s?.rating] ?? [];
-  return h("td", { class: "n" }, h("span", { class: "figure" }, speed(s, unit)),
-    mark ? h("span", { class: `rating ${s.rating}`, "data-rating": s.rating, title: words },
-      ` ${mark}`, h("span", { class: "visually-hidden" }, ` ${words}`)) : "");
+  return h("td", { class: "n" }, h("span", { class: "figure" }, speed(s, unit)), ratingMark(s?.rating));
 }
 const MARK = { rage: "Rage clicks on", dead: "Dead clicks on", error: "Error", form: "Form abandoned:" };
 
@@ -757,15 +761,18 @@ async function renderTimeline(token) {
     const engagedShare = wall ? Math.min(1, p.active_ms / Math.max(wall, 1)) : 0;
     const events = t.events.filter((e) => e.page === p.index && e.type in EVENT_TEXT);
     const v = p.vitals ?? {};
-    const speedText = [["TTFB", v.ttfb], ["FCP", v.fcp], ["LCP", v.lcp], ["load", v.load], ["INP", v.inp]]
-      .filter(([, ms]) => ms != null).map(([k, ms]) => `${k} ${ms} ms`).concat(v.cls != null ? [`CLS ${v.cls.toFixed(3)}`] : []).join(" · ");
+    // The view's speed, written as in the Friction view, each figure with its rating.
+    const figures = [["TTFB", "ttfb"], ["FCP", "fcp"], ["LCP", "lcp"], ["load", "load"], ["INP", "inp"], ["CLS", "cls"]]
+      .filter(([, k]) => v[k] != null)
+      .flatMap(([label, k], i) => [i ? " · " : "", h("span", { "data-figure": k },
+        `${label} ${k === "cls" ? v.cls.toFixed(2) : msText(v[k])}`, ratingMark(p.ratings?.[k]))]);
     $("timeline-pages").append(h("li", { "data-index": p.index },
       h("span", { class: "offset mono" }, p.entered_at == null ? "" : offset(p.entered_at - s.started_at)),
       h("div", {},
         h("strong", {}, url ? url.pathname : "(page view not received)"),
         url?.search ? h("span", { class: "muted params" }, ` ${url.search}`) : null,
         h("div", { class: "muted meta" }, `${wall == null ? "" : `on page ${duration(wall)}, `}engaged ${duration(p.active_ms)} · scrolled ${p.max_scroll}% · ${p.clicks} click${p.clicks === 1 ? "" : "s"}`),
-        speedText ? h("div", { class: "muted meta speed" }, speedText) : null,
+        figures.length ? h("div", { class: "muted meta speed" }, ...figures) : null,
         h("span", { class: "track", role: "img", "aria-label": `engaged ${percent(engagedShare)} of the time on the page` },
           h("span", { class: "engaged", style: `width:${engagedShare * 100}%` })),
         h("ul", { class: "events" }, events.map((e) => h("li", { class: e.outbound ? "outbound" : (e.type in FRICTION ? "friction" : null), "data-type": e.type },
