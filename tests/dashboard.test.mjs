@@ -317,6 +317,25 @@ test("sessions: relative times with the exact one on hover, find by ID prefix, a
   assert.equal(await first.locator("td.mono").textContent(), newest.sid.slice(0, 8));
   assert.match(await first.locator("time").textContent(), /min ago|just now/);
   assert.ok((await first.locator("time").getAttribute("title")).length > 10, "exact time on hover");
+  // The Friction column says what each listed session met, as the data set made it; sorted
+  // by it, the session that met the most comes first.
+  const listed = last30().sort((a, b) => b.startedAt - a.startedAt).slice(0, 50);
+  const met = (s) => {
+    const kind = (k) => s.pages.filter((p) => p.friction?.kind === k).length;
+    const abandoned = s.form && !s.form.submitted ? 1 : 0;
+    const n = (count, one, many = `${one}s`) => count ? `${count} ${count === 1 ? one : many}` : null;
+    return { total: kind("rage") + kind("dead") + kind("error") + abandoned,
+      text: [n(kind("rage"), "rage click"), n(kind("dead"), "dead click"), n(kind("error"), "error"),
+        n(abandoned, "form abandoned", "forms abandoned")].filter(Boolean).join(" · ") || "—" };
+  };
+  const cells = await page.locator("#session-body tr").evaluateAll((rows) => rows.map((r) => [r.dataset.sid, r.lastElementChild.textContent]));
+  assert.deepEqual(cells, listed.map((s) => [s.sid, met(s).text]));
+  assert.ok(listed.some((s) => met(s).total > 0), "the newest 50 include a session with friction");
+  await page.locator("#session-head").getByRole("button", { name: "Friction" }).click();
+  assert.equal(await page.locator("#session-head th[aria-sort]").textContent(), "Friction");
+  const topSid = await page.locator("#session-body tr").first().getAttribute("data-sid");
+  assert.equal(met(listed.find((s) => s.sid === topSid)).total, Math.max(...listed.map((s) => met(s).total)));
+  await page.locator("#session-head").getByRole("button", { name: "Started" }).click();
   await page.screenshot({ path: join(SHOTS, "sessions.png") });
   // Find a session three weeks back by the first characters of its ID.
   const old = within(data, today - 21 * DAY_MS, today - 20 * DAY_MS).find((s) => s.pages.length >= 3);

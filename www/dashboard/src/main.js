@@ -655,6 +655,15 @@ let sessionRows = [];
 let cursor = null;
 let sessionSort = { key: "started_at", down: true };
 
+/** A session's friction in words ("2 rage clicks · 1 error"); "" for none. */
+function frictionText(s) {
+  const n = (count, one, many = `${one}s`) => count ? `${count} ${count === 1 ? one : many}` : null;
+  return [n(s.rage_clicks, "rage click"), n(s.dead_clicks, "dead click"), n(s.errors, "error"),
+    n(s.forms_abandoned, "form abandoned", "forms abandoned")].filter(Boolean).join(" · ");
+}
+/** Rage and dead clicks, errors and abandoned forms together: the column's sort key. */
+const frictionCount = (s) => (s.rage_clicks ?? 0) + (s.dead_clicks ?? 0) + (s.errors ?? 0) + (s.forms_abandoned ?? 0);
+
 const SESSION_COLUMNS = [
   ["started_at", "Started", (s) => s.started_at],
   ["id", "Session", (s) => s.id],
@@ -665,6 +674,7 @@ const SESSION_COLUMNS = [
   ["pageviews", "Pages", (s) => s.pageviews],
   ["channel", "Source", (s) => s.referrer_host ?? s.channel ?? ""],
   ["entry_page", "Entry → exit", (s) => s.entry_page ?? ""],
+  ["friction", "Friction", frictionCount],
 ];
 
 function sessionRow(s) {
@@ -680,7 +690,8 @@ function sessionRow(s) {
     h("td", { class: "n" }, duration(s.active_ms)),
     h("td", { class: "n" }, String(s.pageviews)),
     h("td", {}, s.referrer_host ? `${s.channel} · ${s.referrer_host}` : (s.channel ?? "—")),
-    h("td", { class: "path" }, `${s.entry_page ?? "—"} → ${s.exit_page ?? "—"}`));
+    h("td", { class: "path" }, `${s.entry_page ?? "—"} → ${s.exit_page ?? "—"}`),
+    h("td", { class: frictionCount(s) ? "friction" : "muted" }, frictionText(s) || "—"));
 }
 
 function drawSessions() {
@@ -745,12 +756,7 @@ async function renderTimeline(token) {
     ["Visitor", [country(s.country), s.device, versioned(s.os, s.os_version), versioned(s.browser, s.browser_version)].filter(Boolean).join(" · ") || "—"],
     ["Duration", `${duration(s.duration_ms)} (engaged ${duration(s.active_ms)})`],
     ["Bot", s.bot ? botLabel(s) : "no"],
-    ["Friction", [
-      s.rage_clicks && `${s.rage_clicks} rage click${s.rage_clicks === 1 ? "" : "s"}`,
-      s.dead_clicks && `${s.dead_clicks} dead click${s.dead_clicks === 1 ? "" : "s"}`,
-      s.errors && `${s.errors} error${s.errors === 1 ? "" : "s"}`,
-      s.forms_abandoned && `${s.forms_abandoned} form${s.forms_abandoned === 1 ? "" : "s"} abandoned`,
-    ].filter(Boolean).join(" · ") || "none"],
+    ["Friction", frictionText(s) || "none"],
   ];
   $("timeline-facts").replaceChildren(...facts.flatMap(([k, v]) => [h("dt", {}, k), h("dd", { class: k === "Session ID" ? "mono" : null }, v)]));
   for (const p of t.pages) {
