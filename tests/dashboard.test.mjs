@@ -506,6 +506,19 @@ test("friction: pages ranked by friction with the elements behind it, LCP p75, a
   assert.equal(await kpi(page, "Rage clicks").textContent(), String(all.reduce((n, s) => n + s.pages.filter((p) => p.friction?.kind === "rage").length, 0)));
   assert.deepEqual(await axe(page), []);
   await page.screenshot({ path: join(SHOTS, "friction.png"), fullPage: true });
+  // A figure lists the sessions behind it: every session of the range that met a rage click.
+  await page.locator(".kpi[data-friction=rage]").click();
+  await page.waitForURL(/view=sessions/);
+  assert.match(page.url(), /friction=rage/);
+  await page.locator("#chips").getByText("Met rage clicks").waitFor();
+  const raged = all.filter((s) => s.pages.some((p) => p.friction?.kind === "rage"));
+  assert.ok(raged.length > 0 && raged.length < 50, `${raged.length} sessions with a rage click fit one page`);
+  await page.locator("#sessions-status").filter({ hasText: `${raged.length} session` }).waitFor();
+  const listedRage = await page.locator("#session-body tr").evaluateAll((rows) => rows.map((r) => [r.dataset.sid, r.lastElementChild.textContent]));
+  assert.deepEqual(listedRage.map(([sid]) => sid).sort(), raged.map((s) => s.sid).sort());
+  assert.ok(listedRage.every(([, text]) => /rage click/.test(text)), "each listed session says it met a rage click");
+  await page.goBack();
+  await page.locator("#friction-table tbody tr").first().waitFor();
   // Ranked by LCP: /docs/api is the slow page.
   await page.getByLabel("Rank pages by").selectOption("lcp");
   await page.waitForURL(/fsort=lcp/);

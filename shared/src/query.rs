@@ -321,6 +321,56 @@ pub enum Filter {
     /// Sessions whose ID starts with this (`session=0b5f0c54`): a visitor read out the
     /// beginning of theirs.
     Session { prefix: String },
+    /// Sessions that met (`met` true: `friction=rage`) or did not meet (`friction!=rage`)
+    /// a kind of friction.
+    Friction { kind: FrictionKind, met: bool },
+}
+
+/// The friction a session can meet, as the `friction` filter names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FrictionKind {
+    /// Any of the others.
+    Any,
+    Rage,
+    Dead,
+    Error,
+    /// A form started and never submitted.
+    Abandoned,
+}
+
+impl FrictionKind {
+    const NAMED: [(&'static str, FrictionKind); 5] = [
+        ("any", FrictionKind::Any),
+        ("rage", FrictionKind::Rage),
+        ("dead", FrictionKind::Dead),
+        ("error", FrictionKind::Error),
+        ("abandoned", FrictionKind::Abandoned),
+    ];
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::NAMED
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, k)| *k)
+    }
+
+    pub fn name(self) -> &'static str {
+        Self::NAMED
+            .iter()
+            .find(|(_, k)| *k == self)
+            .map_or("any", |(n, _)| n)
+    }
+
+    /// How many of this kind the session met.
+    pub fn count(self, s: &SessionSummary) -> u32 {
+        match self {
+            FrictionKind::Any => s.rage_clicks + s.dead_clicks + s.errors + s.forms_abandoned,
+            FrictionKind::Rage => s.rage_clicks,
+            FrictionKind::Dead => s.dead_clicks,
+            FrictionKind::Error => s.errors,
+            FrictionKind::Abandoned => s.forms_abandoned,
+        }
+    }
 }
 
 fn contains_ignoring_ascii_case(haystack: &str, needle: &str) -> bool {
@@ -333,6 +383,7 @@ impl Filter {
         match self {
             Filter::Goal { step, reached } => step.reached(j) == *reached,
             Filter::Session { prefix } => s.id.starts_with(prefix.as_str()),
+            Filter::Friction { kind, met } => (kind.count(s) > 0) == *met,
             Filter::Dim { by, op, value } => {
                 let mut any = false;
                 by.each_value(s, j, |v| {
@@ -356,6 +407,10 @@ impl Filter {
                 step.text(),
             ),
             Filter::Session { prefix } => ("session".to_string(), prefix.clone()),
+            Filter::Friction { kind, met } => (
+                if *met { "friction" } else { "friction!" }.to_string(),
+                kind.name().to_string(),
+            ),
             Filter::Dim { by, op, value } => {
                 let suffix = match op {
                     Op::Is => "",
@@ -389,7 +444,7 @@ impl Filters {
         self.0.iter().any(|f| match f {
             Filter::Goal { .. } => true,
             Filter::Dim { by, .. } => by.is_multi(),
-            Filter::Session { .. } => false,
+            Filter::Session { .. } | Filter::Friction { .. } => false,
         })
     }
 
@@ -436,6 +491,16 @@ impl Filters {
                 ));
             }
             Filter::Session { prefix: v }
+        } else if name == "friction" {
+            if op == Op::Contains {
+                return Err(bad(key, "friction is met or not: friction= or friction!="));
+            }
+            let kind = FrictionKind::parse(value)
+                .ok_or_else(|| bad(key, "must be one of any, rage, dead, error, abandoned"))?;
+            Filter::Friction {
+                kind,
+                met: op == Op::Is,
+            }
         } else if name == "goal" {
             if op == Op::Contains {
                 return Err(bad(key, "a goal is reached or not: goal= or goal!="));
@@ -673,6 +738,7 @@ mod tests {
             entry_page: Some("/blog/hello".into()),
             browser: Some("Chrome".into()),
             browser_version: Some("126".into()),
+            dead_clicks: 1,
             ..Default::default()
         };
         let j = Journey {
@@ -740,6 +806,13 @@ mod tests {
             (vec![("session", "0B5F")], true),
             (vec![("session", "0b5f0c54-1e9c")], true),
             (vec![("session", "0b5e")], false),
+            // The session met one dead click and nothing else.
+            (vec![("friction", "dead")], true),
+            (vec![("friction", "any")], true),
+            (vec![("friction", "rage")], false),
+            (vec![("friction!", "rage")], true),
+            (vec![("friction!", "any")], false),
+            (vec![("friction", "error"), ("friction", "dead")], false),
         ] {
             let f = filters(&pairs).unwrap();
             assert_eq!(f.matches(&s, &j), expected, "{pairs:?}");
@@ -822,6 +895,8 @@ mod tests {
         assert!(err("goal", "event:a:b").starts_with("goal:"));
         assert!(err("referrer", "").starts_with("referrer:"));
         assert!(err("session", "xyz").starts_with("session:"));
+        assert!(err("friction", "slow").starts_with("friction:"));
+        assert!(err("friction~", "rage").starts_with("friction~:"));
         assert!(err("referrer", &"x".repeat(300)).starts_with("referrer:"));
         assert_eq!(Filters::default().parse_pair("site", "demo"), Ok(false));
         assert_eq!(Filters::default().parse_pair("prop:", "x"), Ok(false));

@@ -185,9 +185,9 @@ $("filter-form").addEventListener("submit", (e) => {
   $("filter-value").value = "";
 });
 for (const [k, label] of Object.entries(state.DIMENSIONS)) $("filter-dim").append(h("option", { value: k }, label));
-// Channel and device take one of their vocabulary's values: the input suggests them.
+// Channel, device and friction take one of their vocabulary's values: the input suggests them.
 $("filter-dim").addEventListener("change", () => {
-  const list = { channel: "values-channel", device: "values-device" }[$("filter-dim").value];
+  const list = { channel: "values-channel", device: "values-device", friction: "values-friction" }[$("filter-dim").value];
   if (list) $("filter-value").setAttribute("list", list);
   else $("filter-value").removeAttribute("list");
 });
@@ -610,14 +610,18 @@ async function renderFriction(token) {
   const share = body.sessions ? body.frustrated_sessions / body.sessions : 0;
   $("friction-status").textContent = body.sessions === 0
     ? "No sessions in this range yet."
-    : `${count(body.frustrated_sessions)} of ${count(body.sessions)} sessions (${percent(share, 1)}) met a rage click, a dead click, an error or left a form unsent. Speed is the 75th percentile of the page's views; choose a page to filter every view by it.`;
-  const kpi = (label, value) => h("div", { class: "kpi" }, h("span", { class: "kpi-label" }, label), h("b", {}, value));
+    : `${count(body.frustrated_sessions)} of ${count(body.sessions)} sessions (${percent(share, 1)}) met a rage click, a dead click, an error or left a form unsent. Speed is the 75th percentile of the page's views; choose a page to filter every view by it, or a figure to list the sessions behind it.`;
+  // Each figure lists the sessions that met it (the `friction` filter), with the filters in force.
+  const kpi = (label, value, kind) => h("button", {
+    type: "button", class: "kpi", "data-friction": kind,
+    onclick: () => go({ view: "sessions", filters: [...current.filters.filter(([k, v]) => !(k === "friction" && v === kind)), ["friction", kind]], segment: null, open: null }),
+  }, h("span", { class: "kpi-label" }, label), h("b", {}, value), h("span", { class: "change muted" }, "list these sessions"));
   $("friction-kpis").replaceChildren(
-    kpi("Frustrated sessions", percent(share, 1)),
-    kpi("Rage clicks", count(body.rage_clicks)),
-    kpi("Dead clicks", count(body.dead_clicks)),
-    kpi("Errors", count(body.errors)),
-    kpi("Forms abandoned", `${count(body.forms_abandoned)} of ${count(body.forms_started)}`));
+    kpi("Frustrated sessions", percent(share, 1), "any"),
+    kpi("Rage clicks", count(body.rage_clicks), "rage"),
+    kpi("Dead clicks", count(body.dead_clicks), "dead"),
+    kpi("Errors", count(body.errors), "error"),
+    kpi("Forms abandoned", `${count(body.forms_abandoned)} of ${count(body.forms_started)}`, "abandoned"));
   const heads = ["Page", "Views", "Frustrated sessions", "Rage clicks", "Dead clicks", "Errors", "Forms abandoned", "LCP p75", "INP p75", "CLS p75"];
   const rows = body.pages.flatMap((r) => {
     const page = r.other

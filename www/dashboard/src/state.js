@@ -9,7 +9,11 @@ export const DIMENSIONS = {
   page: "Page", entry: "Entry page", exit: "Exit page", referrer: "Referrer", channel: "Channel",
   utm_source: "UTM source", utm_medium: "UTM medium", utm_campaign: "UTM campaign", country: "Country",
   device: "Device", browser: "Browser", browser_version: "Browser version", os: "OS", os_version: "OS version",
-  event: "Event", goal: "Goal", session: "Session ID",
+  event: "Event", goal: "Goal", session: "Session ID", friction: "Friction",
+};
+/** The `friction` filter's values, as a chip names them. */
+export const FRICTION_KINDS = {
+  any: "any friction", rage: "rage clicks", dead: "dead clicks", error: "errors", abandoned: "an abandoned form",
 };
 const OPS = { "": "is", "!": "is not", "~": "contains" };
 
@@ -29,6 +33,7 @@ export function filterKey(key) {
 export const chipLabel = (key, value) => {
   const { dim, op } = filterKey(key);
   const name = dim.startsWith("prop:") ? `Prop ${dim.slice(5)}` : DIMENSIONS[dim];
+  if (dim === "friction") return `${op === "!" ? "Met no" : "Met"} ${FRICTION_KINDS[value] ?? value}`;
   return `${name} ${dim === "goal" ? (op === "!" ? "not reached" : "reached") : OPS[op]} ${value}`;
 };
 
