@@ -246,6 +246,31 @@ describe("live, export, settings", () => {
     const lines = csv.text.trimEnd().split("\r\n");
     assert.equal(lines[0].split(",")[0], "id");
     assert.equal(lines.length, within(data, from35, now + 1).length + 1);
+    // Each session's friction and entry-page LCP, in the columns after started_at_iso.
+    const cells = (line) => {
+      const out = [""];
+      let quoted = false;
+      for (let i = 0; i < line.length; i++) {
+        const c = line[i];
+        if (quoted && c === '"' && line[i + 1] === '"') { out[out.length - 1] += '"'; i++; }
+        else if (c === '"') quoted = !quoted;
+        else if (c === "," && !quoted) out.push("");
+        else out[out.length - 1] += c;
+      }
+      return out;
+    };
+    const head = cells(lines[0]);
+    assert.deepEqual(head.slice(head.indexOf("started_at_iso") + 1),
+      ["rage_clicks", "dead_clicks", "errors", "forms_started", "forms_submitted", "forms_abandoned", "lcp_ms", "inp_ms", "cls"]);
+    const byId = new Map(lines.slice(1).map((l) => { const c = cells(l); return [c[0], Object.fromEntries(head.map((k, i) => [k, c[i]]))]; }));
+    const sent = within(data, from35, now + 1);
+    for (const s of sent) {
+      const row = byId.get(s.sid);
+      const kind = (k) => String(s.pages.filter((p) => p.friction?.kind === k).length);
+      assert.deepEqual([row.rage_clicks, row.dead_clicks, row.errors], [kind("rage"), kind("dead"), kind("error")], s.sid);
+      assert.equal(row.lcp_ms, String(s.pages[0].vitals.lcp), s.sid);
+    }
+    assert.ok(sent.some((s) => s.pages.some((p) => p.friction?.kind === "rage")), "the range holds a rage click");
     const nd = await get(q("/api/export", { ...range, format: "ndjson" }));
     const rows = nd.text.trimEnd().split("\n").map((l) => JSON.parse(l));
     assert.deepEqual(new Set(rows.map((r) => r.id)), new Set(within(data, from35, now + 1).map((s) => s.sid)));

@@ -72,8 +72,10 @@ impl Format {
     }
 }
 
-/// The CSV columns: the summary's fields (SPEC "Summary"), UTM fields apart.
-pub const COLUMNS: [&str; 31] = [
+/// The CSV columns: the summary's fields (SPEC "Summary"), UTM fields apart. The friction
+/// and speed fields came last, after `started_at_iso`, so that every earlier column kept its
+/// place.
+pub const COLUMNS: [&str; 40] = [
     "id",
     "site",
     "started_at",
@@ -105,6 +107,15 @@ pub const COLUMNS: [&str; 31] = [
     "bounce",
     "weekday",
     "started_at_iso",
+    "rage_clicks",
+    "dead_clicks",
+    "errors",
+    "forms_started",
+    "forms_submitted",
+    "forms_abandoned",
+    "lcp_ms",
+    "inp_ms",
+    "cls",
 ];
 
 enum Cell {
@@ -147,6 +158,15 @@ fn cells(s: &SessionSummary) -> Vec<Cell> {
         Cell::Text(Some(s.bounce.to_string())),
         n(i64::from(s.weekday)),
         Cell::Text(Some(iso_time(s.started_at))),
+        n(i64::from(s.rage_clicks)),
+        n(i64::from(s.dead_clicks)),
+        n(i64::from(s.errors)),
+        n(i64::from(s.forms_started)),
+        n(i64::from(s.forms_submitted)),
+        n(i64::from(s.forms_abandoned)),
+        Cell::Text(s.lcp_ms.map(|v| v.to_string())),
+        Cell::Text(s.inp_ms.map(|v| v.to_string())),
+        Cell::Text(s.cls.map(|v| v.to_string())),
     ]
 }
 
@@ -206,6 +226,9 @@ mod tests {
                 campaign: Some("say \"hi\"".into()),
                 ..Default::default()
             },
+            rage_clicks: 2,
+            lcp_ms: Some(2_400),
+            cls: Some(0.05),
             ..Default::default()
         }
     }
@@ -220,7 +243,11 @@ mod tests {
         assert!(line.contains(",\"/a,b\","), "{line}");
         assert!(line.contains(",\"'=cmd|' /C calc'!A0\","), "{line}");
         assert!(line.contains(",\"say \"\"hi\"\"\","), "{line}");
-        assert!(line.contains(",2024-11-23T14:05:09Z\r\n"), "{line}");
+        // The friction and speed columns last: 2 rage clicks, LCP 2.4 s, no INP, CLS 0.05.
+        assert!(
+            line.contains(",2024-11-23T14:05:09Z,2,0,0,0,0,0,2400,,0.05\r\n"),
+            "{line}"
+        );
         assert!(line.starts_with("0b5f0c54-1e9c-4a8e-9d3a-2f8f0a6c1b7e,demo,1732370709000,"));
     }
 
