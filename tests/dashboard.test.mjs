@@ -351,6 +351,14 @@ test("sessions: relative times with the exact one on hover, find by ID prefix, a
   const fmt = (ms) => { const s = Math.round(ms / 1000); return `+${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`; };
   assert.deepEqual(offsets, old.pages.map((p) => fmt(p.at)));
   assert.match(await page.locator("#timeline-facts").textContent(), new RegExp(old.sid));
+  // Clicks in place: a link on the site as its path, another site's as its URL.
+  const clicks = await page.locator("#timeline-pages .events li[data-type=click]").allTextContents();
+  assert.ok(clicks.length > 0, "the session clicked links");
+  const said = (c) => {
+    const to = c.href.startsWith("https://demo.local/") ? c.href.slice("https://demo.local".length) : c.href;
+    return `click ${to}${c.outbound ? " (outbound)" : ""}${c.download ? " (download)" : ""}`;
+  };
+  assert.deepEqual(clicks.map((t) => t.replace(/^\+\d+:\d\d /, "")), old.pages.flatMap((p) => (p.clicks ?? []).sort((a, b) => a.at - b.at).map(said)));
   // Each view's LCP as the Friction view writes it, rated by web.dev's thresholds.
   const lcps = await page.locator("#timeline-pages > li .speed [data-figure=lcp]")
     .evaluateAll((els) => els.map((e) => [e.firstChild.textContent, e.querySelector(".rating")?.dataset.rating]));

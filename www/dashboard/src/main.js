@@ -737,7 +737,15 @@ const FRICTION = { rage: 1, dead: 1, error: 1 };
 const element = (e) => e.name ? `${e.name} (${e.el})` : e.el;
 /** How the timeline states each kind of event. */
 const EVENT_TEXT = {
-  click: (e) => `click ${e.href}${e.outbound ? " (outbound)" : ""}`,
+  // A link on the page's own site reads as its path; another site's as its whole URL.
+  click: (e, page) => {
+    let to = e.href;
+    try {
+      const url = new URL(e.href);
+      if (page && url.host === page.host) to = `${url.pathname}${url.search}`;
+    } catch {}
+    return `click ${to}${e.outbound ? " (outbound)" : ""}${e.download ? " (download)" : ""}`;
+  },
   custom: (e) => `${e.name} ${JSON.stringify(e.props ?? {})}`,
   rage: (e) => `rage click on ${element(e)}`,
   dead: (e) => `dead click on ${element(e)}`,
@@ -786,7 +794,7 @@ async function renderTimeline(token) {
         h("span", { class: "track", role: "img", "aria-label": `engaged ${percent(engagedShare)} of the time on the page` },
           h("span", { class: "engaged", style: `width:${engagedShare * 100}%` })),
         h("ul", { class: "events" }, events.map((e) => h("li", { class: e.outbound ? "outbound" : (e.type in FRICTION ? "friction" : null), "data-type": e.type },
-          h("span", { class: "mono" }, offset(e.ts - s.started_at)), " ", EVENT_TEXT[e.type](e)))))));
+          h("span", { class: "mono" }, offset(e.ts - s.started_at)), " ", EVENT_TEXT[e.type](e, url)))))));
   }
 }
 $("back").addEventListener("click", () => go({ open: null }));
