@@ -361,6 +361,12 @@ impl FrictionKind {
             .map_or("any", |(n, _)| n)
     }
 
+    /// Every name, for the error message.
+    pub fn expected() -> String {
+        let names: Vec<&str> = Self::NAMED.iter().map(|(n, _)| *n).collect();
+        format!("must be one of {}", names.join(", "))
+    }
+
     /// How many of this kind the session met.
     pub fn count(self, s: &SessionSummary) -> u32 {
         match self {
@@ -495,8 +501,8 @@ impl Filters {
             if op == Op::Contains {
                 return Err(bad(key, "friction is met or not: friction= or friction!="));
             }
-            let kind = FrictionKind::parse(value)
-                .ok_or_else(|| bad(key, "must be one of any, rage, dead, error, abandoned"))?;
+            let kind =
+                FrictionKind::parse(value).ok_or_else(|| bad(key, FrictionKind::expected()))?;
             Filter::Friction {
                 kind,
                 met: op == Op::Is,
@@ -895,7 +901,10 @@ mod tests {
         assert!(err("goal", "event:a:b").starts_with("goal:"));
         assert!(err("referrer", "").starts_with("referrer:"));
         assert!(err("session", "xyz").starts_with("session:"));
-        assert!(err("friction", "slow").starts_with("friction:"));
+        assert_eq!(
+            err("friction", "slow"),
+            "friction: must be one of any, rage, dead, error, abandoned"
+        );
         assert!(err("friction~", "rage").starts_with("friction~:"));
         assert!(err("referrer", &"x".repeat(300)).starts_with("referrer:"));
         assert_eq!(Filters::default().parse_pair("site", "demo"), Ok(false));

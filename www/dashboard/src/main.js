@@ -185,6 +185,8 @@ $("filter-form").addEventListener("submit", (e) => {
   $("filter-value").value = "";
 });
 for (const [k, label] of Object.entries(state.DIMENSIONS)) $("filter-dim").append(h("option", { value: k }, label));
+// The friction filter's values, as the chips name them (the collector's are the same).
+for (const kind of Object.keys(state.FRICTION_KINDS)) $("values-friction").append(h("option", {}, kind));
 // Channel, device and friction take one of their vocabulary's values: the input suggests them.
 $("filter-dim").addEventListener("change", () => {
   const list = { channel: "values-channel", device: "values-device", friction: "values-friction" }[$("filter-dim").value];
