@@ -176,7 +176,12 @@ export function scenario(d) {
   return sessions;
 }
 
-/** Every read the test repeats, by path: listings (whole, filtered, part of a day, paged), timelines, stats. */
+/**
+ * Every read the test repeats, by path: listings (whole, filtered, part of a day, paged),
+ * timelines, stats, and the reads made from the sessions' journeys (breakdowns by page and
+ * event, link maps, a funnel, paths, friction, the `page=` filter); fixtures made before
+ * the journeys group was added have none.
+ */
 function readPaths(d, sessions) {
   const site = "site=demo";
   const whole = `from=${d - DAY_MS}&to=${d + DAY_MS}`; // both UTC days, whole
@@ -202,6 +207,19 @@ function readPaths(d, sessions) {
       `/api/stats?${site}&${secondDay}&bots=include`,
       `/api/stats?${site}&${whole}&channel=search`,
       `/api/stats?${site}&${whole}&device=desktop`,
+    ],
+    journeys: [
+      `/api/breakdown?${site}&${whole}&by=page`,
+      `/api/breakdown?${site}&${partial}&by=page&bots=include`,
+      `/api/breakdown?${site}&${whole}&by=event`,
+      `/api/breakdown?${site}&${whole}&by=entry&goal=event%3Asignup`,
+      `/api/links?${site}&${whole}&page=%2Fdocs`,
+      `/api/links?${site}&${whole}&page=%2Fpricing`,
+      `/api/funnel?${site}&${whole}&step=%2Fpricing&step=%2Fdocs&step=event%3Asignup`,
+      `/api/paths?${site}&${whole}&start=%2F&depth=3`,
+      `/api/friction?${site}&${whole}`,
+      `/api/stats?${site}&${whole}&page=%2Fdocs`,
+      `/api/sessions?${site}&${whole}&limit=200&page=%2Fabout`,
     ],
   };
 }
@@ -273,7 +291,7 @@ async function startRelease({ build, toml, dir, stateDir }) {
 /** Every answer the test compares, by request path. */
 async function readEverything(collector, paths) {
   const answers = {};
-  for (const path of [...paths.listings, ...paths.timelines, ...paths.stats]) answers[path] = await collector.read(path);
+  for (const path of [...paths.listings, ...paths.timelines, ...paths.stats, ...(paths.journeys ?? [])]) answers[path] = await collector.read(path);
   let path = paths.paged;
   for (;;) {
     const page = await collector.read(path);
