@@ -12,7 +12,8 @@
 //!
 //! Both keep the same tables: `sessions` (summary, journey, and in a rollup the shard a row
 //! came from), `session_stats` (the typed [`StatsRow`] of each session: what the totals
-//! count) and `tallies` (those figures pre-aggregated per UTC day, bot flag, dimension and
+//! count, and a copy of its journey, so reads that scan journeys read one narrow table
+//! instead of the summaries' and look nothing up per row) and `tallies` (those figures pre-aggregated per UTC day, bot flag, dimension and
 //! value). Every rule about what a session contributes is `stint_shared::stats`'s: an upsert
 //! reads the session's old row, asks [`tally_moves`] what changed between it and the new
 //! one, and writes only those tallies, in the same synchronous run of statements, so the
@@ -48,9 +49,11 @@ use worker::{
 /// 3: browser and OS versions apart from their families, pages by path (summaries upgraded,
 /// `session_stats.browser_version` / `os_version`, tallies derived again); 4: journeys,
 /// last-seen times and rollups (`sessions.journey` / `last_seen_at` / `shard`, tallies per
-/// UTC day in `tallies` instead of `day_tallies`, `meta`, `deliveries`). An object that meets
-/// an older version migrates when it starts (see [`migrate`]).
-pub(crate) const SCHEMA_VERSION: i64 = 5;
+/// UTC day in `tallies` instead of `day_tallies`, `meta`, `deliveries`); 5: the friction
+/// columns of `session_stats`; 6: `session_stats.journey`, a copy of `sessions.journey`
+/// written with it. An object that meets an older version migrates when it starts (see
+/// [`migrate`]).
+pub(crate) const SCHEMA_VERSION: i64 = 6;
 
 const SCHEMA: [&str; 12] = [
     crate::db::SCHEMA_TABLE,
@@ -64,7 +67,8 @@ const SCHEMA: [&str; 12] = [
      pageviews INTEGER NOT NULL, bounce INTEGER NOT NULL, browser_version TEXT, os_version TEXT, \
      exit_page TEXT, utm_source TEXT, utm_medium TEXT, utm_campaign TEXT, \
      rage_clicks INTEGER NOT NULL DEFAULT 0, dead_clicks INTEGER NOT NULL DEFAULT 0, \
-     errors INTEGER NOT NULL DEFAULT 0, forms_abandoned INTEGER NOT NULL DEFAULT 0)",
+     errors INTEGER NOT NULL DEFAULT 0, forms_abandoned INTEGER NOT NULL DEFAULT 0, \
+     journey TEXT)",
     "CREATE TABLE IF NOT EXISTS tallies (day INTEGER NOT NULL, bot INTEGER NOT NULL, \
      dim TEXT NOT NULL, value TEXT NOT NULL, n INTEGER NOT NULL, \
      PRIMARY KEY (day, bot, dim, value)) WITHOUT ROWID",
@@ -123,22 +127,26 @@ const STATS_JSON: &str = "json_array(json_array(started_at, bot, active_ms, page
      os_version), json_array(exit_page, utm_source, utm_medium, utm_campaign, rage_clicks, \
      dead_clicks, errors, forms_abandoned))";
 
+/// A session's stats row ([`stats_bindings`]) and, last, its journey.
 const INSERT_STATS: &str = "INSERT OR REPLACE INTO session_stats (id, started_at, bot, active_ms, \
      pageviews, bounce, entry_page, referrer_host, channel, country, device, browser, os, \
      browser_version, os_version, exit_page, utm_source, utm_medium, utm_campaign, rage_clicks, \
-     dead_clicks, errors, forms_abandoned) \
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+     dead_clicks, errors, forms_abandoned, journey) \
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
-/// [`INSERT_STATS`] for many rows at once, from a JSON array of rows in its column order.
+/// [`INSERT_STATS`] for many rows at once, from a JSON array of rows in its column order
+/// but the journey, which is copied from the session's row in `sessions` (every caller
+/// writes that first).
 pub(crate) const INSERT_STATS_JSON: &str = "INSERT OR REPLACE INTO session_stats (id, started_at, \
      bot, active_ms, pageviews, bounce, entry_page, referrer_host, channel, country, device, \
      browser, os, browser_version, os_version, exit_page, utm_source, utm_medium, utm_campaign, \
-     rage_clicks, dead_clicks, errors, forms_abandoned) \
+     rage_clicks, dead_clicks, errors, forms_abandoned, journey) \
      SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, \
      value ->> 6, value ->> 7, value ->> 8, value ->> 9, value ->> 10, value ->> 11, value ->> 12, \
      value ->> 13, value ->> 14, value ->> 15, value ->> 16, value ->> 17, value ->> 18, \
      coalesce(value ->> 19, 0), coalesce(value ->> 20, 0), coalesce(value ->> 21, 0), \
-     coalesce(value ->> 22, 0) FROM json_each(?)";
+     coalesce(value ->> 22, 0), (SELECT s.journey FROM sessions s WHERE s.id = value ->> 0) \
+     FROM json_each(?)";
 
 /// Adds tallies `[day, bot, dim, value, n]` from a JSON array.
 pub(crate) const ADD_TALLIES_JSON: &str = "INSERT INTO tallies (day, bot, dim, value, n) \
@@ -161,9 +169,14 @@ pub(crate) fn run_json_rows(
     Ok(())
 }
 
-/// The figures that change as a session goes on; no index covers them.
+/// The figures that change as a session goes on, and its journey; no index covers them.
 const UPDATE_STATS_FIGURES: &str = "UPDATE session_stats SET active_ms = ?, pageviews = ?, \
-     bounce = ?, rage_clicks = ?, dead_clicks = ?, errors = ?, forms_abandoned = ? WHERE id = ?";
+     bounce = ?, rage_clicks = ?, dead_clicks = ?, errors = ?, forms_abandoned = ?, journey = ? \
+     WHERE id = ?";
+
+/// A session's journey when its figures stayed (a click); no row written when it stayed too.
+const UPDATE_STATS_JOURNEY: &str =
+    "UPDATE session_stats SET journey = ?1 WHERE id = ?2 AND journey IS NOT ?1";
 
 const MOVE_TALLY: &str = "INSERT INTO tallies (day, bot, dim, value, n) VALUES (?, ?, ?, ?, ?) \
      ON CONFLICT (day, bot, dim, value) DO UPDATE SET n = n + excluded.n RETURNING n";
@@ -188,23 +201,25 @@ const PAGE_MIN_ROWS: i64 = 25;
 
 /// Typed rows of `session_stats` in `[?2, ?3)` after rowid `?1`, as one JSON array of
 /// `[id, <the StatsRow columns>, journey]`: one sequential pass in rowid order (`NOT INDEXED`:
-/// a range on the start index would be sorted for every page). The journey, a primary-key
-/// lookup per row, only when `?5` (the read needs pages or events).
+/// a range on the start index would be sorted for every page). The journey only when `?5`
+/// (the read needs pages or events).
 /// `{narrow}` takes the equality conditions of [`narrowing`].
 const FOLD_STATS_PAGE: &str = "SELECT json_group_array(json_array(id, json_array(started_at, \
      bot, active_ms, pageviews, bounce, entry_page, referrer_host, channel, country, device, \
      browser, os, browser_version, os_version), json_array(exit_page, utm_source, utm_medium, \
-     utm_campaign, rage_clicks, dead_clicks, errors, forms_abandoned), CASE WHEN ?5 THEN (SELECT json(s.journey) FROM sessions s WHERE s.id = t.id) END)) AS rows, \
+     utm_campaign, rage_clicks, dead_clicks, errors, forms_abandoned), CASE WHEN ?5 THEN \
+     json(t.journey) END)) AS rows, \
      MAX(r) AS last, COUNT(*) AS n FROM (SELECT rowid AS r, * FROM session_stats NOT INDEXED \
      WHERE rowid > ?1 AND started_at >= ?2 AND started_at < ?3 AND (bot = 0 OR ?4){narrow} \
      ORDER BY rowid LIMIT ?6) t";
 
 /// Journeys of sessions in `[?2, ?3)` after rowid `?1`, `[id, started_at, active_ms,
 /// pageviews, bounce, journey]`, for reads that need nothing else of a session
-/// ([`stint_shared::report::Want::lean`]): one sequential pass over `sessions`, skipping
-/// unread those whose stored journey lacks the text `?6` (when given) — a session that
-/// cannot count, as the rule (still run on each row read) would find. The figures come from
-/// `session_stats` (a primary-key lookup) where `{figures}` asks for them; otherwise null.
+/// ([`stint_shared::report::Want::lean`]): one sequential pass over `session_stats` (whose
+/// rows hold the figures and a copy of the journey, not the summary), skipping unread those
+/// whose journey lacks the text `?6` (when given) — a session that cannot count, as the rule
+/// (still run on each row read) would find. The figures only where `{figures}` asks for
+/// them; otherwise null.
 ///
 /// The page is concatenated as text, not built by SQLite's JSON functions: every piece is
 /// already JSON — a UUID, integers, and the journey as this release stored it (serde, or a
@@ -212,9 +227,9 @@ const FOLD_STATS_PAGE: &str = "SELECT json_group_array(json_array(id, json_array
 const FOLD_JOURNEYS_PAGE: &str = "SELECT '[' || group_concat('[\"' || t.id || '\",' || \
      t.started_at || ',' || {figures} || ',' || coalesce(t.journey, 'null') || ']', ',') \
      || ']' AS rows, MAX(t.r) AS last, COUNT(*) AS n FROM (SELECT rowid AS r, id, \
-     started_at, journey FROM sessions NOT INDEXED WHERE rowid > ?1 AND started_at >= ?2 \
-     AND started_at < ?3 AND (bot = 0 OR ?4) AND (?6 IS NULL OR instr(journey, ?6) > 0) \
-     ORDER BY rowid LIMIT ?5) t{join}";
+     started_at, active_ms, pageviews, bounce, journey FROM session_stats NOT INDEXED \
+     WHERE rowid > ?1 AND started_at >= ?2 AND started_at < ?3 AND (bot = 0 OR ?4) \
+     AND (?6 IS NULL OR instr(journey, ?6) > 0) ORDER BY rowid LIMIT ?5) t";
 
 /// The `session_stats` column holding a dimension's one value per session.
 fn stats_column(by: &By) -> Option<&'static str> {
@@ -516,10 +531,20 @@ fn migrate(db: &Db) -> std::result::Result<(), ApiError> {
             "forms_abandoned INTEGER NOT NULL DEFAULT 0",
         ),
     ];
-    if version == Some(4) {
-        for (table, column) in friction {
-            add_column(db, table, column)?;
+    // Version 5: the journey beside the figures is new; copied from `sessions` once.
+    let journeys = ("session_stats", "journey TEXT");
+    if version == Some(4) || version == Some(5) {
+        if version == Some(4) {
+            for (table, column) in friction {
+                add_column(db, table, column)?;
+            }
         }
+        add_column(db, journeys.0, journeys.1)?;
+        db.run(
+            "UPDATE session_stats SET journey = \
+             (SELECT s.journey FROM sessions s WHERE s.id = session_stats.id)",
+            vec![],
+        )?;
         return set_version(db);
     }
     // Versions 1 to 3 (or none: a new object, or one from before the tallies). A table
@@ -542,6 +567,7 @@ fn migrate(db: &Db) -> std::result::Result<(), ApiError> {
     ]
     .into_iter()
     .chain(friction)
+    .chain([journeys])
     {
         add_column(db, table, column)?;
     }
@@ -646,14 +672,15 @@ pub(crate) fn apply_upsert(
     }
     let json = serde_json::to_string(s).map_err(|e| ApiError::internal("index", e))?;
     let bot = i64::from(s.bot.is_some());
-    let journey: SqlStorageValue = journey.map(str::to_string).into();
+    // Written to `sessions` and copied to `session_stats`.
+    let journey = || -> SqlStorageValue { journey.map(str::to_string).into() };
     match &stored {
         Some(old) if old.started_at == s.started_at && old.bot == bot => db.run(
             UPDATE_SUMMARY,
             vec![
                 version.into(),
                 json.into(),
-                journey,
+                journey(),
                 shard.into(),
                 s.id.clone().into(),
             ],
@@ -666,7 +693,7 @@ pub(crate) fn apply_upsert(
                 bot.into(),
                 version.into(),
                 json.into(),
-                journey,
+                journey(),
                 shard.into(),
             ],
         )?,
@@ -675,7 +702,9 @@ pub(crate) fn apply_upsert(
     let new = StatsRow::of(s);
     let moves = tally_moves(old.as_ref(), Some(&new));
     match &old {
-        Some(old) if old == &new => {}
+        Some(old) if old == &new => {
+            db.run(UPDATE_STATS_JOURNEY, vec![journey(), s.id.clone().into()])?
+        }
         Some(old) if old.same_labels(&new) => db.run(
             UPDATE_STATS_FIGURES,
             vec![
@@ -686,10 +715,15 @@ pub(crate) fn apply_upsert(
                 i64::from(new.dead_clicks).into(),
                 i64::from(new.errors).into(),
                 i64::from(new.forms_abandoned).into(),
+                journey(),
                 s.id.clone().into(),
             ],
         )?,
-        _ => db.run(INSERT_STATS, stats_bindings(&s.id, &new))?,
+        _ => {
+            let mut bindings = stats_bindings(&s.id, &new);
+            bindings.push(journey());
+            db.run(INSERT_STATS, bindings)?
+        }
     }
     apply_moves(db, &moves, false)
 }
@@ -953,19 +987,14 @@ fn fold_journeys(
     );
     let mut read = 0u64;
     let mut summary = SessionSummary::default();
-    let statement = if figures {
-        FOLD_JOURNEYS_PAGE
-            .replace(
-                "{figures}",
-                "coalesce(st.active_ms, 'null') || ',' || coalesce(st.pageviews, 'null') || ',' \
-                 || coalesce(st.bounce, 'null')",
-            )
-            .replace("{join}", " LEFT JOIN session_stats st ON st.id = t.id")
-    } else {
-        FOLD_JOURNEYS_PAGE
-            .replace("{figures}", "'null,null,null'")
-            .replace("{join}", "")
-    };
+    let statement = FOLD_JOURNEYS_PAGE.replace(
+        "{figures}",
+        if figures {
+            "t.active_ms || ',' || t.pageviews || ',' || t.bounce"
+        } else {
+            "'null,null,null'"
+        },
+    );
     let bindings = |after: i64, page_rows: i64| {
         vec![
             after.into(),
@@ -994,7 +1023,7 @@ fn fold_journeys(
         }
         Ok(())
     })?;
-    if needle.is_some() {
+    if needle.is_some() && partial.counts_unread() {
         let all: Option<Count> = db.first(
             "SELECT COUNT(*) AS n FROM sessions WHERE started_at >= ? AND started_at < ? \
              AND (bot = 0 OR ?)",

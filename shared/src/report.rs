@@ -487,6 +487,12 @@ impl Want {
 }
 
 impl Partial {
+    /// Whether [`Self::add_unread`] needs the number of sessions skipped unread: only a
+    /// funnel states every session in range, so the other reads need not count them.
+    pub fn counts_unread(&self) -> bool {
+        matches!(self, Partial::Funnel(_))
+    }
+
     /// Counts sessions that were not read because they cannot count (see [`Lean::needle`]):
     /// a funnel states every session in range.
     pub fn add_unread(&mut self, n: u64) {
