@@ -132,6 +132,13 @@ pub struct JourneyLink {
 }
 
 impl Journey {
+    /// Whether view `i` is the first view of its page in the journey: a session counts once
+    /// per page, however often it came back (breakdowns by page and the `page=` filter).
+    pub fn first_view_of_page(&self, i: usize) -> bool {
+        let path = &self.pages[i].path;
+        !self.pages[..i].iter().any(|p| p.path == *path)
+    }
+
     /// The journey as an index stores it.
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_else(|_| "{}".to_string())

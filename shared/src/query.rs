@@ -130,10 +130,8 @@ impl By {
         };
         match self {
             By::Page => {
-                let mut seen: Vec<&str> = Vec::new();
-                for p in &j.pages {
-                    if !seen.contains(&p.path.as_str()) {
-                        seen.push(&p.path);
+                for (i, p) in j.pages.iter().enumerate() {
+                    if j.first_view_of_page(i) {
                         f(&p.path);
                     }
                 }

@@ -243,6 +243,18 @@ impl FrictionSums {
     }
 }
 
+/// The cell of `value`, added empty if it has none. Looked up before inserting: most values
+/// are there already, and `entry` would take an owned key for every lookup.
+fn cell_of<'a>(
+    cells: &'a mut BTreeMap<String, BreakdownCell>,
+    value: &str,
+) -> &'a mut BreakdownCell {
+    if !cells.contains_key(value) {
+        cells.insert(value.to_string(), BreakdownCell::default());
+    }
+    cells.get_mut(value).expect("inserted above")
+}
+
 /// Sessions by the values of a dimension, with conversions for a goal.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Breakdown {
@@ -300,35 +312,36 @@ impl Breakdown {
         self.total.add(s);
         self.total_conversions += u64::from(converted);
         let cells = &mut self.cells;
-        let page = self.by == By::Page;
-        self.by.each_value(s, j, |value| {
-            let cell = match cells.get_mut(value) {
-                Some(cell) => cell,
-                None => cells.entry(value.to_string()).or_default(),
-            };
-            cell.figures.add(s);
-            cell.conversions += u64::from(converted);
-            if !page {
+        if self.by != By::Page {
+            self.by.each_value(s, j, |value| {
+                let cell = cell_of(cells, value);
+                cell.figures.add(s);
+                cell.conversions += u64::from(converted);
                 cell.friction
                     .add(s.rage_clicks, s.dead_clicks, s.errors, s.forms_abandoned);
+            });
+            return;
+        }
+        // By page, in one pass over the views: the session's values are its pages
+        // (`By::each_value`), each counted at its first view; every view adds to its page.
+        let last = j.pages.len().saturating_sub(1);
+        for (i, p) in j.pages.iter().enumerate() {
+            let cell = cell_of(cells, &p.path);
+            if j.first_view_of_page(i) {
+                cell.figures.add(s);
+                cell.conversions += u64::from(converted);
             }
-        });
-        if self.by == By::Page {
-            for p in &j.pages {
-                if let Some(cell) = self.cells.get_mut(&p.path) {
-                    cell.views += 1;
-                    *cell
-                        .view_active_ms
-                        .entry(active_ms_bucket(p.active_ms))
-                        .or_default() += 1;
-                    *cell.view_scroll.entry(u64::from(p.scroll)).or_default() += 1;
-                    if let Some(f) = &p.signals {
-                        cell.friction
-                            .add(f.rage, f.dead, f.errors, f.forms_abandoned);
-                    }
-                }
+            cell.views += 1;
+            *cell
+                .view_active_ms
+                .entry(active_ms_bucket(p.active_ms))
+                .or_default() += 1;
+            *cell.view_scroll.entry(u64::from(p.scroll)).or_default() += 1;
+            if let Some(f) = &p.signals {
+                cell.friction
+                    .add(f.rage, f.dead, f.errors, f.forms_abandoned);
             }
-            if let Some(cell) = j.pages.last().and_then(|p| self.cells.get_mut(&p.path)) {
+            if i == last {
                 cell.exits += 1;
             }
         }
