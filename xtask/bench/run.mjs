@@ -367,7 +367,10 @@ async function journeysPath(collector) {
 
 async function main() {
   const started = performance.now();
-  const results = { steps: STEPS, measuredSteps: STEPS, config: { runs: RUNS, ingestSeconds: INGEST_S, daySessions: DAY_SESSIONS, dayCapSeconds: DAY_CAP_S, concurrency: CONCURRENCY } };
+  // When each step was measured ("YYYY-MM-DD HH:MM UTC"): a run of some steps keeps the
+  // others' figures, and BENCHMARKS.md's header says from when.
+  const stamp = new Date().toISOString().replace("T", " ").slice(0, 16) + " UTC";
+  const results = { steps: STEPS, measuredSteps: STEPS, measuredAt: Object.fromEntries(STEPS.map((s) => [s, stamp])), config: { runs: RUNS, ingestSeconds: INGEST_S, daySessions: DAY_SESSIONS, dayCapSeconds: DAY_CAP_S, concurrency: CONCURRENCY } };
   if (STEPS.includes("size")) results.sizes = await sizes();
   const needsCollector = STEPS.some((s) => ["browser", "ingest", "read", "year", "journeys"].includes(s));
   if (needsCollector) {
@@ -418,6 +421,7 @@ async function main() {
     const earlier = await readFile(join(root, "target/bench/results.json"), "utf8").then(JSON.parse).catch(() => ({}));
     for (const [k, v] of Object.entries(earlier)) if (!(k in results) || k === "steps" || k === "config") results[k] ??= v;
     results.steps = [...new Set([...(earlier.steps ?? []), ...STEPS])];
+    results.measuredAt = { ...(earlier.measuredAt ?? {}), ...results.measuredAt };
   }
   await writeFile(join(root, "target/bench/results.json"), JSON.stringify(results, null, 2));
   step(`measurements written to target/bench/results.json (${results.seconds} s)`);

@@ -9,6 +9,7 @@
 use crate::{build, run_cmd, step, tools, worker_upload_size};
 use anyhow::{Context, Result};
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
@@ -240,7 +241,9 @@ A separate site (`journeys`) of multi-page sessions (`xtask/bench/journeys.mjs`:
         "\nWhat the index keeps per session for these reads (its journey: pages by path with \
          engaged time and scroll, custom events with props, clicked links per page, as the \
          index stores it): {} bytes on average over {:.0} sessions, {} at most; bounded by 100 \
-         pages, 50 events and 50 links a session (`shared/src/journey.rs`). The rollups settled \
+         pages, 50 events and 50 links a session (`shared/src/journey.rs`); each index object \
+         stores it twice since its schema 6, with the summary and beside the figures that \
+         journey reads scan (`edge-worker/src/index_object.rs`). The rollups settled \
          {} s after the week was seeded.\n\n",
         num(j, "/journeyBytes/mean")
             .map(|x| format!("{x:.0}"))
@@ -474,10 +477,25 @@ fn render(root: &Path, r: &Value, upload: &str, wall_s: u64, date: &str) -> Stri
         format!("{} cargo xtask bench", knobs.join(" "))
     };
     let kept = if partial {
+        // The kept steps by when they were measured (`measuredAt`; runs before it was
+        // recorded say only "the last full run").
+        let mut earlier: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for step in ALL_STEPS.iter().filter(|s| !measured.contains(s)) {
+            let at = r
+                .pointer(&format!("/measuredAt/{step}"))
+                .and_then(Value::as_str)
+                .unwrap_or("the last full run on this machine");
+            earlier.entry(at).or_default().push(step);
+        }
+        let earlier: Vec<String> = earlier
+            .iter()
+            .map(|(at, steps)| format!("{} at {at}", steps.join(", ")))
+            .collect();
         format!(
-            " Only the steps {} were measured then; the other figures are kept from the last \
-             full run on this machine.",
-            measured.join(", ")
+            " Only the steps {} were measured then; the other figures are kept from earlier \
+             runs on this machine: {}.",
+            measured.join(", "),
+            earlier.join("; ")
         )
     } else {
         String::new()
