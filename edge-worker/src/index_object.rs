@@ -13,11 +13,12 @@
 //! Both keep the same tables: `sessions` (summary, journey, and in a rollup the shard a row
 //! came from), `session_stats` (the typed [`StatsRow`] of each session: what the totals
 //! count, and a copy of its journey, so reads that scan journeys read one narrow table
-//! instead of the summaries' and look nothing up per row) and `tallies` (those figures pre-aggregated per UTC day, bot flag, dimension and
-//! value). Every rule about what a session contributes is `stint_shared::stats`'s: an upsert
-//! reads the session's old row, asks [`tally_moves`] what changed between it and the new
-//! one, and writes only those tallies, in the same synchronous run of statements, so the
-//! tallies always equal the contributions of the stored rows.
+//! instead of the summaries' and look nothing up per row) and `tallies` (those figures
+//! pre-aggregated per UTC day, bot flag, dimension and value). Every rule about what a
+//! session contributes is `stint_shared::stats`'s: an upsert reads the session's old row,
+//! asks [`tally_moves`] what changed between it and the new one, and writes only those
+//! tallies, in the same synchronous run of statements, so the tallies always equal the
+//! contributions of the stored rows.
 //!
 //! A read ([`hops::Query`]) of whole days without filters, for totals or a series of days or
 //! longer, answers from the tallies (a few hundred rows a day, however many sessions).
@@ -533,7 +534,8 @@ fn migrate(db: &Db) -> std::result::Result<(), ApiError> {
             "forms_abandoned INTEGER NOT NULL DEFAULT 0",
         ),
     ];
-    // Version 5: the journey beside the figures is new; copied from `sessions` once.
+    // Versions 4 and 5: the copy of each journey beside its figures (schema 6) is new; it
+    // is made once from `sessions`.
     let journeys = ("session_stats", "journey TEXT");
     if version == Some(4) || version == Some(5) {
         if version == Some(4) {
