@@ -56,15 +56,18 @@ const SENDER_ORIGIN = "http://bench.stint.localhost";
 /**
  * Starts `wrangler dev` on a port the kernel picks (xtask/dev/wrangler-dev.mjs). `origins`
  * are the extra Origins allowed to send for the `demo` site (the benchmark page's server).
+ * `build` is the worker build to run (this checkout's by default); `stateDir` a state
+ * folder to persist to and leave in place at `stop` (by default a fresh one, removed).
  * Resolves once the worker answers.
  */
-export async function startCollector({ root, origins = [] }) {
+export async function startCollector({ root, origins = [], build = join(root, "edge-worker/build"), stateDir = null }) {
   const dir = await mkdtemp(join(tmpdir(), "stint-bench-"));
+  const state = stateDir ?? join(dir, "state");
   const configDir = join(dir, "config");
   await mkdir(configDir);
   // The bench runs on its own copy of the worker and the site, so a `cargo xtask build` in
   // another terminal does not reload the worker under measurement.
-  await cp(join(root, "edge-worker/build"), join(dir, "worker"), { recursive: true, dereference: true });
+  await cp(build, join(dir, "worker"), { recursive: true, dereference: true });
   await cp(join(root, "target/site"), join(dir, "site"), { recursive: true, dereference: true });
   const toml = (await readFile(join(root, "edge-worker/wrangler.toml"), "utf8"))
     .replace('main = "build/index.js"', `main = "${join(dir, "worker/index.js")}"`)
@@ -79,7 +82,7 @@ export async function startCollector({ root, origins = [] }) {
   const { child, logs, exited, ready } = startWranglerDev({
     config: join(configDir, "wrangler.toml"),
     cwd: configDir,
-    args: ["--persist-to", join(dir, "state"), "--var", `SITES:${JSON.stringify(sites)}`, "--var", "STINT_COST_REPORT:1", "--var", "STINT_BENCH_SEED:1",
+    args: ["--persist-to", state, "--var", `SITES:${JSON.stringify(sites)}`, "--var", "STINT_COST_REPORT:1", "--var", "STINT_BENCH_SEED:1",
       ...(process.env.STINT_BENCH_FAULTS ? ["--var", `STINT_FAULTS:${process.env.STINT_BENCH_FAULTS}`] : []),
       "--log-level", "warn"],
     env: { CLOUDFLARE_CF_FETCH_ENABLED: "false", CI: "true" },
@@ -93,7 +96,7 @@ export async function startCollector({ root, origins = [] }) {
     /** The Origin header the bench's own senders give (allowed in SITES). */
     sender: SENDER_ORIGIN,
     logs,
-    stateDir: join(dir, "state"),
+    stateDir: state,
     /** CPU ms used so far by workerd, and by wrangler's own node process. */
     cpu: () => ({
       workerdMs: workerd.reduce((sum, pid) => sum + cpuMs(pid), 0),
