@@ -18,6 +18,46 @@ pub const TOP_MARKS: usize = 8;
 
 /// What a distribution keeps of a time: 10 ms steps below a second, 100 ms below ten,
 /// whole seconds beyond (the answer's medians and p75s are these steps' lower bounds).
+/// The friction met on one page view or in one session, by kind. What counts as friction
+/// is decided here only (the Friction report's "frustrated" sessions, the `friction`
+/// filter): rage clicks, dead clicks, uncaught errors and forms started and never
+/// submitted. A form started or submitted is not friction.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Met {
+    pub rage: u32,
+    pub dead: u32,
+    pub errors: u32,
+    pub forms_abandoned: u32,
+}
+
+impl Met {
+    pub fn of_page(p: &crate::journey::PageSignals) -> Met {
+        Met {
+            rage: p.rage,
+            dead: p.dead,
+            errors: p.errors,
+            forms_abandoned: p.forms_abandoned,
+        }
+    }
+
+    pub fn of_session(s: &crate::session::SessionSummary) -> Met {
+        Met {
+            rage: s.rage_clicks,
+            dead: s.dead_clicks,
+            errors: s.errors,
+            forms_abandoned: s.forms_abandoned,
+        }
+    }
+
+    /// All kinds together; a page view or session with any is frustrated.
+    pub fn total(self) -> u32 {
+        self.rage
+            .saturating_add(self.dead)
+            .saturating_add(self.errors)
+            .saturating_add(self.forms_abandoned)
+    }
+}
+
 pub fn speed_bucket(ms: u64) -> u64 {
     match ms {
         0..=999 => ms / 10 * 10,
@@ -334,7 +374,7 @@ impl Friction {
             cell.errors += u64::from(f.errors);
             cell.forms_started += u64::from(f.forms_started);
             cell.forms_abandoned += u64::from(f.forms_abandoned);
-            if f.rage + f.dead + f.errors + f.forms_abandoned > 0 {
+            if Met::of_page(f).total() > 0 {
                 frustrated.insert(p.path.as_str());
             }
             let v = &f.vitals;

@@ -367,12 +367,13 @@ impl FrictionKind {
 
     /// How many of this kind the session met.
     pub fn count(self, s: &SessionSummary) -> u32 {
+        let met = crate::friction::Met::of_session(s);
         match self {
-            FrictionKind::Any => s.rage_clicks + s.dead_clicks + s.errors + s.forms_abandoned,
-            FrictionKind::Rage => s.rage_clicks,
-            FrictionKind::Dead => s.dead_clicks,
-            FrictionKind::Error => s.errors,
-            FrictionKind::Abandoned => s.forms_abandoned,
+            FrictionKind::Any => met.total(),
+            FrictionKind::Rage => met.rage,
+            FrictionKind::Dead => met.dead,
+            FrictionKind::Error => met.errors,
+            FrictionKind::Abandoned => met.forms_abandoned,
         }
     }
 }

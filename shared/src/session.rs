@@ -1425,5 +1425,31 @@ mod tests {
             prop_assert!(s.summary.duration_ms >= 0);
             prop_assert!(s.summary.max_scroll <= 100);
         }
+
+        /// `friction=any` (from the summary) and the Friction report's frustrated
+        /// sessions (from the journey's page signals) pick the same sessions, and every
+        /// kind's count in the summary is its pages' sum — once every page's view has
+        /// arrived (until then the report has no path to put a page's friction under).
+        #[test]
+        fn the_friction_filter_and_report_agree(
+            mut events in proptest::collection::vec(arb_event(), 1..40),
+        ) {
+            use crate::friction::{Friction, Met};
+            use crate::query::FrictionKind;
+            events.extend((0..4).map(|p| pageview(p, T0 + 60_000, "https://demo.local/late")));
+            let s = fold(&[batch(0, events)]);
+            let j = s.journey();
+            let pages = j.pages.iter().filter_map(|p| p.signals.as_ref()).map(Met::of_page);
+            let summed = pages.fold(Met::default(), |a, m| Met {
+                rage: a.rage + m.rage,
+                dead: a.dead + m.dead,
+                errors: a.errors + m.errors,
+                forms_abandoned: a.forms_abandoned + m.forms_abandoned,
+            });
+            prop_assert_eq!(Met::of_session(&s.summary), summed);
+            let mut report = Friction::default();
+            report.add(&j);
+            prop_assert_eq!(report.frustrated == 1, FrictionKind::Any.count(&s.summary) > 0);
+        }
     }
 }
