@@ -96,16 +96,23 @@ pub fn tracker(root: &Path) -> Result<()> {
             .with_context(|| format!("copying tracker-wasm/js/{file}"))?;
     }
     // The minified entry: the script-tag build, and what the size benchmark measures.
+    // Terser, not esbuild (which bundles the dashboard): it folds the generated boundary
+    // codes (`const VISIBILITY = 0, …`) into the code that uses them, 0.2 KB less gzip
+    // (3,919 → 3,726 B, measured 2026-12-06); more passes or `unsafe` changed < 6 B.
     run_cmd(
-        Command::new(root.join("node_modules/@esbuild/linux-x64/bin/esbuild"))
+        Command::new("node")
+            .arg(root.join("node_modules/terser/bin/terser"))
             .arg(out.join("stint.js"))
             .args([
-                "--bundle",
-                "--minify",
-                "--format=esm",
-                "--log-level=warning",
+                "--module",
+                "--ecma",
+                "2020",
+                "--compress",
+                "passes=2",
+                "--mangle",
             ])
-            .arg(format!("--outfile={}", out.join("stint.min.js").display())),
+            .arg("--output")
+            .arg(out.join("stint.min.js")),
     )?;
     let site = root.join("target/site/tracker");
     std::fs::create_dir_all(&site)?;
