@@ -9,6 +9,16 @@ use std::path::Path;
 use std::process::Command;
 
 /// Feature flags rustc's wasm32 output uses; wasm-opt must be told about them.
+/// How the tracker's JS entry is minified (and, for the size table, the peers).
+pub(crate) const TERSER: [&str; 6] = [
+    "--module",
+    "--ecma",
+    "2020",
+    "--compress",
+    "passes=2",
+    "--mangle",
+];
+
 const WASM_FEATURES: [&str; 5] = [
     "--enable-bulk-memory",
     "--enable-nontrapping-float-to-int",
@@ -103,14 +113,7 @@ pub fn tracker(root: &Path) -> Result<()> {
         Command::new("node")
             .arg(root.join("node_modules/terser/bin/terser"))
             .arg(out.join("stint.js"))
-            .args([
-                "--module",
-                "--ecma",
-                "2020",
-                "--compress",
-                "passes=2",
-                "--mangle",
-            ])
+            .args(TERSER)
             .arg("--output")
             .arg(out.join("stint.min.js")),
     )?;
