@@ -267,6 +267,7 @@ A separate site (`journeys`) of multi-page sessions (`xtask/bench/journeys.mjs`:
             .map(|x| format!("{x:.0}"))
             .unwrap_or("— (not within 5 min)".into()),
     ));
+    d.push_str(JOURNEYS_BEFORE);
     d
 }
 
@@ -1171,6 +1172,26 @@ fn cost(steady: &Value, create: Option<&Value>) -> String {
     d
 }
 
+/// What the journeys reads cost before index schema 6 and why the page breakdown is still
+/// over its target: measured once, kept because the builds it compared are gone.
+const JOURNEYS_BEFORE: &str = "*Before index schema 6* (release e3ab2b4, `STINT_BENCH_STEPS=\
+     journeys cargo xtask bench` on 2026-12-06): the 100k-session day's funnel, paths, links \
+     and page breakdown took 476 / 459 / 476 / 697 ms p50. Schema 6 keeps a copy of each \
+     journey in `session_stats` beside the figures, so journey reads scan its narrow rows \
+     instead of the `sessions` rows (four fifths summary) with a lookup of each session's \
+     figures; pages of rows are read as a stream (`db::each_row`); a funnel counts the \
+     sessions it skips in `session_stats`, and link maps and paths no longer count them; the \
+     page breakdown folds in one pass over the views. Beside e3ab2b4's build on the same \
+     seeded day (`node xtask/bench/ab-journeys.mjs OLD_BUILD NEW_BUILD`, reads interleaved, \
+     11 each, answers identical): funnel 0.63×, paths 0.53×, links 0.55×, page breakdown \
+     0.82×, filtered stats 1.07× (the wider rows). Single runs vary: three other journeys \
+     runs of that day's builds gave links 270 / 301 / 349 ms and the page breakdown 524 / \
+     627 / 672 ms. The page breakdown reads every session's whole journey (25 MB of JSON at \
+     100k): in workerd about 390 ms of it is SQLite, the hand-over and parsing, and about \
+     140 ms folding 320,000 page views into per-page distributions (a build that skipped the \
+     fold, by hand). Reaching 500 ms with a margin needs per-page tallies, as the day's \
+     stats have, not more tuning.\n\n";
+
 /// The stats measurement from before the tallies, kept because the code it measured is gone.
 const BEFORE_TALLIES: &str = "*Before the tallies* (measured once on 2026-11-23, same \
      machine, with the worker of commit 6f81244, which parsed every stored summary of the day \
@@ -1250,7 +1271,11 @@ fn analysis(r: &Value, bundle: Option<(f64, f64)>) -> String {
          still has 8.1 KB gzip of WebAssembly — page views, engagement, scroll, page speed, \
          sessions and when to send — before the JS entry (2026-12-06, README \"Size\"). \
          The worker bundle ({} KB gzip: the worker's wasm and its JS shim) is over its 400 KB \
-         budget.\n\n",
+         budget: the read API, rollups and reports added ~110 KB, funnels, paths and link maps \
+         ~44 KB more, the friction events and report ~30 KB, the part-wise purge ~11 KB and the \
+         journey reads of index schema 6 ~5 KB (`wrangler deploy --dry-run`, by hand); the \
+         module's function-name section is 61 KB of it, kept because it names the functions in \
+         a trap's stack trace.\n\n",
         f1(n("/sizes/stint/gzip").map(|x| x / 1000.0)),
         f1(n("/sizes/stint_wasm/gzip").map(|x| x / 1000.0)),
         f1(n("/sizes/stint_js/gzip").map(|x| x / 1000.0)),
