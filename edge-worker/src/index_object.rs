@@ -769,6 +769,24 @@ impl Counted {
     }
 }
 
+/// One page of `statement`, of at most `page_rows` rows (`bindings(page_rows)`). A page the
+/// runtime refuses to build is asked again a quarter the size, down to [`PAGE_MIN_ROWS`];
+/// `page_rows` keeps the size that worked, for the pages after.
+fn first_page<T: serde::de::DeserializeOwned>(
+    db: &Db,
+    statement: &str,
+    page_rows: &mut i64,
+    mut bindings: impl FnMut(i64) -> Vec<SqlStorageValue>,
+) -> std::result::Result<Option<T>, ApiError> {
+    loop {
+        match db.first(statement, bindings(*page_rows)) {
+            Ok(page) => return Ok(page),
+            Err(_) if *page_rows > PAGE_MIN_ROWS => *page_rows /= 4,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// Reads pages of sessions with `statement` (one of [`FOLD_PAGE`], [`LIST_PAGE`]) until
 /// `take` says stop; `next` gives the bindings of the page after the last row seen.
 fn read_pages(
@@ -785,14 +803,9 @@ fn read_pages(
     let mut page_rows = PAGE_ROWS;
     let mut last: Option<FoldTuple> = None;
     loop {
-        let page: Option<Page> = match db.first(statement, bindings(last.as_ref(), page_rows)) {
-            Ok(page) => page,
-            Err(_) if page_rows > PAGE_MIN_ROWS => {
-                page_rows /= 4;
-                continue;
-            }
-            Err(e) => return Err(e),
-        };
+        let page: Option<Page> = first_page(db, statement, &mut page_rows, |n| {
+            bindings(last.as_ref(), n)
+        })?;
         let Some(page) = page.filter(|p| p.n > 0) else {
             return Ok(());
         };
@@ -947,14 +960,7 @@ fn scan_pages(
     let mut after = 0i64;
     let mut page_rows = PAGE_ROWS;
     loop {
-        let page: Option<Page> = match db.first(statement, bindings(after, page_rows)) {
-            Ok(page) => page,
-            Err(_) if page_rows > PAGE_MIN_ROWS => {
-                page_rows /= 4;
-                continue;
-            }
-            Err(e) => return Err(e),
-        };
+        let page: Option<Page> = first_page(db, statement, &mut page_rows, |n| bindings(after, n))?;
         let Some(page) = page.filter(|p| p.n > 0) else {
             return Ok(());
         };
