@@ -37,6 +37,8 @@ test("no IP, User-Agent, cookie, fragment or unkept query parameter is persisted
     `StintQuery${marker}`,
     `StintFragment${marker}`,
     `StintRefQuery${marker}`,
+    // SPEC keeps a referrer's host only: the page someone came from can name them.
+    `StintRefPath${marker}`,
   ];
   const sids = [];
   try {
@@ -46,7 +48,7 @@ test("no IP, User-Agent, cookie, fragment or unkept query parameter is persisted
       const r = await send(collector, batch({
         sid,
         events: [
-          pageview({ url: `https://demo.local/p${i}?utm_source=ok&email=StintQuery${marker}#StintFragment${marker}`, ref: `https://ref.example/x?q=StintRefQuery${marker}` }),
+          pageview({ url: `https://demo.local/p${i}?utm_source=ok&email=StintQuery${marker}#StintFragment${marker}`, ref: `https://ref.example/customers/StintRefPath${marker}?q=StintRefQuery${marker}` }),
           { type: "click", ts: Date.now(), page: 0, href: `https://out.example/?token=StintQuery${marker}`, outbound: true },
         ],
       }), { headers: secrets });
@@ -57,6 +59,7 @@ test("no IP, User-Agent, cookie, fragment or unkept query parameter is persisted
     for (const sid of sids) assert.ok(listed.body.sessions.some((s) => s.id === sid && s.utm.source === "ok"));
     const timeline = await collector.read(`/api/sessions/${sids[0]}?site=demo`);
     assert.equal(timeline.body.events[0].url, "https://demo.local/p0?utm_source=ok");
+    assert.equal(timeline.body.events[0].ref, "https://ref.example/", "the referrer is kept as its origin");
   } finally {
     await collector.stop({ keep: true });
   }

@@ -16,41 +16,39 @@ pub const DEFAULT_PAGES: usize = 50;
 /// Elements, errors and forms listed per page.
 pub const TOP_MARKS: usize = 8;
 
-/// What a distribution keeps of a time: 10 ms steps below a second, 100 ms below ten,
-/// whole seconds beyond (the answer's medians and p75s are these steps' lower bounds).
 /// The friction met on one page view or in one session, by kind. What counts as friction
 /// is decided here only (the Friction report's "frustrated" sessions, the `friction`
 /// filter): rage clicks, dead clicks, uncaught errors and forms started and never
 /// submitted. A form started or submitted is not friction.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Met {
-    pub rage: u32,
-    pub dead: u32,
-    pub errors: u32,
-    pub forms_abandoned: u32,
+    pub rage: u64,
+    pub dead: u64,
+    pub errors: u64,
+    pub forms_abandoned: u64,
 }
 
 impl Met {
     pub fn of_page(p: &crate::journey::PageSignals) -> Met {
         Met {
-            rage: p.rage,
-            dead: p.dead,
-            errors: p.errors,
-            forms_abandoned: p.forms_abandoned,
+            rage: p.rage.into(),
+            dead: p.dead.into(),
+            errors: p.errors.into(),
+            forms_abandoned: p.forms_abandoned.into(),
         }
     }
 
     pub fn of_session(s: &crate::session::SessionSummary) -> Met {
         Met {
-            rage: s.rage_clicks,
-            dead: s.dead_clicks,
-            errors: s.errors,
-            forms_abandoned: s.forms_abandoned,
+            rage: s.rage_clicks.into(),
+            dead: s.dead_clicks.into(),
+            errors: s.errors.into(),
+            forms_abandoned: s.forms_abandoned.into(),
         }
     }
 
     /// All kinds together; a page view or session with any is frustrated.
-    pub fn total(self) -> u32 {
+    pub fn total(self) -> u64 {
         self.rage
             .saturating_add(self.dead)
             .saturating_add(self.errors)
@@ -58,6 +56,8 @@ impl Met {
     }
 }
 
+/// What a distribution keeps of a time: 10 ms steps below a second, 100 ms below ten,
+/// whole seconds beyond (the answer's medians and p75s are these steps' lower bounds).
 pub fn speed_bucket(ms: u64) -> u64 {
     match ms {
         0..=999 => ms / 10 * 10,
@@ -311,9 +311,12 @@ impl FrictionRow {
     fn key(&self, sort: Sort) -> f64 {
         let p75 = |s: &Option<Speed>| s.as_ref().map_or(-1.0, |s| s.p75);
         match sort {
-            Sort::Friction => {
-                (self.rage_clicks + self.dead_clicks + self.errors + self.forms_abandoned) as f64
-            }
+            Sort::Friction => Met::total(Met {
+                rage: self.rage_clicks,
+                dead: self.dead_clicks,
+                errors: self.errors,
+                forms_abandoned: self.forms_abandoned,
+            }) as f64,
             Sort::Rage => self.rage_clicks as f64,
             Sort::Dead => self.dead_clicks as f64,
             Sort::Errors => self.errors as f64,

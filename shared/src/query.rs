@@ -366,7 +366,7 @@ impl FrictionKind {
     }
 
     /// How many of this kind the session met.
-    pub fn count(self, s: &SessionSummary) -> u32 {
+    pub fn count(self, s: &SessionSummary) -> u64 {
         let met = crate::friction::Met::of_session(s);
         match self {
             FrictionKind::Any => met.total(),

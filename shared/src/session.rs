@@ -461,11 +461,13 @@ impl SessionState {
 
     /// Counts one rage click, dead click or error of `label` on page `page` (see
     /// [`SessionState::marks`]).
-    fn count_mark(&mut self, page: u32, kind: &str, label: &str) {
+    /// One more `kind` mark of `label` on `page`, counted up to `cap` (an error's label
+    /// counts at most as many as its page's errors do).
+    fn count_mark(&mut self, page: u32, kind: &str, label: &str, cap: u32) {
         let key =
             |m: &MarkRecord| (m.page, m.kind.as_str(), m.label.as_str()).cmp(&(page, kind, label));
         match self.marks.binary_search_by(key) {
-            Ok(at) => self.marks[at].n = self.marks[at].n.saturating_add(1),
+            Ok(at) => self.marks[at].n = self.marks[at].n.saturating_add(1).min(cap),
             Err(at) if at < MAX_JOURNEY_MARKS => {
                 self.marks.insert(
                     at,
@@ -644,18 +646,18 @@ impl SessionState {
                 EventKind::Rage(element) => {
                     let page = self.page_mut(event.page);
                     page.rage_clicks = page.rage_clicks.saturating_add(1);
-                    self.count_mark(event.page, "rage", element.label());
+                    self.count_mark(event.page, "rage", element.label(), u32::MAX);
                 }
                 EventKind::Dead(element) => {
                     let page = self.page_mut(event.page);
                     page.dead_clicks = page.dead_clicks.saturating_add(1);
-                    self.count_mark(event.page, "dead", element.label());
+                    self.count_mark(event.page, "dead", element.label(), u32::MAX);
                 }
                 EventKind::Error { name, src, line } => {
                     let page = self.page_mut(event.page);
                     page.errors = (page.errors + 1).min(MAX_ERRORS_PER_PAGE);
                     let label = error_label(name, src.as_deref(), *line);
-                    self.count_mark(event.page, "error", &label);
+                    self.count_mark(event.page, "error", &label, MAX_ERRORS_PER_PAGE);
                 }
                 EventKind::Form { form, submit } => self.note_form(event.page, form, *submit),
                 EventKind::Perf(vitals) => self.page_mut(event.page).vitals.merge_max(vitals),
@@ -748,9 +750,10 @@ impl SessionState {
 }
 
 /// What an error is called in reports: its type, and where it was thrown when known
-/// (`TypeError at /app.js:12`, the script by its path only).
+/// (`TypeError at /app.js:12`, the script by its path only). A name that is not a type
+/// name (a message a client other than the tracker sent) is `Error` ([`crate::signals::error_name`]).
 pub fn error_label(name: &str, src: Option<&str>, line: Option<u32>) -> String {
-    let mut label = name.to_string();
+    let mut label = crate::signals::error_name(name).to_string();
     if let Some(path) = src
         .and_then(crate::weburl::parse_http)
         .map(|u| u.path().to_string())
@@ -822,8 +825,10 @@ pub fn scrub_event(event: &Event, keep: &[String]) -> Event {
             outbound: *outbound,
             download: *download,
         },
+        // The tracker sends a type name only (`signals::error_name`); another client may
+        // not, and a message must never be stored: the same rule applies here.
         EventKind::Error { name, src, line } => EventKind::Error {
-            name: name.clone(),
+            name: crate::signals::error_name(name).to_string(),
             src: src.as_deref().and_then(|s| scrub(s, keep)),
             line: *line,
         },
@@ -1279,7 +1284,8 @@ mod tests {
             vec![
                 (0, "dead", "button#b1", 1),
                 (0, "rage", "cta", 2),
-                (1, "error", "TypeError at /app0.js:10", 12),
+                // Twelve sent, ten counted, as on the page.
+                (1, "error", "TypeError at /app0.js:10", 10),
                 (0, "form", "f0", 1),
             ]
         );
@@ -1287,6 +1293,28 @@ mod tests {
         let stored = stored_events(&batch(1, vec![at(1, friction(2, 0))]), &[], T0);
         assert!(stored.contains("https://demo.local/app0.js\""), "{stored}");
         assert!(!stored.contains("secret"), "{stored}");
+    }
+
+    #[test]
+    fn an_error_sent_with_its_message_keeps_only_error() {
+        // A client other than the tracker may put the message where the type goes.
+        let error = Event {
+            ts: T0 + 1_000,
+            page: 0,
+            kind: EventKind::Error {
+                name: "Cannot read jane@example.com".into(),
+                src: None,
+                line: Some(3),
+            },
+        };
+        let events = vec![pageview(0, T0, "https://demo.local/"), error];
+        let state = fold(&[batch(0, events.clone())]);
+        let journey = state.journey();
+        let labels: Vec<&str> = journey.marks.iter().map(|m| m.label.as_str()).collect();
+        assert_eq!(labels, ["Error"]);
+        let stored = stored_events(&batch(0, events), &[], T0);
+        assert!(stored.contains("\"name\":\"Error\""), "{stored}");
+        assert!(!stored.contains("jane"), "{stored}");
     }
 
     #[test]

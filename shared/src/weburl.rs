@@ -105,15 +105,17 @@ pub fn query_param(url: &str, name: &str) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
-/// A referrer as the collector keeps it: an `http(s)` URL scrubbed like a page's (only
-/// `utm_*` kept), or an
-/// app's `android-app://<package>/` (what Android sends for a link opened from an app)
-/// reduced to that.
+/// A referrer as the collector keeps it (SPEC: reduced to its host): an `http(s)` URL's
+/// origin (`https://news.example/`; a port other than the scheme's stays) — its path, query
+/// and userinfo go, since the page someone came from can name them
+/// (`/customers/jane-doe`) — or an app's `android-app://<package>/` (what Android sends for
+/// a link opened from an app) reduced to that.
 pub fn scrub_referrer(referrer: &str) -> Option<String> {
     if let Some(app) = android_app(referrer) {
         return Some(format!("android-app://{app}/"));
     }
-    scrub(referrer, &[])
+    let origin = parse_http(referrer)?.origin().ascii_serialization();
+    Some(format!("{origin}/"))
 }
 
 /// The package of an `android-app://<package>/…` referrer (`com.google.android.gm`).
@@ -276,5 +278,29 @@ mod tests {
             Some("android-app://com.google.android.gm/")
         );
         assert_eq!(referrer_source("https://t.co/abc").as_deref(), Some("t.co"));
+    }
+
+    #[test]
+    fn a_referrer_keeps_its_origin_only() {
+        let cases = [
+            (
+                "https://intranet.example/customers/jane-doe?id=7#notes",
+                Some("https://intranet.example/"),
+            ),
+            (
+                "https://jane:pw@News.Example:443/item",
+                Some("https://news.example/"),
+            ),
+            (
+                "http://blog.example:8080/post",
+                Some("http://blog.example:8080/"),
+            ),
+            ("https://www.google.com/", Some("https://www.google.com/")),
+            ("about:blank", None),
+            ("", None),
+        ];
+        for (referrer, kept) in cases {
+            assert_eq!(scrub_referrer(referrer).as_deref(), kept, "{referrer}");
+        }
     }
 }
