@@ -4,6 +4,7 @@ use crate::config;
 use crate::error::ApiError;
 use crate::hops::{EdgeFacts, Ingest, Ingested};
 use crate::session_object;
+use futures_util::StreamExt;
 use stint_shared::protocol::{decode_batch, is_accepted_content_type, DecodeError, MAX_BODY_BYTES};
 use stint_shared::sites::SiteRefusal;
 use worker::{Date, Env, Headers, Request, Response};
@@ -58,10 +59,7 @@ async fn accept(mut req: Request, env: &Env) -> Result<(Ingested, bool), ApiErro
         }
     }
     let origin = headers.get("origin")?;
-    let body = req
-        .bytes()
-        .await
-        .map_err(|_| ApiError::bad_request("body: could not be read"))?;
+    let body = read_body(&mut req).await?;
     let batch = decode_batch(&body).map_err(|e| match e {
         DecodeError::TooLarge { bytes } => too_large(bytes),
         invalid => ApiError::bad_request(invalid.message()),
@@ -135,8 +133,23 @@ fn with_cors(mut answer: Response, origin: Option<&str>) -> Result<Response, Api
 }
 
 fn too_large(bytes: usize) -> ApiError {
-    ApiError::new(
-        413,
-        format!("body: {bytes} bytes is over the limit of {MAX_BODY_BYTES} bytes"),
-    )
+    ApiError::new(413, DecodeError::TooLarge { bytes }.message())
+}
+
+/// The body, read as it arrives and refused (413) as soon as it passes [`MAX_BODY_BYTES`]:
+/// one sent without `Content-Length` (chunked) is never held whole, however long it is.
+async fn read_body(req: &mut Request) -> Result<Vec<u8>, ApiError> {
+    // No body at all reads as an empty one (the decoder names what is missing).
+    let Ok(mut stream) = req.stream() else {
+        return Ok(Vec::new());
+    };
+    let mut body = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| ApiError::bad_request("body: could not be read"))?;
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(too_large(body.len() + chunk.len()));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
