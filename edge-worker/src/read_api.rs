@@ -15,7 +15,7 @@ use stint_shared::export::Format;
 use stint_shared::friction;
 use stint_shared::funnel::{compare_steps, FunnelSpec};
 use stint_shared::linkmap;
-use stint_shared::listing::{ListParams, PageBuilder, Position};
+use stint_shared::listing::{encode_cursor, ListParams, PageBuilder, Position};
 use stint_shared::paths::{self, PathSpec};
 use stint_shared::protocol::{is_uuid_v4, is_valid_site_id};
 use stint_shared::query::{By, Compare, Interval, ParamError, Step};
@@ -629,11 +629,19 @@ async fn list_range(
         }
         reach.spend(ask.len());
         page.add_day(lists, position);
-        if page.is_full() || reach.subrequests.get() >= SUBREQUEST_BUDGET {
+        if page.is_full() {
             break;
         }
         // Earlier months are older; everything before this month's start qualifies.
         before = Position::day_start(month);
+        if reach.subrequests.get() >= SUBREQUEST_BUDGET {
+            // Out of subrequests with the page not full: the next page goes on below this
+            // month (a cursor of the month's start), unless the range ends in it.
+            let (rows, next) = page.finish(position);
+            let on = (before.started_at > params.from)
+                .then(|| encode_cursor(before.started_at, &before.id));
+            return Ok((rows, next.or(on)));
+        }
     }
     Ok(page.finish(position))
 }
@@ -729,30 +737,40 @@ pub async fn export(req: &Request, env: &Env) -> Result<Response, ApiError> {
                     chunk.push_str(&format.line(s));
                 }
                 let Some(cursor) = next else {
+                    // The whole range, but for days the month rollups are still copying.
+                    let days = reach
+                        .incomplete
+                        .borrow()
+                        .iter()
+                        .map(|d| day_label(*d))
+                        .collect::<Vec<_>>();
+                    if !days.is_empty() {
+                        chunk.push_str(&format.trailer(&[("incomplete", &days.join(" "))]));
+                    }
                     return Some((
                         Ok::<Vec<u8>, worker::Error>(chunk.into_bytes()),
                         (None, String::new(), reach, true),
                     ));
                 };
                 if reach.subrequests.get() >= SUBREQUEST_BUDGET {
-                    chunk.push_str(&match format {
-                        Format::Ndjson => format!("{{\"next_cursor\":\"{cursor}\"}}\n"),
-                        Format::Csv => format!("# next_cursor={cursor}\r\n"),
-                    });
+                    chunk.push_str(&format.trailer(&[("next_cursor", &cursor)]));
                     return Some((Ok(chunk.into_bytes()), (None, String::new(), reach, true)));
                 }
                 params.cursor = stint_shared::listing::decode_cursor(&cursor);
-                let next_page = match list_range(&env, &params, EXPORT_PAGE, None, &reach).await {
-                    Ok(p) => Some(p),
+                match list_range(&env, &params, EXPORT_PAGE, None, &reach).await {
+                    Ok(p) => Some((
+                        Ok(chunk.into_bytes()),
+                        (Some(p), String::new(), reach, false),
+                    )),
                     Err(e) => {
+                        // The answer has begun: the failure and where to go on end the file.
                         worker::console_error!("export: {}", e.message);
-                        None
+                        chunk.push_str(
+                            &format.trailer(&[("error", &e.message), ("next_cursor", &cursor)]),
+                        );
+                        Some((Ok(chunk.into_bytes()), (None, String::new(), reach, true)))
                     }
-                };
-                Some((
-                    Ok(chunk.into_bytes()),
-                    (next_page, String::new(), reach, false),
-                ))
+                }
             }
         },
     );

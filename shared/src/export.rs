@@ -48,6 +48,32 @@ impl Format {
         }
     }
 
+    /// A last line that is not a session: where to go on (`next_cursor`), why the export
+    /// stopped (`error`), or which days it could not read (`incomplete`). NDJSON gets an
+    /// object of those fields, CSV a comment line (`# next_cursor=…; error=…`), so a reader
+    /// of either knows the file is not the whole range.
+    pub fn trailer(self, fields: &[(&str, &str)]) -> String {
+        match self {
+            Format::Ndjson => {
+                let object: serde_json::Map<String, serde_json::Value> = fields
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), serde_json::Value::from(*v)))
+                    .collect();
+                let mut line = serde_json::Value::Object(object).to_string();
+                line.push('\n');
+                line
+            }
+            Format::Csv => {
+                let pairs: Vec<String> = fields
+                    .iter()
+                    // One line whatever the text holds.
+                    .map(|(k, v)| format!("{k}={}", v.replace(['\r', '\n'], " ")))
+                    .collect();
+                format!("# {}\r\n", pairs.join("; "))
+            }
+        }
+    }
+
     /// One session's line.
     pub fn line(self, s: &SessionSummary) -> String {
         match self {
@@ -231,6 +257,22 @@ mod tests {
             cls: Some(0.05),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn trailers_say_where_to_go_on_in_either_format() {
+        let fields = [
+            ("next_cursor", "1732370709000."),
+            ("error", "shard\nfailed"),
+        ];
+        assert_eq!(
+            Format::Csv.trailer(&fields),
+            "# next_cursor=1732370709000.; error=shard failed\r\n"
+        );
+        let json: serde_json::Value =
+            serde_json::from_str(Format::Ndjson.trailer(&fields).trim_end()).unwrap();
+        assert_eq!(json["next_cursor"], "1732370709000.");
+        assert_eq!(json["error"], "shard\nfailed");
     }
 
     #[test]

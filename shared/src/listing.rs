@@ -224,10 +224,12 @@ pub fn encode_cursor(started_at: i64, id: &str) -> String {
     format!("{started_at}.{id}")
 }
 
+/// A cursor's position; the ID is a session's, or empty for "everything that started before
+/// `started_at`" (where a listing ran out of subrequests at a month's start).
 pub fn decode_cursor(s: &str) -> Option<(i64, String)> {
     let (t, id) = s.split_once('.')?;
     let t = t.parse().ok()?;
-    crate::protocol::is_uuid_v4(id).then(|| (t, id.to_string()))
+    (id.is_empty() || crate::protocol::is_uuid_v4(id)).then(|| (t, id.to_string()))
 }
 
 #[cfg(test)]
@@ -289,6 +291,21 @@ mod tests {
                 id: id.to_string()
             }
         );
+        // A month's start, where a listing ran out of subrequests: everything before it.
+        let month = parse(&[("site", "demo"), ("cursor", "1730419200000.")]).unwrap();
+        assert_eq!(month.start(), pos(1_730_419_200_000, ""));
+        for bad in [
+            "1730419200000.x",
+            "1730419200000",
+            ".",
+            "x.",
+            "1.0B5F0C54-1E9C-4A8E-9D3A-2F8F0A6C1B7E",
+        ] {
+            assert!(
+                parse(&[("site", "demo"), ("cursor", bad)]).is_err(),
+                "{bad}"
+            );
+        }
     }
 
     fn pos(started_at: i64, id: &str) -> Position {
