@@ -324,7 +324,6 @@ impl Breakdown {
         }
         // By page, in one pass over the views: the session's values are its pages
         // (`By::each_value`), each counted at its first view; every view adds to its page.
-        let last = j.pages.len().saturating_sub(1);
         for (i, p) in j.pages.iter().enumerate() {
             let cell = cell_of(cells, &p.path);
             if j.first_view_of_page(i) {
@@ -341,9 +340,11 @@ impl Breakdown {
                 cell.friction
                     .add(f.rage, f.dead, f.errors, f.forms_abandoned);
             }
-            if i == last {
-                cell.exits += 1;
-            }
+        }
+        // The exit is the summary's (its last page viewed), as the Exit report has it: a
+        // journey kept to its first 100 pages does not end where the session did.
+        if let Some(cell) = s.exit_page.as_deref().and_then(|p| cells.get_mut(p)) {
+            cell.exits += 1;
         }
     }
 
@@ -737,6 +738,24 @@ mod tests {
             .collect();
         assert_eq!(values, [("/pricing", 2, false), (OTHER, 2, true)]);
         assert_eq!(folded[1].views, Some(3));
+    }
+
+    #[test]
+    fn a_page_exits_where_the_session_did_not_where_its_journey_was_cut() {
+        // 120 pages viewed; the journey keeps the first 100, the summary the real exit.
+        let paths: Vec<String> = (0..120).map(|i| format!("/p{i}")).collect();
+        let pages: Vec<(&str, u64, u8)> = paths.iter().map(|p| (p.as_str(), 1_000, 50)).collect();
+        let (s, mut j) = session(0, &pages, &[]);
+        j.pages.truncate(crate::journey::MAX_JOURNEY_PAGES);
+        j.truncated = true;
+        let mut b = Breakdown::new(By::Page, None);
+        b.add(&s, &j);
+        let exits: u64 = b.cells.values().map(|c| c.exits).sum();
+        assert_eq!(exits, 0, "the exit, /p119, is not among the pages kept");
+        assert_eq!(b.cells["/p99"].exits, 0);
+        let (s, j) = session(0, &[("/a", 1, 1), ("/b", 1, 1), ("/a", 1, 1)], &[]);
+        b.add(&s, &j);
+        assert_eq!((b.cells["/a"].exits, b.cells["/b"].exits), (1, 0));
     }
 
     #[test]
