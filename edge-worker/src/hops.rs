@@ -24,7 +24,7 @@ pub trait Hop: Serialize + DeserializeOwned {
     type Answer: Serialize + DeserializeOwned;
 }
 
-/// The two object classes (`wrangler.toml` bindings).
+/// The object classes (`wrangler.toml` bindings).
 #[derive(Clone, Copy)]
 pub enum Class {
     Sessions,

@@ -2,10 +2,12 @@
 //!
 //! A thin shell around `stint-shared`: the router below sends each request to one handler;
 //! handlers parse with `stint-shared`, talk to Durable Objects, and map failures through
-//! [`error::ApiError`] to the contract's answers. Storage lives in two object classes:
+//! [`error::ApiError`] to the contract's answers. Storage lives in three object classes:
 //! [`session_object::SessionObject`] (one per site and session: the batches, the timeline,
-//! the folded summary) and [`index_object::SessionIndex`] (one per site, UTC day and hash
-//! shard: the summaries to list). No object is global.
+//! the folded summary), [`index_object::SessionIndex`] (one per site, UTC day and hash
+//! shard, and one per site and month: the summaries to list and fold) and
+//! [`settings_object::SiteSettingsObject`] (one per site: saved segments and
+//! `min_sessions`). No object is global.
 
 mod collect;
 mod config;

@@ -1,13 +1,14 @@
 //! The session listing: query parameters, cursors, and which index shards to ask.
 //!
-//! `GET /api/sessions` walks UTC days from the newest in range to the oldest, asking every
-//! shard of a day for up to `limit` sessions before the cursor, and stops as soon as a page
-//! is full. The cursor is the `(started_at, id)` of the last session returned, so a page
-//! never repeats or skips a session even while new ones arrive.
+//! `GET /api/sessions` walks the months of the range from the newest, asking each month's
+//! rollup and then the shards of the days it does not hold yet for up to `limit` sessions
+//! before the cursor, and stops as soon as a page is full (the walk is in the worker's
+//! `read_api::list_range`). The cursor is the `(started_at, id)` of the last session
+//! returned, so a page never repeats or skips a session even while new ones arrive.
 
 use crate::protocol::is_valid_site_id;
 pub use crate::query::MAX_RANGE_MS;
-use crate::time::{utc_day, DAY_MS};
+use crate::time::DAY_MS;
 
 pub const DEFAULT_LIMIT: u32 = 50;
 pub const MAX_LIMIT: u32 = 200;
@@ -136,13 +137,6 @@ impl ListParams {
             },
         }
     }
-
-    /// UTC days to visit, newest first.
-    pub fn days(&self) -> impl Iterator<Item = i64> {
-        let newest = utc_day(self.start().started_at - 1);
-        let oldest = utc_day(self.from);
-        (oldest..=newest).rev()
-    }
 }
 
 /// Where a shard's part of a listing starts: strictly before this `(started_at, id)`.
@@ -249,7 +243,6 @@ mod tests {
             (p.to, p.from, p.limit, p.include_bots),
             (NOW + 1, NOW + 1 - DEFAULT_RANGE_MS, 50, false)
         );
-        assert_eq!(p.days().count(), 8);
     }
 
     #[test]

@@ -1,5 +1,3 @@
-//! URL handling that the collector applies to everything it stores.
-//!
 //! The tracker's URL handling. Not a general URL parser: only what the page needs from the
 //! absolute `http(s)` URLs the browser serialises — the host (outbound links) and a query
 //! string reduced to the parameters a site chose to keep. The collector parses with the URL
