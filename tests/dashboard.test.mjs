@@ -447,10 +447,8 @@ test("connect: the form alone before connecting, wrong token and unreachable end
 test("a session driven by a browser under automation is a bot, shown only on request", async () => {
   const visitor = await (await browser.newContext()).newPage();
   await visitor.goto(`${collector.origin}/about`);
-  const sid = await visitor.evaluate(async () => {
-    for (let i = 0; i < 50 && !localStorage.getItem("stint.sid"); i++) await new Promise((r) => setTimeout(r, 50));
-    return localStorage.getItem("stint.sid").split("|")[0];
-  });
+  const record = await visitor.waitForFunction(() => localStorage.getItem("stint.sid"));
+  const sid = (await record.jsonValue()).split("|")[0];
   await visitor.close({ runBeforeUnload: true });
   await eventually(async () => (await collector.read(`/api/sessions?site=demo&bots=include&session=${sid}`)).body.sessions.length === 1, { what: "the automated visit" });
   const page = await open(`?view=sessions&session=${sid.slice(0, 8)}`);
