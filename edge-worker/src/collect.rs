@@ -136,20 +136,28 @@ fn too_large(bytes: usize) -> ApiError {
     ApiError::new(413, DecodeError::TooLarge { bytes }.message())
 }
 
-/// The body, read as it arrives and refused (413) as soon as it passes [`MAX_BODY_BYTES`]:
-/// one sent without `Content-Length` (chunked) is never held whole, however long it is.
+/// The body, read as it arrives: past [`MAX_BODY_BYTES`] the rest is read and dropped and
+/// the answer is 413, so one sent without `Content-Length` (chunked) is never held whole,
+/// however long it is. The upload is read to its end rather than answered mid-way: under
+/// `wrangler dev` an answer that overtakes the upload is now and then lost to its proxies
+/// (a 502 or 503 instead of the 413), and a deployed worker's request bodies end (the
+/// platform caps them).
 async fn read_body(req: &mut Request) -> Result<Vec<u8>, ApiError> {
     // No body at all reads as an empty one (the decoder names what is missing).
     let Ok(mut stream) = req.stream() else {
         return Ok(Vec::new());
     };
     let mut body = Vec::new();
+    let mut seen = 0usize;
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|_| ApiError::bad_request("body: could not be read"))?;
-        if body.len() + chunk.len() > MAX_BODY_BYTES {
-            return Err(too_large(body.len() + chunk.len()));
+        seen = seen.saturating_add(chunk.len());
+        if seen <= MAX_BODY_BYTES {
+            body.extend_from_slice(&chunk);
         }
-        body.extend_from_slice(&chunk);
+    }
+    if seen > MAX_BODY_BYTES {
+        return Err(too_large(seen));
     }
     Ok(body)
 }

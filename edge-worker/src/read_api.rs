@@ -284,7 +284,7 @@ fn stats_of(partial: Partial) -> StatsAccumulator {
 pub async fn site_stats(req: &Request, env: &Env) -> Result<Response, ApiError> {
     authorize(req, env)?;
     let pairs = pairs(req)?;
-    let params = range_params(&pairs, &[])?;
+    let params = range_params(&pairs, &["compare"])?;
     let compare = compare_param(&pairs)?;
     let reach = Reach::default();
     let (now, before) = fold_both(env, &params, compare, &Want::Stats, &reach).await?;
@@ -313,7 +313,7 @@ fn compare_name(c: Compare) -> &'static str {
 pub async fn timeseries(req: &Request, env: &Env) -> Result<Response, ApiError> {
     authorize(req, env)?;
     let pairs = pairs(req)?;
-    let params = range_params(&pairs, &["interval"])?;
+    let params = range_params(&pairs, &["interval", "compare"])?;
     let compare = compare_param(&pairs)?;
     let interval = match param(&pairs, "interval") {
         Some(v) => Interval::parse(v).map_err(bad)?,
@@ -353,7 +353,7 @@ const MAX_BREAKDOWN_ROWS: usize = 1_000;
 pub async fn breakdown(req: &Request, env: &Env) -> Result<Response, ApiError> {
     authorize(req, env)?;
     let pairs = pairs(req)?;
-    let params = range_params(&pairs, &["by", "goal", "limit"])?;
+    let params = range_params(&pairs, &["by", "goal", "limit", "compare"])?;
     let compare = compare_param(&pairs)?;
     let by = param(&pairs, "by")
         .ok_or_else(|| ApiError::bad_request(format!("by: missing; {}", By::expected())))?;
@@ -454,7 +454,7 @@ fn str_pairs(pairs: &[(String, String)]) -> impl Iterator<Item = (&str, &str)> {
 pub async fn funnel(req: &Request, env: &Env) -> Result<Response, ApiError> {
     authorize(req, env)?;
     let pairs = pairs(req)?;
-    let params = range_params(&pairs, &["step", "mode", "window"])?;
+    let params = range_params(&pairs, &["step", "mode", "window", "compare"])?;
     let compare = compare_param(&pairs)?;
     let spec = FunnelSpec::parse(str_pairs(&pairs)).map_err(bad)?;
     let reach = Reach::default();
@@ -524,15 +524,19 @@ pub async fn links(req: &Request, env: &Env) -> Result<Response, ApiError> {
     authorize(req, env)?;
     let pairs = pairs(req)?;
     let params = range_params(&pairs, &["page", "limit"])?;
-    let page = match param(&pairs, "page").map(Step::parse) {
-        Some(Ok(Step::Page(p))) => p,
-        Some(Err(e)) => return Err(ApiError::bad_request(format!("page: {e}"))),
-        _ => {
-            return Err(ApiError::bad_request(
-                "page: missing; a page path like /pricing or a pattern like /blog/*",
-            ))
-        }
-    };
+    let page =
+        match param(&pairs, "page").map(Step::parse) {
+            Some(Ok(Step::Page(p))) => p,
+            Some(Err(e)) => return Err(ApiError::bad_request(format!("page: {e}"))),
+            Some(Ok(_)) => return Err(ApiError::bad_request(
+                "page: must be a page path like /pricing or a pattern like /blog/*, not an event",
+            )),
+            None => {
+                return Err(ApiError::bad_request(
+                    "page: missing; a page path like /pricing or a pattern like /blog/*",
+                ))
+            }
+        };
     let limit = limit_param(&pairs, 100, linkmap::MAX_LINKS)?;
     let reach = Reach::default();
     let want = Want::Links(page.clone());

@@ -45,7 +45,8 @@ impl ListParams {
     }
 
     /// [`Self::parse`], leaving the parameters named in `except` to the caller (a
-    /// breakdown's `goal` and `limit` mean something else there).
+    /// breakdown's `goal` and `limit` mean something else there). Any other parameter that
+    /// is not a filter is an error naming it.
     pub fn parse_except<'a>(
         pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
         now: i64,
@@ -69,8 +70,12 @@ impl ListParams {
                         ParamError("cursor: not a cursor this API returned".into())
                     })?)
                 }
+                // A parameter that is neither the listing's nor a filter is refused: a
+                // misspelled filter (`contry=DE`) would otherwise answer unfiltered.
                 _ => {
-                    filters.parse_pair(k, v)?;
+                    if !filters.parse_pair(k, v)? {
+                        return Err(ParamError(format!("{k}: unknown parameter")));
+                    }
                 }
             }
         }
@@ -253,6 +258,16 @@ mod tests {
         assert!(err(&[("site", "demo"), ("limit", "201")]).starts_with("limit:"));
         assert!(err(&[("site", "demo"), ("from", "x")]).starts_with("from:"));
         assert!(err(&[("site", "demo"), ("from", "10"), ("to", "5")]).starts_with("from:"));
+        // A misspelled filter is refused, not ignored (which would answer unfiltered).
+        assert_eq!(
+            err(&[("site", "demo"), ("contry", "DE")]),
+            "contry: unknown parameter"
+        );
+        assert_eq!(
+            err(&[("site", "demo"), ("bot", "include")]),
+            "bot: unknown parameter"
+        );
+        assert!(parse(&[("site", "demo"), ("country!", "DE"), ("page~", "blog")]).is_ok());
         assert!(err(&[("site", "demo"), ("cursor", "abc")]).starts_with("cursor:"));
         assert!(err(&[("site", "demo"), ("bots", "yes")]).starts_with("bots:"));
         assert!(err(&[("site", "demo"), ("from", "-5"), ("to", "10")]).starts_with("from:"));

@@ -341,10 +341,12 @@ impl Breakdown {
                     .add(f.rage, f.dead, f.errors, f.forms_abandoned);
             }
         }
-        // The exit is the summary's (its last page viewed), as the Exit report has it: a
-        // journey kept to its first 100 pages does not end where the session did.
-        if let Some(cell) = s.exit_page.as_deref().and_then(|p| cells.get_mut(p)) {
-            cell.exits += 1;
+        // The exit is the last page viewed, as the Exit report has it (`exit_page`): the
+        // journey's last page, unless the journey was kept to its first 100 pages and so does
+        // not end where the session did (the index reads journeys without `exit_page`).
+        let cut = s.pageviews as usize > j.pages.len();
+        if let Some(p) = j.pages.last().filter(|_| !cut) {
+            cell_of(cells, &p.path).exits += 1;
         }
     }
 
