@@ -265,7 +265,7 @@ const generators = [
   () => ({ what: "a wrong content type", req: post(JSON.stringify(validBatch()), { "content-type": rnd.pick(["application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "text/html", "application/xml", "image/png", "text/plainx", "application/jsonp", "text/plain-evil; charset=utf-8", "application/json+evil", "*/*"]) }), expect: 415, field: "content-type" }),
   // The read API: parameters and tokens.
   () => {
-    const [param, value] = rnd.pick([["from", "-1"], ["to", "abc"], ["limit", "0"], ["limit", "201"], ["limit", "1e3"], ["cursor", "garbage"], ["cursor", `-9223372036854775808.${rnd.uuid()}`], ["bots", "all"], ["channel", "tv"], ["device", "fridge"], ["country", "usa"], ["site", "Demo"], ["from", "99999999999999999999999"]]);
+    const [param, value] = rnd.pick([["from", "-1"], ["to", "abc"], ["limit", "0"], ["limit", "201"], ["limit", "1e3"], ["cursor", "garbage"], ["cursor", `-9223372036854775808.${rnd.uuid()}`], ["bots", "all"], ["channel", "tv"], ["device", "fridge"], ["country", "usa"], ["site", "Demo"], ["from", "99999999999999999999999"], ["contry", "DE"], ["bot", "include"]]);
     const site = param === "site" ? "" : "site=demo&";
     return { what: `read API ${param}=${value}`, req: { method: "GET", path: `/api/${rnd.pick(["sessions", "stats"])}?${site}${param}=${encodeURIComponent(value)}`, headers: { authorization: `Bearer ${TOKEN}` } }, expect: 400, field: param };
   },
