@@ -58,6 +58,27 @@ describe("engaged time", () => {
     assert.equal(t.session.active_ms, 1000);
     await context.close();
   });
+
+  test("focus moving into an embedded frame keeps the time counting", async () => {
+    const { page, context } = await onClock({ idleTimeoutMs: 60_000, flushIntervalMs: 60_000 });
+    const sid = await sessionId(page);
+    await inPage(page, () => {
+      const frame = document.createElement("iframe");
+      frame.srcdoc = "<input id=field>";
+      document.body.prepend(frame);
+    });
+    await page.frameLocator("iframe").locator("#field").waitFor();
+    await page.clock.runFor(1000);
+    // A real click into the frame: the window gets `blur`, the document keeps focus
+    // (Chromium's document.hasFocus() is true then).
+    await page.frameLocator("iframe").locator("#field").click();
+    await inPage(page, () => document.dispatchEvent(new PointerEvent("pointermove")));
+    await page.clock.runFor(1500);
+    await inPage(page, () => { window.stint.track("scenario-end"); window.stint.flush(); });
+    const t = await stored(sid, (t) => t.session.events === 1, "engaged time");
+    assert.equal(t.session.active_ms, 2500);
+    await context.close();
+  });
 });
 
 describe("scroll depth", () => {

@@ -3,6 +3,7 @@
 //! string reduced to the parameters a site chose to keep. The collector parses with the URL
 //! Standard itself (`weburl`), because not every client is our tracker.
 
+use crate::protocol::MAX_URL_CHARS;
 use crate::text::{after_last, before, find, pieces, rfind};
 
 /// The parts of an absolute `http(s)` URL, borrowed from it.
@@ -59,8 +60,9 @@ pub fn is_kept_param(name: &str, keep: &[String]) -> bool {
     name.starts_with("utm_") || keep.iter().any(|k| k == name)
 }
 
-/// The URL without fragment, userinfo and every query parameter not kept. `None` when the
-/// input is not an absolute `http(s)` URL.
+/// The URL without fragment, userinfo and every query parameter not kept, cut to the
+/// wire's [`MAX_URL_CHARS`] (one longer URL would have the collector refuse its whole
+/// batch). `None` when the input is not an absolute `http(s)` URL.
 pub fn scrub_url(url: &str, keep: &[String]) -> Option<String> {
     let parts = split_url(url)?;
     let mut out = String::with_capacity(url.len());
@@ -77,6 +79,8 @@ pub fn scrub_url(url: &str, keep: &[String]) -> Option<String> {
             first = false;
         }
     }
+    let cut = crate::text::truncate_chars(&out, MAX_URL_CHARS).len();
+    out.truncate(cut);
     Some(out)
 }
 
@@ -98,6 +102,14 @@ pub fn host_of(url: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_scrubbed_url_fits_the_wire() {
+        let long = format!("https://shop.example/{}", "é".repeat(3_000));
+        let scrubbed = scrub_url(&long, &[]).unwrap();
+        assert_eq!(scrubbed.chars().count(), MAX_URL_CHARS);
+        assert!(long.starts_with(&scrubbed));
+    }
 
     fn check(input: &str, keep: &[&str], expected: Option<&str>) {
         let keep: Vec<String> = keep.iter().map(|s| s.to_string()).collect();

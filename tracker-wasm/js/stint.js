@@ -130,7 +130,7 @@ function imports(collectUrl) {
         if (code < FIELDS.length) event[FIELDS[code]] = v;
         else (event.props ??= {})[read(key, keyLen)] = v;
       },
-      drop_oldest() { queue.shift(); },
+      drop_oldest() { queue.splice(1, 1); },
       send(site, siteLen, sid, sidLen, seq, wd, code) {
         const body = JSON.stringify({ v: VERSION, site: read(site, siteLen), sid: read(sid, sidLen), seq, ...(wd && { wd: true }), events: queue });
         queue = [];
@@ -205,7 +205,9 @@ function watch(spa, hashRouting, flushIntervalMs) {
   const signal = (code) => () => { on(code); if (code == NAVIGATION) depth(); };
   listen(document, "visibilitychange", signal(VISIBILITY));
   listen(window, "focus", signal(FOCUS));
-  listen(window, "blur", signal(BLUR));
+  // Focus moving into an embedded frame (a video, a payment field) blurs the window, yet the
+  // document still has focus: only a blur that leaves it without is one.
+  listen(window, "blur", () => document.hasFocus() || on(BLUR));
   listen(window, "pagehide", signal(HIDE));
   listen(window, "pageshow", (e) => { if (e.persisted) { on(RESTORE); depth(); } });
   depth();

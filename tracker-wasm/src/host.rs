@@ -82,7 +82,8 @@ pub trait Host {
     /// Hands over one event of the current batch: the JS entry queues it as an object
     /// (see `emit.rs`), so the module keeps no copy.
     fn event(&self, ts: i64, page: u32, kind: &EventKind);
-    /// Drops the oldest event handed over and not sent yet.
+    /// Drops the oldest event handed over and not sent yet, but the first of them (the
+    /// load's page view).
     fn drop_oldest(&self);
     /// Composes the batch of the events handed over since the last one (with `site`, the
     /// session `sid` and `seq`, and `wd` when `webdriver`) and sends it; one the browser

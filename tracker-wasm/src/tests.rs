@@ -127,7 +127,7 @@ impl Host for Scripted {
     }
 
     fn drop_oldest(&self) {
-        self.0.borrow_mut().queue.remove(0);
+        self.0.borrow_mut().queue.remove(1);
     }
 
     /// Composes the body as `js/stint.js` does: `JSON.stringify` of the same object, keys
@@ -414,6 +414,150 @@ fn a_new_session_starts_after_the_timeout_on_the_same_page() {
     assert_eq!(batches[2].events[0].kind.type_name(), "pageview");
     // `sessionId()` names the session being sent, the new one.
     assert_eq!(t.session_id(), batches[2].sid);
+}
+
+/// The pages each session was sent, in order: `(session, page index, path)` of every page
+/// view, sessions numbered by first appearance.
+fn page_views(host: &Scripted) -> Vec<(usize, u32, String)> {
+    let mut sids: Vec<String> = Vec::new();
+    let mut out = Vec::new();
+    for b in host.batches() {
+        if !sids.contains(&b.sid) {
+            sids.push(b.sid.clone());
+        }
+        let n = sids.iter().position(|s| *s == b.sid).unwrap_or(0);
+        for e in &b.events {
+            if let EventKind::Pageview { url, .. } = &e.kind {
+                let path = url.split('/').skip(3).collect::<Vec<_>>().join("/");
+                let path = path.split('?').next().unwrap_or_default();
+                out.push((n, e.page, format!("/{path}")));
+            }
+        }
+    }
+    out
+}
+
+fn go_to(host: &Scripted, path: &str) {
+    let mut p = host.0.borrow_mut();
+    p.path = path.into();
+    p.href = format!("https://shop.example{path}");
+}
+
+/// A return after `sessionTimeoutMin` is a new session whatever the visitor does first, and
+/// its first page is counted once: sending anything for the old session first would be
+/// activity that keeps it alive.
+#[test]
+fn a_return_after_the_timeout_opens_one_page_in_a_new_session() {
+    // A SPA navigation: the new session opens on the new page, once.
+    let host = page(&Storage::default());
+    let mut t = start(&host);
+    host.advance(31.0 * 60_000.0);
+    go_to(&host, "/checkout");
+    t.on(Signal::Navigation);
+    assert_eq!(
+        page_views(&host),
+        [(0, 0, "/pricing".into()), (1, 0, "/checkout".into())]
+    );
+    // Input, then the flush interval: the engaged time goes to the new session.
+    let host = page(&Storage::default());
+    let mut t = start(&host);
+    host.advance(31.0 * 60_000.0);
+    let at = host.0.borrow().mono as i64;
+    t.input(at);
+    host.advance(500.0);
+    t.on(Signal::Tick);
+    let batches = host.batches();
+    assert_eq!(
+        page_views(&host),
+        [(0, 0, "/pricing".into()), (1, 0, "/pricing".into())]
+    );
+    let last = batches.last().unwrap();
+    assert_eq!(last.sid, t.session_id());
+    assert!(
+        matches!(
+            last.events[0].kind,
+            EventKind::Engage { active_ms: 500, .. }
+        ),
+        "{batches:?}"
+    );
+    // Back from the back-forward cache: one page view, in the new session.
+    let host = page(&Storage::default());
+    let mut t = start(&host);
+    host.advance(31.0 * 60_000.0);
+    t.on(Signal::Restore);
+    assert_eq!(
+        page_views(&host),
+        [(0, 0, "/pricing".into()), (1, 0, "/pricing".into())]
+    );
+}
+
+/// After the timeout, the first tab back starts the new session; the other tabs join it.
+#[test]
+fn tabs_back_after_the_timeout_join_the_new_session() {
+    let storage = Storage::default();
+    let (a, b) = (page(&storage), page(&storage));
+    let mut ta = start(&a);
+    let mut tb = start(&b);
+    assert_eq!(ta.session_id(), tb.session_id());
+    for host in [&a, &b] {
+        host.advance(31.0 * 60_000.0);
+    }
+    ta.on(Signal::Visibility);
+    let second = ta.session_id().to_string();
+    assert_ne!(a.batches()[0].sid, second);
+    tb.on(Signal::Visibility);
+    assert_eq!(tb.session_id(), second);
+    // Its page is the session's second.
+    let last = b.batches().pop().unwrap();
+    assert_eq!(
+        (last.sid.as_str(), last.events[0].page),
+        (second.as_str(), 1)
+    );
+}
+
+/// With a consent banner asked on every page, the session consented to on an earlier page
+/// goes on: read before consent, nothing written until `grant()`.
+#[test]
+fn consent_asked_again_on_the_next_page_keeps_the_session() {
+    let storage = Storage::default();
+    let first = page(&storage);
+    let t1 = start(&first);
+    let sid = t1.session_id().to_string();
+    let stored = storage.borrow().clone();
+    let second = page(&storage);
+    go_to(&second, "/checkout");
+    let mut t2 = Tracker::start(second.clone(), config(StorageKind::Local, true));
+    assert_eq!(*storage.borrow(), stored, "nothing written before consent");
+    t2.on(Signal::Grant);
+    let batch = second.batches().pop().unwrap();
+    assert_eq!(batch.sid, sid);
+    assert_eq!((batch.seq, batch.events[0].page), (1, 1));
+}
+
+/// Before consent at most a batch's worth is kept, the load's page view first; what
+/// `grant()` sends is one batch the collector takes.
+#[test]
+fn events_held_before_consent_fit_one_batch() {
+    let host = page(&Storage::default());
+    let mut t = Tracker::start(host.clone(), config(StorageKind::Local, true));
+    t.input(host.0.borrow().mono as i64);
+    for i in 0..150 {
+        host.advance(10.0);
+        let props = vec![("n".to_string(), PropValue::Num(f64::from(i)))];
+        t.track("step".into(), props).unwrap();
+    }
+    t.on(Signal::Grant);
+    let batches = host.batches();
+    assert_eq!(batches.len(), 1);
+    let events = &batches[0].events;
+    assert!(events.len() <= stint_shared::protocol::MAX_EVENTS_PER_BATCH);
+    assert_eq!(events[0].kind.type_name(), "pageview");
+    // The latest custom events are the ones kept, and the engaged time is in one piece.
+    let EventKind::Custom { props, .. } = &events[events.len() - 2].kind else {
+        panic!("{:?}", events[events.len() - 2]);
+    };
+    assert_eq!(props[0].1, PropValue::Num(149.0));
+    assert_eq!(host.engaged_ms(), 1_000, "the idle timeout ends it");
 }
 
 #[test]

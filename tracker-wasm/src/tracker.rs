@@ -17,8 +17,10 @@ use stint_shared::url::scrub_url;
 
 /// Queued events that trigger a flush.
 pub const FLUSH_AT_EVENTS: usize = 20;
-/// Events kept in memory while consent is pending; older ones are dropped beyond this.
-pub const MAX_EVENTS_BEFORE_CONSENT: usize = 100;
+/// Events kept in memory while consent is pending; older ones (but the first, the load's
+/// page view) are dropped beyond this. Two short of a batch's limit: the flush at consent
+/// adds the engaged time and the page speed.
+pub const MAX_EVENTS_BEFORE_CONSENT: usize = stint_shared::protocol::MAX_EVENTS_PER_BATCH - 2;
 
 /// What the page reports, by the code the JS entry passes to `on`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,7 +118,15 @@ impl<H: Host> Tracker<H> {
             None
         };
         let now = int(&host, Num::Wall);
-        let session = Session::resume_or_start(&host, store, now, config.session_timeout_ms);
+        // Before consent nothing is written, but a session stored under consent given on an
+        // earlier page goes on: a consent banner asked on every page load would otherwise
+        // make each page a session of its own.
+        let session = Session::resume_or_start(
+            &host,
+            store_for(config.storage),
+            now,
+            config.session_timeout_ms,
+        );
         let clock = EngagementClock::new(
             int(&host, Num::Mono),
             config.idle_timeout_ms,
@@ -171,13 +181,16 @@ impl<H: Host> Tracker<H> {
             Signal::Flush => self.flush(),
             Signal::Restore => {
                 self.clock.set_visible(now, flag(&self.host, Num::Visible));
-                self.rotate_if_expired();
-                self.begin_page(false);
+                if !self.rotate_if_expired() {
+                    self.begin_page(false);
+                }
             }
             Signal::ScrollFrame => self.on_scroll_frame(),
             Signal::Navigation => self.on_navigation(),
             Signal::Tick => {
-                if self.clock.is_engaged(now) || self.clock.pending() > 0 || self.queued > 0 {
+                let due = self.clock.is_engaged(now) || self.clock.pending() > 0 || self.queued > 0;
+                // A rotation sends what there was, under the old session.
+                if due && !self.rotate_if_expired() {
                     self.flush();
                 }
             }
@@ -261,7 +274,10 @@ impl<H: Host> Tracker<H> {
     /// Input (`pointerdown`, `pointermove`, `keydown`, `wheel`, `touchstart`, `scroll`) at
     /// `at`, on the `performance.now()` timeline. The JS entry may pass it late, but always
     /// before any other call, so the clock sees events in order (see `js/stint.js`).
+    /// Input (pointer, key, wheel, touch, scroll), passed on at most every 200 ms: engaged
+    /// time, and activity — after `sessionTimeoutMin` without any, it starts a new session.
     pub fn input(&mut self, at: i64) {
+        self.rotate_if_expired();
         self.clock.input(at);
     }
 
@@ -343,10 +359,11 @@ impl<H: Host> Tracker<H> {
         key
     }
 
-    /// Queues an event for the current page; sends when [`FLUSH_AT_EVENTS`] are queued.
+    /// Queues an event for the current page; sends when [`FLUSH_AT_EVENTS`] are queued
+    /// (before consent nothing can be sent, and the engaged time waits in the clock).
     fn record(&mut self, kind: EventKind) {
         self.enqueue(kind);
-        if self.queued >= FLUSH_AT_EVENTS {
+        if self.granted && self.queued >= FLUSH_AT_EVENTS {
             self.flush();
         }
     }
@@ -355,6 +372,7 @@ impl<H: Host> Tracker<H> {
         self.host.event(self.wall(), self.page, &kind);
         self.queued += 1;
         if !self.granted && self.queued > MAX_EVENTS_BEFORE_CONSENT {
+            // The oldest but the first, the load's page view (the JS entry keeps it).
             self.host.drop_oldest();
             self.queued -= 1;
         }
@@ -427,22 +445,28 @@ impl<H: Host> Tracker<H> {
     }
 
     /// After `sessionTimeoutMin` without activity, the next activity starts a new session
-    /// on the same page.
-    fn rotate_if_expired(&mut self) {
+    /// on the current page (its page view sent): the session another tab has started since,
+    /// or a new one. Whether it did; every path that sends checks first, since a send is
+    /// activity and would keep the old session alive.
+    fn rotate_if_expired(&mut self) -> bool {
         let now = self.wall();
         let timeout = self.config.session_timeout_ms;
         // Storage is read only when this tab's own view says the session has expired:
         // another tab of the session may have kept it alive since.
         if !self.session.expired(now, timeout) {
-            return;
+            return false;
         }
         self.session.sync(&self.host, self.store);
-        if self.session.expired(now, timeout) {
-            self.flush();
-            self.session = Session::fresh(&self.host, now);
-            self.session.save(&self.host, self.store);
-            self.begin_page(false);
+        if !self.session.expired(now, timeout) {
+            return false;
         }
+        let next = Session::resume_or_start(&self.host, self.store, now, timeout);
+        // What the old page still holds goes with the old session.
+        self.flush();
+        self.session = next;
+        self.session.save(&self.host, self.store);
+        self.begin_page(false);
+        true
     }
 
     fn grant(&mut self) {
@@ -451,6 +475,8 @@ impl<H: Host> Tracker<H> {
         }
         self.granted = true;
         self.store = store_for(self.config.storage);
+        // Counters another tab of the session used meanwhile are taken in first.
+        self.session.sync(&self.host, self.store);
         self.session.save(&self.host, self.store);
         self.host.resend_pending(self.store);
         self.flush();
@@ -461,9 +487,12 @@ impl<H: Host> Tracker<H> {
         if self.route_key() == self.route {
             return;
         }
-        // Close the old page (its engagement goes with it), then open the new one.
+        // After the timeout the new session opens on the new page; otherwise close the old
+        // page (its engagement goes with it), then open the new one.
+        if self.rotate_if_expired() {
+            return;
+        }
         self.flush();
-        self.rotate_if_expired();
         self.begin_page(false);
     }
 }
