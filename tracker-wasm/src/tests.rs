@@ -491,6 +491,22 @@ fn a_return_after_the_timeout_opens_one_page_in_a_new_session() {
     );
 }
 
+/// A page opened by a new session has its depth at once: no frame is asked for it.
+#[test]
+fn a_new_session_reads_its_page_depth() {
+    let host = page(&Storage::default());
+    let mut t = start(&host);
+    host.0.borrow_mut().scroll_y = 1000.0;
+    host.advance(31.0 * 60_000.0);
+    t.on(Signal::Visibility);
+    t.on(Signal::Flush);
+    let last = host.batches().pop().unwrap();
+    assert!(
+        matches!(last.events[0].kind, EventKind::Engage { scroll: 50, .. }),
+        "{last:?}"
+    );
+}
+
 /// After the timeout, the first tab back starts the new session; the other tabs join it.
 #[test]
 fn tabs_back_after_the_timeout_join_the_new_session() {

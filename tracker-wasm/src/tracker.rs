@@ -181,7 +181,7 @@ impl<H: Host> Tracker<H> {
             Signal::Flush => self.flush(),
             Signal::Restore => {
                 self.clock.set_visible(now, flag(&self.host, Num::Visible));
-                if !self.rotate_if_expired() {
+                if !self.rotate(false) {
                     self.begin_page(false);
                 }
             }
@@ -444,11 +444,18 @@ impl<H: Host> Tracker<H> {
             .send(site, &self.session.id, seq, webdriver, self.store);
     }
 
+    /// [`Self::rotate`], the new page's depth read at once.
+    fn rotate_if_expired(&mut self) -> bool {
+        self.rotate(true)
+    }
+
     /// After `sessionTimeoutMin` without activity, the next activity starts a new session
     /// on the current page (its page view sent): the session another tab has started since,
     /// or a new one. Whether it did; every path that sends checks first, since a send is
-    /// activity and would keep the old session alive.
-    fn rotate_if_expired(&mut self) -> bool {
+    /// activity and would keep the old session alive. `read_depth` unless the JS entry asks
+    /// for a frame's reading itself (after a navigation or a restore, when the page may not
+    /// be laid out yet).
+    fn rotate(&mut self, read_depth: bool) -> bool {
         let now = self.wall();
         let timeout = self.config.session_timeout_ms;
         // Storage is read only when this tab's own view says the session has expired:
@@ -466,6 +473,10 @@ impl<H: Host> Tracker<H> {
         self.session = next;
         self.session.save(&self.host, self.store);
         self.begin_page(false);
+        // A rare layout read, once a session.
+        if read_depth {
+            self.on_scroll_frame();
+        }
         true
     }
 
@@ -489,7 +500,7 @@ impl<H: Host> Tracker<H> {
         }
         // After the timeout the new session opens on the new page; otherwise close the old
         // page (its engagement goes with it), then open the new one.
-        if self.rotate_if_expired() {
+        if self.rotate(false) {
             return;
         }
         self.flush();
