@@ -549,6 +549,31 @@ describe("privacy", () => {
     await context.close();
   });
 
+  test("a prerendered page sends nothing until it is shown", async () => {
+    const context = await browser.newContext();
+    const sent = [];
+    context.on("request", (r) => { if (new URL(r.url()).pathname === "/collect") sent.push(r.method()); });
+    await context.addInitScript(() => {
+      window.__prerendering = true;
+      Object.defineProperty(Document.prototype, "prerendering", { get: () => window.__prerendering });
+    });
+    const page = await context.newPage();
+    await page.goto(`${collector.origin}/fixtures/page`);
+    await page.waitForFunction(() => window.stint);
+    await page.evaluate(() => window.stint.track("while-prerendered"));
+    await marker(page);
+    assert.deepEqual(sent, [], "requests to /collect while prerendered");
+    assert.equal(await page.evaluate(() => window.stintReadyAt), undefined, "init() waits");
+    // Shown: the page view and what was tracked meanwhile.
+    await page.evaluate(() => { window.__prerendering = false; document.dispatchEvent(new Event("prerenderingchange")); });
+    await page.waitForFunction(() => window.stintReadyAt !== undefined);
+    await page.evaluate(() => window.stint.flush());
+    const sid = await sessionId(page);
+    const t = await stored(sid, (t) => t.session.pageviews === 1 && t.session.events === 1, "the page view once shown");
+    assert.equal(t.events.find((e) => e.type === "custom").name, "while-prerendered");
+    await context.close();
+  });
+
   test("GPC can be overridden by the site with respectGpc: false", async () => {
     const { page, context } = await openFixture(browser, collector, {
       options: { respectGpc: false },

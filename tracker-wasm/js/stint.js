@@ -355,6 +355,9 @@ async function begin(options, again) {
   const flags = (pending && CONSENT_PENDING) | (hashRouting && HASH_ROUTING) | (respectDnt && RESPECT_DNT) |
     (respectGpc && RESPECT_GPC) | (dnt && DNT) | (!!navigator.globalPrivacyControl && GPC) | (optedOut && OPTED_OUT);
   inputEvery = Math.min(INPUT_EVERY_MS, idleTimeoutMs);
+  // A page prerendered ahead of a visit (Speculation Rules) may never be shown: tracking
+  // starts when it is.
+  if (document.prerendering) await new Promise((ok) => document.addEventListener("prerenderingchange", ok, { once: true }));
   const status = wasm.start(put(typeof site == "string" ? site : ""), put(keepParams.join("\n")),
     storage, sessionTimeoutMin, idleTimeoutMs, flags);
   if (status == BAD_OPTION) throw new Error(message);
