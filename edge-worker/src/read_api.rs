@@ -740,16 +740,18 @@ pub async fn export(req: &Request, env: &Env) -> Result<Response, ApiError> {
                 for s in &sessions {
                     chunk.push_str(&format.line(s));
                 }
+                // Days the month rollups are still copying, which no page of this export
+                // (nor the next, from its cursor) reads.
+                let days: Vec<String> = reach
+                    .incomplete
+                    .borrow()
+                    .iter()
+                    .map(|d| day_label(*d))
+                    .collect();
+                let days = days.join(" ");
                 let Some(cursor) = next else {
-                    // The whole range, but for days the month rollups are still copying.
-                    let days = reach
-                        .incomplete
-                        .borrow()
-                        .iter()
-                        .map(|d| day_label(*d))
-                        .collect::<Vec<_>>();
                     if !days.is_empty() {
-                        chunk.push_str(&format.trailer(&[("incomplete", &days.join(" "))]));
+                        chunk.push_str(&format.trailer(&[("incomplete", &days)]));
                     }
                     return Some((
                         Ok::<Vec<u8>, worker::Error>(chunk.into_bytes()),
@@ -757,7 +759,11 @@ pub async fn export(req: &Request, env: &Env) -> Result<Response, ApiError> {
                     ));
                 };
                 if reach.subrequests.get() >= SUBREQUEST_BUDGET {
-                    chunk.push_str(&format.trailer(&[("next_cursor", &cursor)]));
+                    let mut fields = vec![("next_cursor", cursor.as_str())];
+                    if !days.is_empty() {
+                        fields.push(("incomplete", &days));
+                    }
+                    chunk.push_str(&format.trailer(&fields));
                     return Some((Ok(chunk.into_bytes()), (None, String::new(), reach, true)));
                 }
                 params.cursor = stint_shared::listing::decode_cursor(&cursor);
@@ -769,9 +775,12 @@ pub async fn export(req: &Request, env: &Env) -> Result<Response, ApiError> {
                     Err(e) => {
                         // The answer has begun: the failure and where to go on end the file.
                         worker::console_error!("export: {}", e.message);
-                        chunk.push_str(
-                            &format.trailer(&[("error", &e.message), ("next_cursor", &cursor)]),
-                        );
+                        let mut fields =
+                            vec![("error", e.message.as_str()), ("next_cursor", &cursor)];
+                        if !days.is_empty() {
+                            fields.push(("incomplete", &days));
+                        }
+                        chunk.push_str(&format.trailer(&fields));
                         Some((Ok(chunk.into_bytes()), (None, String::new(), reach, true)))
                     }
                 }

@@ -484,7 +484,12 @@ impl Filters {
             (_, Some(n)) => (n, Op::Contains),
             _ => (key, Op::Is),
         };
-        let filter = if key == "session" {
+        let filter = if name == "session" && op != Op::Is {
+            return Err(bad(
+                key,
+                "a session is found by the start of its ID: session=<prefix>",
+            ));
+        } else if key == "session" {
             let v = value.to_ascii_lowercase();
             if v.is_empty()
                 || v.len() > 36

@@ -460,9 +460,8 @@ impl SessionState {
     }
 
     /// Counts one rage click, dead click or error of `label` on page `page` (see
-    /// [`SessionState::marks`]).
-    /// One more `kind` mark of `label` on `page`, counted up to `cap` (an error's label
-    /// counts at most as many as its page's errors do).
+    /// [`SessionState::marks`]), up to `cap` (an error's label counts at most as many as its
+    /// page's errors do; several labels may still add up to more).
     fn count_mark(&mut self, page: u32, kind: &str, label: &str, cap: u32) {
         let key =
             |m: &MarkRecord| (m.page, m.kind.as_str(), m.label.as_str()).cmp(&(page, kind, label));

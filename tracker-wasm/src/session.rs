@@ -31,7 +31,7 @@ pub struct Session {
     pub id: String,
     last_activity: i64,
     next_seq: u32,
-    next_page: u32,
+    pub next_page: u32,
 }
 
 /// A decimal number of at most 15 digits (what `push_digits` wrote), or `None`.
@@ -122,6 +122,23 @@ impl Session {
         self.next_page += 1;
         self.save(host, store);
         self.next_page - 1
+    }
+
+    /// Whether the stored record of this session has pages numbered past `base` (by
+    /// another tab since this one read it).
+    pub fn pages_taken_since(&self, host: &impl Host, store: Store, base: u32) -> bool {
+        load(host, store, Key::Session)
+            .and_then(|raw| parse(&raw))
+            .is_some_and(|s| s.id == self.id && s.next_page > base)
+    }
+
+    /// A new session that goes on numbering pages where this one is (the pages already
+    /// numbered keep their indices).
+    pub fn renamed(&self, host: &impl Host, now: i64) -> Session {
+        Session {
+            next_page: self.next_page,
+            ..Session::fresh(host, now)
+        }
     }
 
     pub fn save(&self, host: &impl Host, store: Store) {

@@ -550,6 +550,41 @@ fn consent_asked_again_on_the_next_page_keeps_the_session() {
     assert_eq!((batch.seq, batch.events[0].page), (1, 1));
 }
 
+/// Two tabs that both waited for consent numbered their pages from the same stored count:
+/// the second to get consent goes on in a session of its own, so no page view is lost to a
+/// shared index.
+#[test]
+fn two_tabs_waiting_for_consent_keep_both_pages() {
+    let storage = Storage::default();
+    let first = page(&storage);
+    let _t = start(&first);
+    let (a, b) = (page(&storage), page(&storage));
+    go_to(&b, "/checkout");
+    // Each scripted page draws the same random bytes: not these two.
+    b.0.borrow_mut().random = 7;
+    let mut ta = Tracker::start(a.clone(), config(StorageKind::Local, true));
+    let mut tb = Tracker::start(b.clone(), config(StorageKind::Local, true));
+    ta.on(Signal::Grant);
+    tb.on(Signal::Grant);
+    let views: Vec<(String, u32)> = [&a, &b]
+        .iter()
+        .flat_map(|h| h.batches())
+        .flat_map(|x| {
+            x.events
+                .iter()
+                .map(move |e| (x.sid.clone(), e.page))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(views.len(), 2);
+    assert_ne!(views[0], views[1], "two pages, two (session, index) pairs");
+    assert_eq!(
+        views[0].0,
+        first.batches()[0].sid,
+        "the first tab back goes on in the session"
+    );
+}
+
 /// Before consent at most a batch's worth is kept, the load's page view first; what
 /// `grant()` sends is one batch the collector takes.
 #[test]

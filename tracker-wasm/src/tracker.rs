@@ -97,6 +97,9 @@ pub struct Tracker<H: Host> {
     errors: u32,
     forms: Vec<String>,
     speed: PageSpeed,
+    /// The stored session's page count when this page resumed it before consent: pages it
+    /// numbers from there, unsaved until `grant()`.
+    pages_at_start: u32,
 }
 
 fn store_for(kind: StorageKind) -> Store {
@@ -127,6 +130,7 @@ impl<H: Host> Tracker<H> {
             now,
             config.session_timeout_ms,
         );
+        let pages_at_start = session.next_page;
         let clock = EngagementClock::new(
             int(&host, Num::Mono),
             config.idle_timeout_ms,
@@ -152,6 +156,7 @@ impl<H: Host> Tracker<H> {
             errors: 0,
             forms: Vec::new(),
             speed: PageSpeed::default(),
+            pages_at_start,
         };
         if t.granted {
             t.host.resend_pending(t.store);
@@ -188,9 +193,11 @@ impl<H: Host> Tracker<H> {
             Signal::ScrollFrame => self.on_scroll_frame(),
             Signal::Navigation => self.on_navigation(),
             Signal::Tick => {
-                let due = self.clock.is_engaged(now) || self.clock.pending() > 0 || self.queued > 0;
-                // A rotation sends what there was, under the old session.
-                if due && !self.rotate_if_expired() {
+                // Engaged time is the visitor's activity: after the timeout it goes to a new
+                // session (a rotation sends what there was under the old one). Events alone
+                // (an error in a tab nobody looks at) are sent as they are.
+                let engaged = self.clock.is_engaged(now) || self.clock.pending() > 0;
+                if (engaged && !self.rotate_if_expired()) || (!engaged && self.queued > 0) {
                     self.flush();
                 }
             }
@@ -273,9 +280,8 @@ impl<H: Host> Tracker<H> {
 
     /// Input (`pointerdown`, `pointermove`, `keydown`, `wheel`, `touchstart`, `scroll`) at
     /// `at`, on the `performance.now()` timeline. The JS entry may pass it late, but always
-    /// before any other call, so the clock sees events in order (see `js/stint.js`).
-    /// Input (pointer, key, wheel, touch, scroll), passed on at most every 200 ms: engaged
-    /// time, and activity — after `sessionTimeoutMin` without any, it starts a new session.
+    /// before any other call, so the clock sees events in order (see `js/stint.js`). It is
+    /// activity: after `sessionTimeoutMin` without any, it starts a new session.
     pub fn input(&mut self, at: i64) {
         self.rotate_if_expired();
         self.clock.input(at);
@@ -486,8 +492,17 @@ impl<H: Host> Tracker<H> {
         }
         self.granted = true;
         self.store = store_for(self.config.storage);
-        // Counters another tab of the session used meanwhile are taken in first.
-        self.session.sync(&self.host, self.store);
+        if self
+            .session
+            .pages_taken_since(&self.host, self.store, self.pages_at_start)
+        {
+            // Another tab of the session numbered pages meanwhile, from where this one did:
+            // this tab's pages go to a session of their own rather than share indices.
+            self.session = self.session.renamed(&self.host, self.wall());
+        } else {
+            // Batch numbers another tab used meanwhile are taken in.
+            self.session.sync(&self.host, self.store);
+        }
         self.session.save(&self.host, self.store);
         self.host.resend_pending(self.store);
         self.flush();

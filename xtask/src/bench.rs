@@ -1273,7 +1273,9 @@ fn analysis(r: &Value, bundle: Option<(f64, f64)>) -> String {
          The worker bundle ({} KB gzip: the worker's wasm and its JS shim) is over its 400 KB \
          budget: the read API, rollups and reports added ~110 KB, funnels, paths and link maps \
          ~44 KB more, the friction events and report ~30 KB, the part-wise purge ~11 KB and the \
-         journey reads of index schema 6 ~5 KB (`wrangler deploy --dry-run`, by hand); the \
+         journey reads of index schema 6 ~5 KB, the streamed beacon body, the export's last \
+         lines and the read parameters' checks of 2026-12-06 afternoon ~6 KB \
+         (`wrangler deploy --dry-run`, by hand); the \
          module's function-name section is 61 KB of it, kept because it names the functions in \
          a trap's stack trace.\n\n",
         f1(n("/sizes/stint/gzip").map(|x| x / 1000.0)),
