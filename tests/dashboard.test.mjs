@@ -144,6 +144,17 @@ test("a click on a row filters every figure; chips, the URL, reload and Back kee
   await kpi(page, "Sessions").filter({ hasText: new RegExp(`^${all.filter((s) => s.source.channel !== "search").length}$`) }).waitFor();
   await page.getByRole("button", { name: "Remove filter Channel is not search" }).click();
   await kpi(page, "Sessions").filter({ hasText: new RegExp(`^${all.length}$`) }).waitFor();
+  // The operators offered follow the dimension: a session is found by its ID's start, a goal
+  // is reached or not (the collector answers 400 to the rest).
+  const offered = () => page.locator("#filter-op").evaluate((s) => [...s.options].filter((o) => !o.disabled).map((o) => o.value));
+  await page.getByLabel("Match").selectOption("!");
+  await page.getByLabel("Dimension").selectOption("session");
+  assert.deepEqual(await offered(), [""]);
+  assert.equal(await page.getByLabel("Match").inputValue(), "", "is not, no longer offered, gave way to is");
+  await page.getByLabel("Dimension").selectOption("goal");
+  assert.deepEqual(await offered(), ["", "!"]);
+  await page.getByLabel("Dimension").selectOption("channel");
+  assert.deepEqual(await offered(), ["", "!", "~"]);
 });
 
 test("devices drill from a browser family into its versions", async () => {

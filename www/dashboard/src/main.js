@@ -188,10 +188,17 @@ for (const [k, label] of Object.entries(state.DIMENSIONS)) $("filter-dim").appen
 // The friction filter's values, as the chips name them (the collector's are the same).
 for (const kind of Object.keys(state.FRICTION_KINDS)) $("values-friction").append(h("option", {}, kind));
 // Channel, device and friction take one of their vocabulary's values: the input suggests them.
+// A session is found by its ID's start only; a goal is reached or not, friction met or not
+// (the collector answers 400 to the rest): the operators offered follow the dimension.
+const OPS_OF = { session: [""], goal: ["", "!"], friction: ["", "!"] };
 $("filter-dim").addEventListener("change", () => {
-  const list = { channel: "values-channel", device: "values-device", friction: "values-friction" }[$("filter-dim").value];
+  const dim = $("filter-dim").value;
+  const list = { channel: "values-channel", device: "values-device", friction: "values-friction" }[dim];
   if (list) $("filter-value").setAttribute("list", list);
   else $("filter-value").removeAttribute("list");
+  const ops = OPS_OF[dim];
+  for (const option of $("filter-op").options) option.disabled = !!ops && !ops.includes(option.value);
+  if ($("filter-op").selectedOptions[0]?.disabled) $("filter-op").value = "";
 });
 
 // ---- Overview: KPI cards, chart, reports -------------------------------------------------
