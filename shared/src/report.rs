@@ -743,7 +743,7 @@ mod tests {
     }
 
     #[test]
-    fn a_page_exits_where_the_session_did_not_where_its_journey_was_cut() {
+    fn a_journey_cut_at_100_pages_counts_no_exit() {
         // 120 pages viewed; the journey keeps the first 100, the summary the real exit.
         let paths: Vec<String> = (0..120).map(|i| format!("/p{i}")).collect();
         let pages: Vec<(&str, u64, u8)> = paths.iter().map(|p| (p.as_str(), 1_000, 50)).collect();

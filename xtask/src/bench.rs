@@ -1273,9 +1273,10 @@ fn analysis(r: &Value, bundle: Option<(f64, f64)>) -> String {
          The worker bundle ({} KB gzip: the worker's wasm and its JS shim) is over its 400 KB \
          budget: the read API, rollups and reports added ~110 KB, funnels, paths and link maps \
          ~44 KB more, the friction events and report ~30 KB, the part-wise purge ~11 KB and the \
-         journey reads of index schema 6 ~5 KB, the streamed beacon body, the export's last \
-         lines and the read parameters' checks of 2026-12-06 afternoon ~6 KB \
-         (`wrangler deploy --dry-run`, by hand); the \
+         journey reads of index schema 6 ~5 KB (`wrangler deploy --dry-run`, by hand), and \
+         the collector changes of 2026-12-06 afternoon (stricter read parameters, the streamed \
+         beacon body, the export's last lines, referrers by origin, error names) 6 KB (557 → \
+         563 KB in this step's runs of 15:14 and 16:15); the \
          module's function-name section is 61 KB of it, kept because it names the functions in \
          a trap's stack trace.\n\n",
         f1(n("/sizes/stint/gzip").map(|x| x / 1000.0)),
